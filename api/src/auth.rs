@@ -1,0 +1,171 @@
+//! JWT bearer authentication (jsonwebtoken 11, HS256) and the caller's identity.
+//!
+//! Expiry is checked against the node's injected clock, not jsonwebtoken's own reading of
+//! the system time, so the simulation controls it (DESIGN pitfall 7).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use lockd_raft::sm::{Actor, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::limits;
+use crate::problem::Problem;
+
+pub const ISSUER: &str = "lockd";
+pub const AUDIENCE: &str = "lockd";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+/// Who the token says the caller is. Never taken from anything else the client sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+impl Identity {
+    pub fn in_session(self, session_id: String) -> Actor {
+        Actor { user_id: self.user_id, session_id, name: self.name, email: self.email, role: self.role }
+    }
+}
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl JwtKeys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Checked below against the injected clock.
+        validation.validate_exp = false;
+        JwtKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+    }
+
+    pub fn issue(&self, identity: &Identity, now_secs: u64, ttl_secs: u64) -> String {
+        let claims = Claims {
+            sub: identity.user_id.clone(),
+            name: identity.name.clone(),
+            email: identity.email.clone(),
+            role: crate::dto::role_name(identity.role).into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now_secs,
+            exp: now_secs + ttl_secs,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
+    }
+
+    pub fn verify(&self, token: &str, now_secs: u64) -> Result<Identity, Problem> {
+        if token.len() > limits::TOKEN_BYTES_MAX {
+            return Err(Problem::unauthenticated("the token is too long"));
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| Problem::unauthenticated(format!("invalid token: {e}")))?;
+        let claims = data.claims;
+        if claims.exp.saturating_add(limits::TOKEN_LEEWAY_SECS) <= now_secs {
+            return Err(Problem::unauthenticated("the token has expired").with("tokenExpired", true.into()));
+        }
+        let role = match claims.role.as_str() {
+            "user" => Role::User,
+            "admin" => Role::Admin,
+            _ => return Err(Problem::unauthenticated("the token's role must be user or admin")),
+        };
+        let identity = Identity { user_id: claims.sub, name: claims.name, email: claims.email, role };
+        // The token is signed, but its fields still go into the log: hold them to the limits.
+        identity
+            .clone()
+            .in_session("check".into())
+            .validate()
+            .map_err(|reason| Problem::unauthenticated(format!("the token's claims are not acceptable: {reason}")))?;
+        Ok(identity)
+    }
+}
+
+impl FromRequestParts<AppState> for Identity {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| Problem::unauthenticated("send Authorization: Bearer <token>"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| Problem::unauthenticated("the Authorization header must be Bearer <token>"))?;
+        state.keys.verify(token.trim(), state.clock.now_ms() / 1000)
+    }
+}
+
+/// The caller in one tab: identity from the token, plus the tab's `X-Session-Id`.
+pub struct Caller(pub Actor);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let identity = Identity::from_request_parts(parts, state).await?;
+        let session_id = parts
+            .headers
+            .get("x-session-id")
+            .ok_or_else(|| Problem::invalid_input("send X-Session-Id (one per browser tab)"))?
+            .to_str()
+            .map_err(|_| Problem::invalid_input("X-Session-Id must be text"))?
+            .to_owned();
+        let actor = identity.in_session(session_id);
+        actor.validate().map_err(Problem::invalid_input)?;
+        Ok(Caller(actor))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> Identity {
+        Identity { user_id: "alice".into(), name: "Alice".into(), email: "alice@example.com".into(), role: Role::Admin }
+    }
+
+    #[test]
+    fn an_issued_token_verifies_to_the_same_identity() {
+        let keys = JwtKeys::from_secret(b"secret");
+        let token = keys.issue(&alice(), 1_000, 60);
+        assert_eq!(keys.verify(&token, 1_030).unwrap(), alice());
+    }
+
+    #[test]
+    fn an_expired_token_is_refused_by_the_injected_clock() {
+        let keys = JwtKeys::from_secret(b"secret");
+        let token = keys.issue(&alice(), 1_000, 60);
+        let problem = keys.verify(&token, 1_060 + limits::TOKEN_LEEWAY_SECS).unwrap_err();
+        assert_eq!(problem.code, "unauthenticated");
+        assert!(problem.detail.contains("expired"));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let token = JwtKeys::from_secret(b"other").issue(&alice(), 1_000, 60);
+        assert!(JwtKeys::from_secret(b"secret").verify(&token, 1_000).is_err());
+        assert!(JwtKeys::from_secret(b"secret").verify("not.a.jwt", 1_000).is_err());
+    }
+}

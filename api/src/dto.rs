@@ -1,0 +1,270 @@
+//! The JSON shapes of the HTTP contract (camelCase, RFC 3339 UTC times), converted by hand
+//! from the core's types. This crate is the only one that knows JSON.
+
+use lockd_raft::sm;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub fn rfc3339(ms: u64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+}
+
+pub fn parse_rfc3339(what: &str, value: &str) -> Result<u64, String> {
+    let t = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| format!("{what} must be an RFC 3339 time"))?;
+    let ms = t.unix_timestamp_nanos() / 1_000_000;
+    u64::try_from(ms).map_err(|_| format!("{what} must be after 1970"))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    pub user_id: String,
+    pub session_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+}
+
+impl From<&sm::Actor> for Person {
+    fn from(a: &sm::Actor) -> Self {
+        Person {
+            user_id: a.user_id.clone(),
+            session_id: a.session_id.clone(),
+            name: a.name.clone(),
+            email: a.email.clone(),
+            role: role_name(a.role),
+        }
+    }
+}
+
+pub fn role_name(role: sm::Role) -> &'static str {
+    match role {
+        sm::Role::User => "user",
+        sm::Role::Admin => "admin",
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lock {
+    pub appointment_id: String,
+    pub holder: Person,
+    pub fencing_token: u64,
+    pub acquired_at: String,
+    pub last_activity_at: String,
+    pub expires_at: String,
+    pub ttl_ms: u64,
+}
+
+impl From<&sm::Lock> for Lock {
+    fn from(l: &sm::Lock) -> Self {
+        Lock {
+            appointment_id: l.appointment_id.clone(),
+            holder: (&l.holder).into(),
+            fencing_token: l.fencing_token,
+            acquired_at: rfc3339(l.acquired_at_ms),
+            last_activity_at: rfc3339(l.last_activity_at_ms),
+            expires_at: rfc3339(l.expires_at_ms),
+            ttl_ms: l.ttl_ms,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Waiter {
+    pub person: Person,
+    pub position: u32,
+    pub enqueued_at: String,
+    pub expires_at: String,
+}
+
+pub fn queue(waiters: &[sm::Waiter]) -> Vec<Waiter> {
+    waiters
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Waiter {
+            person: (&w.actor).into(),
+            position: i as u32 + 1,
+            enqueued_at: rfc3339(w.enqueued_at_ms),
+            expires_at: rfc3339(w.expires_at_ms),
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Appointment {
+    pub id: String,
+    pub title: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub client: String,
+    pub location: String,
+    pub notes: String,
+    pub version: u64,
+    pub updated_by: String,
+    pub updated_at: String,
+}
+
+impl From<&sm::Appointment> for Appointment {
+    fn from(a: &sm::Appointment) -> Self {
+        Appointment {
+            id: a.id.clone(),
+            title: a.fields.title.clone(),
+            starts_at: rfc3339(a.fields.starts_at_ms),
+            ends_at: rfc3339(a.fields.ends_at_ms),
+            client: a.fields.client.clone(),
+            location: a.fields.location.clone(),
+            notes: a.fields.notes.clone(),
+            version: a.version,
+            updated_by: a.updated_by.clone(),
+            updated_at: rfc3339(a.updated_at_ms),
+        }
+    }
+}
+
+/// An appointment with its lock, as the list and detail routes show it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppointmentWithLock {
+    #[serde(flatten)]
+    pub appointment: Appointment,
+    pub lock: Option<Lock>,
+    pub queue_length: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub at: String,
+    pub appointment_id: String,
+    pub action: &'static str,
+    pub by: Option<Person>,
+    pub from: Option<Person>,
+    pub from_fencing_token: Option<u64>,
+    pub fencing_token: Option<u64>,
+    pub reason: String,
+}
+
+impl From<&sm::AuditRecord> for AuditRecord {
+    fn from(r: &sm::AuditRecord) -> Self {
+        AuditRecord {
+            seq: r.seq,
+            at: rfc3339(r.at_ms),
+            appointment_id: r.appointment_id.clone(),
+            action: match r.action {
+                sm::AuditAction::Granted => "granted",
+                sm::AuditAction::Released => "released",
+                sm::AuditAction::Disconnected => "disconnected",
+                sm::AuditAction::Expired => "expired",
+                sm::AuditAction::TakenOver => "taken_over",
+            },
+            by: r.by.as_ref().map(Into::into),
+            from: r.from.as_ref().map(Into::into),
+            from_fencing_token: r.from_fencing_token,
+            fencing_token: r.fencing_token,
+            reason: r.reason.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Draft {
+    pub appointment_id: String,
+    pub base_version: u64,
+    pub saved_at: String,
+    pub title: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub client: String,
+    pub location: String,
+    pub notes: String,
+}
+
+impl From<&sm::Draft> for Draft {
+    fn from(d: &sm::Draft) -> Self {
+        Draft {
+            appointment_id: d.appointment_id.clone(),
+            base_version: d.base_version,
+            saved_at: rfc3339(d.saved_at_ms),
+            title: d.fields.title.clone(),
+            starts_at: rfc3339(d.fields.starts_at_ms),
+            ends_at: rfc3339(d.fields.ends_at_ms),
+            client: d.fields.client.clone(),
+            location: d.fields.location.clone(),
+            notes: d.fields.notes.clone(),
+        }
+    }
+}
+
+/// An appointment as a client sends it (create, update, draft). Unknown fields are refused,
+/// not ignored. `id` is accepted only on create, `baseVersion` only on a draft.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppointmentInput {
+    pub id: Option<String>,
+    pub base_version: Option<u64>,
+    pub title: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    #[serde(default)]
+    pub client: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+impl AppointmentInput {
+    pub fn into_fields(self) -> Result<sm::AppointmentFields, String> {
+        let fields = sm::AppointmentFields {
+            starts_at_ms: parse_rfc3339("startsAt", &self.starts_at)?,
+            ends_at_ms: parse_rfc3339("endsAt", &self.ends_at)?,
+            title: self.title,
+            client: self.client,
+            location: self.location,
+            notes: self.notes,
+        };
+        fields.validate()?;
+        Ok(fields)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcquireInput {
+    #[serde(default)]
+    pub wait: bool,
+    pub ttl_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TakeoverInput {
+    #[serde(default)]
+    pub reason: String,
+    pub expected_fencing_token: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_through_rfc3339_in_utc() {
+        let ms = 1_700_000_000_123;
+        let text = rfc3339(ms);
+        assert_eq!(text, "2023-11-14T22:13:20.123Z");
+        assert_eq!(parse_rfc3339("t", &text), Ok(ms));
+        assert_eq!(parse_rfc3339("t", "2023-11-14T23:13:20.123+01:00"), Ok(ms));
+        assert!(parse_rfc3339("t", "yesterday").is_err());
+        assert!(parse_rfc3339("t", "1969-12-31T23:59:59Z").is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! Every error the API answers: `application/problem+json` (RFC 9457) with a stable `code`.
+//! One mapping from domain outcomes to status codes lives here and nowhere else.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lockd_raft::node::SubmitError;
+use lockd_raft::sm::Rejection;
+use serde_json::{Map, Value, json};
+
+use crate::dto;
+
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    /// Extra members: the current lock, the current appointment, `serverTime`.
+    pub extra: Map<String, Value>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Problem { status, code, detail: detail.into(), extra: Map::new(), retry_after_secs: None }
+    }
+
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn invalid_input(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, "invalid_input", detail)
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    /// A rejection decided by the state machine: nothing changed, and the answer carries the
+    /// current state so the client can show it.
+    pub fn from_rejection(rejection: Rejection, server_time_ms: u64) -> Self {
+        let conflict = |code, detail: &str| Problem::new(StatusCode::CONFLICT, code, detail);
+        let lock_json = |lock: &Option<lockd_raft::sm::Lock>| lock.as_ref().map_or(Value::Null, |l| json!(dto::Lock::from(l)));
+        let problem = match rejection {
+            Rejection::LockHeld { lock } => {
+                let who = format!("{} ({})", lock.holder.name, lock.holder.email);
+                conflict("lock_held", &format!("{who} is editing this appointment")).with("lock", json!(dto::Lock::from(&lock)))
+            }
+            Rejection::NotHolder { lock } => {
+                conflict("not_holder", "this session does not hold the lock").with("lock", lock_json(&lock))
+            }
+            Rejection::StaleToken { lock } => conflict("stale_token", "the fencing token is not the current grant's")
+                .with("lock", lock_json(&lock)),
+            Rejection::VersionConflict { current } => conflict(
+                "version_conflict",
+                &format!("the appointment changed since version you edited; it is now at version {}", current.version),
+            )
+            .with("current", json!(dto::Appointment::from(&current))),
+            Rejection::TakeoverConflict { lock } => {
+                let who = format!("{} ({})", lock.holder.name, lock.holder.email);
+                conflict("takeover_conflict", &format!("the lock changed hands first: {who} holds it now"))
+                    .with("lock", json!(dto::Lock::from(&lock)))
+            }
+            Rejection::Forbidden => Problem::forbidden("this needs the admin role"),
+            Rejection::NotFound => Problem::not_found("no such appointment"),
+            Rejection::AlreadyExists { current } => conflict("already_exists", "an appointment with this id exists")
+                .with("current", json!(dto::Appointment::from(&current))),
+            Rejection::QueueFull => conflict("queue_full", "the wait queue for this appointment is full"),
+            Rejection::CapacityExceeded => {
+                Problem::new(StatusCode::INSUFFICIENT_STORAGE, "capacity_exceeded", "the cluster holds the most appointments it may")
+            }
+            Rejection::InvalidInput { reason } => Problem::invalid_input(reason),
+        };
+        problem.with("serverTime", json!(dto::rfc3339(server_time_ms)))
+    }
+}
+
+impl From<SubmitError> for Problem {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::NoLeader(_) => {
+                let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no_leader", e.to_string());
+                p.retry_after_secs = Some(1);
+                p
+            }
+            SubmitError::Fatal(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("type".into(), json!(format!("https://lockd.dev/problems/{}", self.code)));
+        body.insert("title".into(), json!(self.status.canonical_reason().unwrap_or("Error")));
+        body.insert("status".into(), json!(self.status.as_u16()));
+        body.insert("code".into(), json!(self.code));
+        body.insert("detail".into(), json!(self.detail));
+        body.extend(self.extra);
+        let mut response = (self.status, Value::Object(body).to_string()).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

@@ -1,0 +1,139 @@
+//! Appointment routes: list, get, create, the fenced update, and the caller's draft.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lockd_raft::sm::{self, Op};
+use serde_json::json;
+
+use super::locks::ReadQuery;
+use super::{JsonBody, applied_or_problem, checked_id, fencing_token_header, if_match_header, request_id};
+use crate::auth::{Caller, Identity};
+use crate::problem::Problem;
+use crate::{AppState, dto};
+
+fn with_lock(sm: &sm::LockStateMachine, appointment: &sm::Appointment) -> dto::AppointmentWithLock {
+    dto::AppointmentWithLock {
+        appointment: appointment.into(),
+        lock: sm.lock(&appointment.id).map(dto::Lock::from),
+        queue_length: sm.queue(&appointment.id).len(),
+    }
+}
+
+fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits and quotes are a valid header")
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _identity: Identity,
+    Query(query): Query<ReadQuery>,
+) -> Result<Response, Problem> {
+    if !query.stale {
+        state.node.read_barrier().await?;
+    }
+    let server_time = dto::rfc3339(state.server_time_ms());
+    let items: Vec<dto::AppointmentWithLock> =
+        state.node.state().read(|applied| applied.sm.appointments().map(|a| with_lock(&applied.sm, a)).collect());
+    Ok(Json(json!({ "appointments": items, "serverTime": server_time })).into_response())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    _identity: Identity,
+    Path(id): Path<String>,
+    Query(query): Query<ReadQuery>,
+) -> Result<Response, Problem> {
+    let id = checked_id(id)?;
+    if !query.stale {
+        state.node.read_barrier().await?;
+    }
+    let found = state.node.state().read(|applied| applied.sm.appointment(&id).map(|a| (a.version, with_lock(&applied.sm, a))));
+    let (version, body) = found.ok_or_else(|| Problem::not_found("no such appointment"))?;
+    Ok(([(header::ETAG, etag(version))], Json(body)).into_response())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<dto::AppointmentInput>,
+) -> Result<Response, Problem> {
+    if input.base_version.is_some() {
+        return Err(Problem::invalid_input("baseVersion belongs to drafts, not to a new appointment"));
+    }
+    let appointment_id = match input.id.clone() {
+        Some(id) => checked_id(id)?,
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let fields = input.into_fields().map_err(Problem::invalid_input)?;
+    let op = Op::CreateAppointment { actor, appointment_id, fields };
+    let applied = state.node.submit(request_id(&headers)?, op).await?;
+    match applied_or_problem(&state, applied.response)? {
+        sm::Response::AppointmentSaved(a) => {
+            let location = HeaderValue::from_str(&format!("/appointments/{}", a.id)).expect("ids are header-safe");
+            Ok((StatusCode::CREATED, [(header::LOCATION, location), (header::ETAG, etag(a.version))], Json(dto::Appointment::from(&a)))
+                .into_response())
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<dto::AppointmentInput>,
+) -> Result<Response, Problem> {
+    let appointment_id = checked_id(id)?;
+    let expected_version = if_match_header(&headers)?
+        .ok_or_else(|| Problem::new(StatusCode::PRECONDITION_REQUIRED, "invalid_input", "send If-Match: <version>"))?;
+    let fencing_token =
+        fencing_token_header(&headers)?.ok_or_else(|| Problem::invalid_input("send X-Fencing-Token: <token>"))?;
+    if input.id.as_ref().is_some_and(|body_id| *body_id != appointment_id) || input.base_version.is_some() {
+        return Err(Problem::invalid_input("the body may not change the id or carry baseVersion"));
+    }
+    let fields = input.into_fields().map_err(Problem::invalid_input)?;
+    let op = Op::UpdateAppointment { actor, appointment_id, fencing_token, expected_version, fields };
+    let applied = state.node.submit(request_id(&headers)?, op).await?;
+    match applied_or_problem(&state, applied.response)? {
+        sm::Response::AppointmentSaved(a) => {
+            Ok(([(header::ETAG, etag(a.version))], Json(dto::Appointment::from(&a))).into_response())
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+pub async fn save_draft(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<dto::AppointmentInput>,
+) -> Result<Response, Problem> {
+    let appointment_id = checked_id(id)?;
+    let base_version = input.base_version.ok_or_else(|| Problem::invalid_input("send baseVersion"))?;
+    let fields = input.into_fields().map_err(Problem::invalid_input)?;
+    let op = Op::SaveDraft { actor, appointment_id, base_version, fields };
+    let applied = state.node.submit(request_id(&headers)?, op).await?;
+    applied_or_problem(&state, applied.response)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn get_draft(
+    State(state): State<AppState>,
+    identity: Identity,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id = checked_id(id)?;
+    state.node.read_barrier().await?;
+    let draft = state.node.state().read(|applied| applied.sm.draft(&id, &identity.user_id).map(dto::Draft::from));
+    let draft = draft.ok_or_else(|| Problem::not_found("you have no draft of this appointment"))?;
+    Ok(Json(draft).into_response())
+}
+
+fn unexpected(response: sm::Response) -> Problem {
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("unexpected answer {response:?}"))
+}

@@ -1,0 +1,101 @@
+//! Cluster routes: status, health, readiness, membership.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use lockd_raft::types::NodeInfo;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::JsonBody;
+use crate::AppState;
+use crate::auth::Identity;
+use crate::problem::Problem;
+
+pub async fn status(State(state): State<AppState>) -> Response {
+    let s = state.node.status();
+    let members: Vec<_> = s
+        .nodes
+        .iter()
+        .map(|(id, info)| {
+            json!({
+                "nodeId": id,
+                "raftAddr": info.raft_addr,
+                "httpAddr": info.http_addr,
+                "voter": s.voters.contains(id),
+                "leader": s.leader == Some(*id),
+            })
+        })
+        .collect();
+    Json(json!({
+        "nodeId": s.node_id,
+        "state": format!("{:?}", s.state),
+        "term": s.term,
+        "leaderId": s.leader,
+        "lastLogIndex": s.last_log_index,
+        "committedIndex": s.committed_index,
+        "appliedIndex": s.applied_index,
+        "snapshotIndex": s.snapshot_index,
+        "members": members,
+    }))
+    .into_response()
+}
+
+/// Liveness: the process answers.
+pub async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Readiness: this node knows a leader and has applied up to the commit point it knows.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let s = state.node.status();
+    let caught_up = match (s.applied_index, s.committed_index) {
+        (Some(applied), Some(committed)) => applied >= committed,
+        (_, None) => true,
+        (None, Some(_)) => false,
+    };
+    let ready = s.leader.is_some() && caught_up;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "ready": ready, "leaderId": s.leader, "appliedIndex": s.applied_index }))).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddMember {
+    pub node_id: u64,
+    pub raft_addr: String,
+    pub http_addr: String,
+}
+
+/// Adds a node: as a learner first, caught up, then promoted to voter. Admin only; on the
+/// leader (a follower answers `not_leader` with the leader's HTTP address).
+pub async fn add_member(
+    State(state): State<AppState>,
+    identity: Identity,
+    JsonBody(input): JsonBody<AddMember>,
+) -> Result<Response, Problem> {
+    if identity.role != lockd_raft::sm::Role::Admin {
+        return Err(Problem::forbidden("changing membership needs the admin role"));
+    }
+    let valid_addr = |a: &str| a.parse::<std::net::SocketAddr>().is_ok();
+    if !valid_addr(&input.raft_addr) || !valid_addr(&input.http_addr) {
+        return Err(Problem::invalid_input("raftAddr and httpAddr must be ip:port"));
+    }
+    let s = state.node.status();
+    if s.leader != Some(s.node_id) {
+        let leader_http = s.leader.and_then(|id| s.nodes.get(&id)).map(|n| n.http_addr.clone());
+        return Err(Problem::new(StatusCode::MISDIRECTED_REQUEST, "not_leader", "send membership changes to the leader")
+            .with("leaderHttpAddr", json!(leader_http)));
+    }
+    if s.nodes.contains_key(&input.node_id) && s.voters.contains(&input.node_id) {
+        return Err(Problem::new(StatusCode::CONFLICT, "already_exists", "that node id is already a voter"));
+    }
+    let info = NodeInfo { raft_addr: input.raft_addr, http_addr: input.http_addr };
+    state
+        .node
+        .add_member(input.node_id, info)
+        .await
+        .map_err(|e| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "membership_change_failed", e))?;
+    Ok((StatusCode::OK, Json(json!({ "nodeId": input.node_id, "voter": true }))).into_response())
+}

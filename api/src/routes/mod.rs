@@ -1,0 +1,114 @@
+//! Route handlers, one file per family, and the input helpers they share.
+
+pub mod appointments;
+pub mod cluster;
+pub mod locks;
+pub mod login;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::HeaderMap;
+use lockd_raft::limits::REQUEST_ID_CHARS_MAX;
+use lockd_raft::sm;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::problem::Problem;
+
+/// A JSON body whose every failure (syntax, type, unknown field, size) is a problem+json
+/// `invalid_input`. An empty body reads as the type's default where the route allows one.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default> JsonBody<T> {
+    fn parse_or_default(bytes: &[u8]) -> Result<T, Problem> {
+        if bytes.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { parse(bytes) }
+    }
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(bytes).map_err(|e| Problem::invalid_input(format!("malformed JSON body: {e}")))
+}
+
+async fn body_bytes(request: Request, state: &AppState) -> Result<Bytes, Problem> {
+    Bytes::from_request(request, state).await.map_err(|e| {
+        Problem::new(e.status(), if e.status().as_u16() == 413 { "payload_too_large" } else { "invalid_input" }, e.body_text())
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(JsonBody(parse(&body_bytes(request, state).await?)?))
+    }
+}
+
+/// A JSON body that may be absent.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(OptionalJsonBody(JsonBody::<T>::parse_or_default(&body_bytes(request, state).await?)?))
+    }
+}
+
+pub(crate) fn checked_id(id: String) -> Result<String, Problem> {
+    let probe = sm::Actor {
+        user_id: "x".into(),
+        session_id: "x".into(),
+        name: String::new(),
+        email: String::new(),
+        role: sm::Role::User,
+    };
+    // Appointment ids follow the same rules as user and session ids.
+    sm::Actor { user_id: id.clone(), ..probe }
+        .validate()
+        .map_err(|e| Problem::invalid_input(e.replace("userId", "appointment id")))?;
+    Ok(id)
+}
+
+/// The exactly-once key of a write: the client's `Idempotency-Key`, or a fresh one. A
+/// fresh key still makes the node's own forwarding retries apply once.
+pub(crate) fn request_id(headers: &HeaderMap) -> Result<String, Problem> {
+    match headers.get("idempotency-key") {
+        None => Ok(uuid::Uuid::new_v4().to_string()),
+        Some(value) => {
+            let key = value.to_str().map_err(|_| Problem::invalid_input("Idempotency-Key must be text"))?;
+            let ok = !key.is_empty()
+                && key.len() <= REQUEST_ID_CHARS_MAX
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+            if !ok {
+                return Err(Problem::invalid_input(format!(
+                    "Idempotency-Key must be 1 to {REQUEST_ID_CHARS_MAX} of letters, digits and - _ . :"
+                )));
+            }
+            Ok(key.to_owned())
+        }
+    }
+}
+
+fn number_header(headers: &HeaderMap, name: &str) -> Result<Option<u64>, Problem> {
+    let Some(value) = headers.get(name) else { return Ok(None) };
+    let text = value.to_str().map_err(|_| Problem::invalid_input(format!("{name} must be a number")))?;
+    // ETag style: `"7"`, `W/"7"` and `7` all mean version 7.
+    let bare = text.trim().trim_start_matches("W/").trim_matches('"');
+    bare.parse::<u64>().map(Some).map_err(|_| Problem::invalid_input(format!("{name} must be a whole number")))
+}
+
+pub(crate) fn fencing_token_header(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+    number_header(headers, "x-fencing-token")
+}
+
+pub(crate) fn if_match_header(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+    number_header(headers, "if-match")
+}
+
+/// A state-machine answer, or its rejection as a problem.
+pub(crate) fn applied_or_problem(state: &AppState, response: sm::Response) -> Result<sm::Response, Problem> {
+    match response {
+        sm::Response::Rejected(rejection) => Err(Problem::from_rejection(rejection, state.server_time_ms())),
+        other => Ok(other),
+    }
+}

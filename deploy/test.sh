@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and property tests, the real-process integration tests.
+# Installs what it needs first (deploy/setup.sh). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source deploy/setup.sh
+
+echo "== cargo build (workspace, tests included)"
+cargo build --workspace --all-targets --locked
+echo "== cargo test"
+cargo test --workspace --locked --no-fail-fast

@@ -1,0 +1,127 @@
+//! Command line and environment: every flag has a `LOCKD_*` variable.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use lockd_raft::types::{NodeId, NodeInfo};
+
+#[derive(Debug, Parser)]
+#[command(name = "lockd", version, about = "A node of the lockd appointment lock cluster")]
+pub struct Args {
+    /// This node's id: unique in the cluster, and never reused for another node.
+    #[arg(long, env = "LOCKD_NODE_ID")]
+    pub node_id: NodeId,
+
+    /// Where the log, vote and snapshots live (RocksDB).
+    #[arg(long, env = "LOCKD_DATA_DIR")]
+    pub data_dir: PathBuf,
+
+    /// HTTP API and web app.
+    #[arg(long, env = "LOCKD_HTTP_ADDR", default_value = "127.0.0.1:8081")]
+    pub http_addr: SocketAddr,
+
+    /// gRPC between peers.
+    #[arg(long, env = "LOCKD_RAFT_ADDR", default_value = "127.0.0.1:9081")]
+    pub raft_addr: SocketAddr,
+
+    /// The founding members, the same list on every founding node:
+    /// `id=raft_addr/http_addr,...`. A node with a log ignores it. Omit it on a node that
+    /// joins later through `POST /cluster/members`.
+    #[arg(long, env = "LOCKD_PEERS")]
+    pub peers: Option<String>,
+
+    /// Secret that signs and verifies user tokens (HS256).
+    #[arg(long, env = "LOCKD_JWT_SECRET", hide_env_values = true, conflicts_with = "jwt_secret_file")]
+    pub jwt_secret: Option<String>,
+    #[arg(long, env = "LOCKD_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// Secret every RPC between peers carries.
+    #[arg(long, env = "LOCKD_CLUSTER_SECRET", hide_env_values = true, conflicts_with = "cluster_secret_file")]
+    pub cluster_secret: Option<String>,
+    #[arg(long, env = "LOCKD_CLUSTER_SECRET_FILE")]
+    pub cluster_secret_file: Option<PathBuf>,
+
+    /// Dev mode: `POST /auth/dev-login` hands out tokens for demo users. Never in production.
+    #[arg(long, env = "LOCKD_DEV")]
+    pub dev: bool,
+
+    /// Create a few demo appointments once a leader is elected, if there are none.
+    #[arg(long, env = "LOCKD_SEED_DEMO")]
+    pub seed_demo: bool,
+
+    /// The built web app to serve (web/dist).
+    #[arg(long, env = "LOCKD_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+
+    /// Default lock lease in ms (5 minutes of inactivity).
+    #[arg(long, env = "LOCKD_LOCK_TTL_MS", default_value_t = lockd_api::limits::LOCK_TTL_MS_DEFAULT)]
+    pub lock_ttl_ms: u64,
+
+    /// Raft heartbeat and election timeouts, in ms.
+    #[arg(long, env = "LOCKD_HEARTBEAT_MS", default_value_t = 100)]
+    pub heartbeat_ms: u64,
+    #[arg(long, env = "LOCKD_ELECTION_MIN_MS", default_value_t = 400)]
+    pub election_min_ms: u64,
+    #[arg(long, env = "LOCKD_ELECTION_MAX_MS", default_value_t = 800)]
+    pub election_max_ms: u64,
+    /// Applied entries between snapshots.
+    #[arg(long, env = "LOCKD_SNAPSHOT_EVERY", default_value_t = 5_000)]
+    pub snapshot_every: u64,
+}
+
+pub fn read_secret(value: &Option<String>, file: &Option<PathBuf>, what: &str) -> anyhow::Result<String> {
+    let secret = match (value, file) {
+        (Some(v), _) => v.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the {what} from {}", path.display()))?
+            .trim()
+            .to_owned(),
+        (None, None) => bail!("set the {what} (--{what} or --{what}-file)"),
+    };
+    if secret.len() < 16 {
+        bail!("the {what} must be at least 16 characters");
+    }
+    Ok(secret)
+}
+
+/// Parses `id=raft_addr/http_addr,...`.
+pub fn parse_peers(text: &str) -> anyhow::Result<BTreeMap<NodeId, NodeInfo>> {
+    let mut peers = BTreeMap::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (id, addrs) = item.split_once('=').with_context(|| format!("peer `{item}` is not id=raft_addr/http_addr"))?;
+        let (raft_addr, http_addr) =
+            addrs.split_once('/').with_context(|| format!("peer `{item}` is not id=raft_addr/http_addr"))?;
+        let id: NodeId = id.parse().with_context(|| format!("peer id `{id}` is not a number"))?;
+        raft_addr.parse::<SocketAddr>().with_context(|| format!("`{raft_addr}` is not ip:port"))?;
+        http_addr.parse::<SocketAddr>().with_context(|| format!("`{http_addr}` is not ip:port"))?;
+        let info = NodeInfo { raft_addr: raft_addr.to_owned(), http_addr: http_addr.to_owned() };
+        if peers.insert(id, info).is_some() {
+            bail!("peer id {id} appears twice");
+        }
+    }
+    if peers.is_empty() {
+        bail!("--peers names no peer");
+    }
+    Ok(peers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_parse_and_bad_lists_are_refused() {
+        let peers = parse_peers("1=127.0.0.1:9081/127.0.0.1:8081, 2=127.0.0.1:9082/127.0.0.1:8082").unwrap();
+        assert_eq!(peers.len(), 2);
+        assert_eq!(peers[&2].http_addr, "127.0.0.1:8082");
+        assert!(parse_peers("1=127.0.0.1:9081").is_err());
+        assert!(parse_peers("x=127.0.0.1:9081/127.0.0.1:8081").is_err());
+        assert!(parse_peers("1=a/b").is_err());
+        assert!(parse_peers("1=127.0.0.1:1/127.0.0.1:2,1=127.0.0.1:3/127.0.0.1:4").is_err());
+        assert!(parse_peers("").is_err());
+    }
+}

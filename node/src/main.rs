@@ -1,0 +1,121 @@
+//! `lockd`: one node of the lock cluster. Opens its RocksDB, starts the replica, serves gRPC
+//! to peers and HTTP (API + web app) to clients, forms the cluster on first start, and shuts
+//! down cleanly on SIGTERM or Ctrl-C.
+
+mod config;
+mod seed;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use lockd_api::{ApiConfig, AppState};
+use lockd_raft::clock::{Clock, SystemClock};
+use lockd_raft::network::TcpChannels;
+use lockd_raft::node::{LockNode, NodeConfig, RaftTiming};
+use tokio::sync::watch;
+
+use crate::config::{Args, parse_peers, read_secret};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOCKD_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
+        )
+        .init();
+    run(Args::parse()).await
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let jwt_secret = read_secret(&args.jwt_secret, &args.jwt_secret_file, "jwt-secret")?;
+    let cluster_secret = read_secret(&args.cluster_secret, &args.cluster_secret_file, "cluster-secret")?;
+    let peers = args.peers.as_deref().map(parse_peers).transpose()?;
+    if let Some(peers) = &peers {
+        let me = peers.get(&args.node_id).context("--peers must include this node's own id")?;
+        anyhow::ensure!(
+            me.raft_addr == args.raft_addr.to_string() && me.http_addr == args.http_addr.to_string(),
+            "--peers lists node {} at {}/{}, but it listens on {}/{}",
+            args.node_id,
+            me.raft_addr,
+            me.http_addr,
+            args.raft_addr,
+            args.http_addr
+        );
+    }
+
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let (log_store, state_machine) = lockd_raft::store::open_rocks(&args.data_dir.join("rocksdb"))
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let timing = RaftTiming {
+        heartbeat_interval_ms: args.heartbeat_ms,
+        election_timeout_min_ms: args.election_min_ms,
+        election_timeout_max_ms: args.election_max_ms,
+        snapshot_every_entries: args.snapshot_every,
+    };
+    let config = NodeConfig { node_id: args.node_id, cluster_secret, timing };
+    let node = LockNode::start(config, log_store, state_machine, clock.clone(), Arc::new(TcpChannels)).await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        stop_tx.send_replace(true);
+    });
+
+    let grpc_incoming = tonic::transport::server::TcpIncoming::bind(args.raft_addr)
+        .with_context(|| format!("binding the peer address {}", args.raft_addr))?
+        .with_nodelay(Some(true));
+    let grpc = tonic::transport::Server::builder()
+        .add_service(node.grpc_service())
+        .serve_with_incoming_shutdown(grpc_incoming, stopped(stop_rx.clone()));
+    let grpc_task = tokio::spawn(grpc);
+
+    if let Some(peers) = peers {
+        node.initialize(peers).await?;
+    }
+
+    let api_config = ApiConfig { dev_mode: args.dev, lock_ttl_ms: args.lock_ttl_ms, ..ApiConfig::default() };
+    let keys = Arc::new(lockd_api::auth::JwtKeys::from_secret(jwt_secret.as_bytes()));
+    let state = AppState { node: node.clone(), keys, clock, config: api_config };
+    if args.seed_demo {
+        tokio::spawn(seed::demo_appointments(node.clone()));
+    }
+    let app = lockd_api::router(state, args.web_dir.as_deref());
+    let listener = tokio::net::TcpListener::bind(args.http_addr)
+        .await
+        .with_context(|| format!("binding the HTTP address {}", args.http_addr))?;
+    tracing::info!(node_id = args.node_id, http = %args.http_addr, raft = %args.raft_addr, dev = args.dev, "lockd is serving");
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        // Small request/response pairs stall ~40 ms on Nagle + delayed ACK (DESIGN pitfall 9).
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx)).await?;
+
+    node.shutdown().await;
+    grpc_task.await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,275 @@
+//! Real `lockd` processes on loopback: the replicated lock core end to end.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{Cluster, Tab};
+
+fn appointment(id: &str) -> Value {
+    json!({
+        "id": id,
+        "title": "Check-up",
+        "startsAt": "2030-01-01T09:00:00Z",
+        "endsAt": "2030-01-01T09:45:00Z",
+        "client": "Maria",
+        "location": "Room 1",
+        "notes": "",
+    })
+}
+
+async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    if status >= 400 {
+        assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{status} {body}");
+    }
+    (status, body)
+}
+
+/// Acquire through a follower, conflict, leader crash, failover with the lock and token
+/// intact, monotonic tokens, fenced saves, a crashed node catching up, and a short lease
+/// expiring through the log on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_node_cluster_keeps_locks_and_tokens_across_a_leader_crash() {
+    let mut cluster = Cluster::start(3).await;
+    let all = [0, 1, 2];
+    let leader = cluster.wait_for_leader(&all).await;
+    let follower = (leader + 1) % 3;
+    let other = (leader + 2) % 3;
+    let http = cluster.http.clone();
+
+    let alice = Tab::new(cluster.login(follower, "alice", "user").await, "alice-tab");
+    let bob = Tab::new(cluster.login(other, "bob", "user").await, "bob-tab");
+    let admin = Tab::new(cluster.login(follower, "root", "admin").await, "root-tab");
+
+    // Create through a follower: forwarded to the leader.
+    let created = alice.request(&http, Method::POST, cluster.url(follower, "/appointments")).json(&appointment("it-1"));
+    let (status, body) = json_of(created.send().await.unwrap()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["version"], 1);
+
+    // Alice acquires through a follower.
+    let acquire = alice.request(&http, Method::POST, cluster.url(follower, "/appointments/it-1/acquire-lock"));
+    let (status, body) = json_of(acquire.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let first_token = body["fencingToken"].as_u64().unwrap();
+    assert_eq!(body["lock"]["holder"]["userId"], "alice");
+    assert!(body["serverTime"].is_string());
+
+    // Bob, on another node, is told who holds it.
+    let acquire = bob.request(&http, Method::POST, cluster.url(other, "/appointments/it-1/acquire-lock"));
+    let (status, body) = json_of(acquire.send().await.unwrap()).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "lock_held");
+    assert_eq!(body["lock"]["holder"]["name"], "alice name");
+    assert_eq!(body["lock"]["fencingToken"], first_token);
+
+    // The leader dies without a word.
+    cluster.kill(leader);
+    let survivors = [follower, other];
+    let new_leader = cluster.wait_for_leader(&survivors).await;
+    assert_ne!(new_leader, leader);
+
+    // The lock and its token survived; linearizable reads on both survivors agree.
+    for &i in &survivors {
+        let status = alice.request(&http, Method::GET, cluster.url(i, "/appointments/it-1/lock-status"));
+        let (code, body) = json_of(status.send().await.unwrap()).await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(body["locked"], true);
+        assert_eq!(body["lock"]["holder"]["userId"], "alice");
+        assert_eq!(body["lock"]["fencingToken"], first_token);
+    }
+
+    // Alice keeps editing through the new leader, then lets go; Bob gets a larger token.
+    let renew = alice.request(&http, Method::POST, cluster.url(other, "/appointments/it-1/heartbeat"));
+    let (status, body) = json_of(renew.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["fencingToken"], first_token);
+    let release = alice
+        .request(&http, Method::DELETE, cluster.url(follower, "/appointments/it-1/release-lock"))
+        .header("x-fencing-token", first_token.to_string());
+    assert_eq!(release.send().await.unwrap().status(), 204);
+    let acquire = bob.request(&http, Method::POST, cluster.url(other, "/appointments/it-1/acquire-lock"));
+    let (status, body) = json_of(acquire.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let second_token = body["fencingToken"].as_u64().unwrap();
+    assert!(second_token > first_token, "{second_token} after {first_token}");
+
+    // Fenced saves: Alice's old token, then Bob at a wrong version, change nothing.
+    let mut edit = appointment("it-1");
+    edit["title"] = json!("Check-up (moved)");
+    edit.as_object_mut().unwrap().remove("id");
+    let stale = alice
+        .request(&http, Method::PUT, cluster.url(follower, "/appointments/it-1"))
+        .header("if-match", "1")
+        .header("x-fencing-token", first_token.to_string())
+        .json(&edit);
+    let (status, body) = json_of(stale.send().await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("stale_token")), "{body}");
+    let wrong_version = bob
+        .request(&http, Method::PUT, cluster.url(other, "/appointments/it-1"))
+        .header("if-match", "\"7\"")
+        .header("x-fencing-token", second_token.to_string())
+        .json(&edit);
+    let (status, body) = json_of(wrong_version.send().await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("version_conflict")), "{body}");
+    assert_eq!(body["current"]["version"], 1);
+    let save = bob
+        .request(&http, Method::PUT, cluster.url(follower, "/appointments/it-1"))
+        .header("if-match", "\"1\"")
+        .header("x-fencing-token", second_token.to_string())
+        .json(&edit);
+    let (status, body) = json_of(save.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 2);
+    assert_eq!(body["title"], "Check-up (moved)");
+
+    // The killed node restarts from its disk and catches up.
+    cluster.spawn(leader);
+    let url = cluster.url(leader, "/appointments/it-1/lock-status?stale=true");
+    cluster
+        .eventually(Duration::from_secs(20), "the restarted node applies the new grant", || {
+            let request = bob.request(&http, Method::GET, url.clone());
+            async move {
+                match request.send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let body: Value = r.json().await.unwrap();
+                        body["lock"]["fencingToken"].as_u64() == Some(second_token)
+                    }
+                    _ => false,
+                }
+            }
+        })
+        .await;
+
+    // A short lease lapses through the log, on every node.
+    let created = admin.request(&http, Method::POST, cluster.url(other, "/appointments")).json(&appointment("it-2"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+    let acquire = admin
+        .request(&http, Method::POST, cluster.url(other, "/appointments/it-2/acquire-lock"))
+        .json(&json!({ "ttlMs": 1500 }));
+    let (status, body) = json_of(acquire.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let short_token = body["fencingToken"].as_u64().unwrap();
+    for i in all {
+        let url = cluster.url(i, "/appointments/it-2/lock-status?stale=true");
+        cluster
+            .eventually(Duration::from_secs(15), "the short lease expires on every node", || {
+                let request = admin.request(&http, Method::GET, url.clone());
+                async move {
+                    let body: Value = request.send().await.unwrap().json().await.unwrap();
+                    body["locked"] == false
+                }
+            })
+            .await;
+    }
+    let audit = admin.request(&http, Method::GET, cluster.url(follower, "/appointments/it-2/audit"));
+    let (status, body) = json_of(audit.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let last = body["records"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "expired");
+    assert_eq!(last["fromFencingToken"], short_token);
+}
+
+/// Bad input gets a problem+json answer with a stable code and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_with_problem_json_and_changes_nothing() {
+    let cluster = Cluster::start(3).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let node = (leader + 1) % 3;
+    let http = cluster.http.clone();
+    let alice = Tab::new(cluster.login(node, "alice", "user").await, "alice-tab");
+    let created = alice.request(&http, Method::POST, cluster.url(node, "/appointments")).json(&appointment("bad-1"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        ("no token", http.post(cluster.url(node, "/appointments/bad-1/acquire-lock")), 401, "unauthenticated"),
+        (
+            "forged token",
+            http.post(cluster.url(node, "/appointments/bad-1/acquire-lock")).bearer_auth("e30.e30.sig"),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "no session",
+            http.post(cluster.url(node, "/appointments/bad-1/acquire-lock")).bearer_auth(&alice.token),
+            400,
+            "invalid_input",
+        ),
+        (
+            "unknown appointment",
+            alice.request(&http, Method::POST, cluster.url(node, "/appointments/nope/acquire-lock")),
+            404,
+            "not_found",
+        ),
+        (
+            "malformed json",
+            alice
+                .request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/acquire-lock"))
+                .header("content-type", "application/json")
+                .body("{\"wait\": tru"),
+            400,
+            "invalid_input",
+        ),
+        (
+            "unknown field",
+            alice.request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/acquire-lock")).json(&json!({"wiat": true})),
+            400,
+            "invalid_input",
+        ),
+        (
+            "ttl out of range",
+            alice.request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/acquire-lock")).json(&json!({"ttlMs": 1})),
+            400,
+            "invalid_input",
+        ),
+        (
+            "user takeover",
+            alice.request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/takeover")).json(&json!({"reason": "x"})),
+            403,
+            "forbidden",
+        ),
+        (
+            "oversized body",
+            alice
+                .request(&http, Method::POST, cluster.url(node, "/appointments"))
+                .header("content-type", "application/json")
+                .body(vec![b' '; 200 * 1024]),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "update without If-Match",
+            alice.request(&http, Method::PUT, cluster.url(node, "/appointments/bad-1")).header("x-fencing-token", "1").json(&appointment("bad-1")),
+            428,
+            "invalid_input",
+        ),
+        (
+            "ends before it starts",
+            alice.request(&http, Method::POST, cluster.url(node, "/appointments")).json(&json!({
+                "title": "x", "startsAt": "2030-01-01T10:00:00Z", "endsAt": "2030-01-01T09:00:00Z"
+            })),
+            400,
+            "invalid_input",
+        ),
+    ];
+    for (what, request, status, code) in cases {
+        let (got_status, body) = json_of(request.send().await.unwrap()).await;
+        assert_eq!(got_status, status, "{what}: {body}");
+        assert_eq!(body["code"], code, "{what}: {body}");
+    }
+
+    // Nothing changed: still free, still version 1, still one appointment.
+    let status = alice.request(&http, Method::GET, cluster.url(node, "/appointments/bad-1/lock-status"));
+    let (_, body) = json_of(status.send().await.unwrap()).await;
+    assert_eq!(body["locked"], false);
+    let list = alice.request(&http, Method::GET, cluster.url(leader, "/appointments"));
+    let (_, body) = json_of(list.send().await.unwrap()).await;
+    let appointments = body["appointments"].as_array().unwrap();
+    assert_eq!(appointments.len(), 1, "{body}");
+    assert_eq!(appointments[0]["version"], 1);
+}

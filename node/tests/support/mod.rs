@@ -1,0 +1,150 @@
+//! A real 3-node cluster of `lockd` processes on loopback, for integration tests.
+//! Every process is killed (by its PID, through its `Child`) when the cluster is dropped.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub struct Node {
+    pub id: u64,
+    pub http: String,
+    pub raft: String,
+    pub data_dir: PathBuf,
+    child: Option<Child>,
+}
+
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    peers: String,
+    _dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Cluster {
+    pub async fn start(size: u64) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let mut nodes = Vec::new();
+        for id in 1..=size {
+            nodes.push(Node {
+                id,
+                http: format!("127.0.0.1:{}", free_port()),
+                raft: format!("127.0.0.1:{}", free_port()),
+                data_dir: dir.path().join(format!("node-{id}")),
+                child: None,
+            });
+        }
+        let peers = nodes.iter().map(|n| format!("{}={}/{}", n.id, n.raft, n.http)).collect::<Vec<_>>().join(",");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        let mut cluster = Cluster { nodes, peers, _dir: dir, http };
+        for i in 0..cluster.nodes.len() {
+            cluster.spawn(i);
+        }
+        cluster
+    }
+
+    pub fn spawn(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        let child = Command::new(env!("CARGO_BIN_EXE_lockd"))
+            .args(["--node-id", &node.id.to_string()])
+            .arg("--data-dir")
+            .arg(&node.data_dir)
+            .args(["--http-addr", &node.http, "--raft-addr", &node.raft, "--peers", &self.peers])
+            .args(["--jwt-secret", "integration-test-jwt-secret", "--cluster-secret", "integration-test-cluster-secret"])
+            .args(["--dev", "--heartbeat-ms", "50", "--election-min-ms", "300", "--election-max-ms", "600"])
+            .env("LOCKD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start lockd");
+        node.child = Some(child);
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill(&mut self, index: usize) {
+        if let Some(mut child) = self.nodes[index].child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    pub fn url(&self, index: usize, path: &str) -> String {
+        format!("http://{}{}", self.nodes[index].http, path)
+    }
+
+    pub async fn status(&self, index: usize) -> Option<Value> {
+        let response = self.http.get(self.url(index, "/cluster/status")).send().await.ok()?;
+        response.json().await.ok()
+    }
+
+    /// Waits until every live node named in `among` reports the same leader, itself live.
+    pub async fn wait_for_leader(&self, among: &[usize]) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut leaders = Vec::new();
+            for &i in among {
+                leaders.push(self.status(i).await.and_then(|s| s["leaderId"].as_u64()));
+            }
+            if let Some(Some(leader)) = leaders.first()
+                && leaders.iter().all(|l| *l == Some(*leader))
+                && let Some(index) = among.iter().copied().find(|&i| self.nodes[i].id == *leader)
+            {
+                return index;
+            }
+            assert!(Instant::now() < deadline, "no agreed leader among {among:?}: {leaders:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn login(&self, index: usize, user: &str, role: &str) -> String {
+        let body = json!({ "userId": user, "name": format!("{user} name"), "email": format!("{user}@example.com"), "role": role });
+        let response = self.http.post(self.url(index, "/auth/dev-login")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls `check` until it holds or `limit` passes.
+    pub async fn eventually<F, Fut>(&self, limit: Duration, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + limit;
+        while !check().await {
+            assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// A user in one tab.
+pub struct Tab {
+    pub token: String,
+    pub session: String,
+}
+
+impl Tab {
+    pub fn new(token: String, session: &str) -> Tab {
+        Tab { token, session: session.into() }
+    }
+
+    pub fn request(&self, http: &reqwest::Client, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        http.request(method, url).bearer_auth(&self.token).header("x-session-id", &self.session)
+    }
+}

@@ -1,0 +1,517 @@
+//! Domain types <-> protobuf, by hand (ADR 2): the disk format changes only with a diff here.
+
+use super::pb;
+use super::{CodecError, need};
+use crate::sm::sessions::SessionRecord;
+use crate::sm::*;
+
+impl From<&Actor> for pb::Actor {
+    fn from(a: &Actor) -> Self {
+        pb::Actor {
+            user_id: a.user_id.clone(),
+            session_id: a.session_id.clone(),
+            name: a.name.clone(),
+            email: a.email.clone(),
+            role: match a.role {
+                Role::User => pb::Role::User,
+                Role::Admin => pb::Role::Admin,
+            } as i32,
+        }
+    }
+}
+
+impl TryFrom<pb::Actor> for Actor {
+    type Error = CodecError;
+    fn try_from(a: pb::Actor) -> Result<Self, CodecError> {
+        let role = match pb::Role::try_from(a.role).map_err(|_| CodecError::UnknownEnum("Role", a.role))? {
+            pb::Role::User => Role::User,
+            pb::Role::Admin => Role::Admin,
+        };
+        Ok(Actor { user_id: a.user_id, session_id: a.session_id, name: a.name, email: a.email, role })
+    }
+}
+
+fn actor(a: Option<pb::Actor>, what: &'static str) -> Result<Actor, CodecError> {
+    need(a, what)?.try_into()
+}
+
+impl From<&Lock> for pb::Lock {
+    fn from(l: &Lock) -> Self {
+        pb::Lock {
+            appointment_id: l.appointment_id.clone(),
+            holder: Some((&l.holder).into()),
+            fencing_token: l.fencing_token,
+            acquired_at_ms: l.acquired_at_ms,
+            last_activity_at_ms: l.last_activity_at_ms,
+            expires_at_ms: l.expires_at_ms,
+            ttl_ms: l.ttl_ms,
+        }
+    }
+}
+
+impl TryFrom<pb::Lock> for Lock {
+    type Error = CodecError;
+    fn try_from(l: pb::Lock) -> Result<Self, CodecError> {
+        Ok(Lock {
+            appointment_id: l.appointment_id,
+            holder: actor(l.holder, "Lock.holder")?,
+            fencing_token: l.fencing_token,
+            acquired_at_ms: l.acquired_at_ms,
+            last_activity_at_ms: l.last_activity_at_ms,
+            expires_at_ms: l.expires_at_ms,
+            ttl_ms: l.ttl_ms,
+        })
+    }
+}
+
+fn lock(l: Option<pb::Lock>, what: &'static str) -> Result<Lock, CodecError> {
+    need(l, what)?.try_into()
+}
+
+fn optional_lock(l: Option<pb::Lock>) -> Result<Option<Lock>, CodecError> {
+    l.map(Lock::try_from).transpose()
+}
+
+impl From<&Waiter> for pb::Waiter {
+    fn from(w: &Waiter) -> Self {
+        pb::Waiter {
+            actor: Some((&w.actor).into()),
+            enqueued_at_ms: w.enqueued_at_ms,
+            expires_at_ms: w.expires_at_ms,
+            waiter_ttl_ms: w.waiter_ttl_ms,
+            lock_ttl_ms: w.lock_ttl_ms,
+        }
+    }
+}
+
+impl TryFrom<pb::Waiter> for Waiter {
+    type Error = CodecError;
+    fn try_from(w: pb::Waiter) -> Result<Self, CodecError> {
+        Ok(Waiter {
+            actor: actor(w.actor, "Waiter.actor")?,
+            enqueued_at_ms: w.enqueued_at_ms,
+            expires_at_ms: w.expires_at_ms,
+            waiter_ttl_ms: w.waiter_ttl_ms,
+            lock_ttl_ms: w.lock_ttl_ms,
+        })
+    }
+}
+
+fn waiters(ws: Vec<pb::Waiter>) -> Result<Vec<Waiter>, CodecError> {
+    ws.into_iter().map(Waiter::try_from).collect()
+}
+
+impl From<&AppointmentFields> for pb::AppointmentFields {
+    fn from(f: &AppointmentFields) -> Self {
+        pb::AppointmentFields {
+            title: f.title.clone(),
+            starts_at_ms: f.starts_at_ms,
+            ends_at_ms: f.ends_at_ms,
+            client: f.client.clone(),
+            location: f.location.clone(),
+            notes: f.notes.clone(),
+        }
+    }
+}
+
+impl From<pb::AppointmentFields> for AppointmentFields {
+    fn from(f: pb::AppointmentFields) -> Self {
+        AppointmentFields {
+            title: f.title,
+            starts_at_ms: f.starts_at_ms,
+            ends_at_ms: f.ends_at_ms,
+            client: f.client,
+            location: f.location,
+            notes: f.notes,
+        }
+    }
+}
+
+fn fields(f: Option<pb::AppointmentFields>, what: &'static str) -> Result<AppointmentFields, CodecError> {
+    Ok(need(f, what)?.into())
+}
+
+impl From<&Appointment> for pb::Appointment {
+    fn from(a: &Appointment) -> Self {
+        pb::Appointment {
+            id: a.id.clone(),
+            fields: Some((&a.fields).into()),
+            version: a.version,
+            updated_by: a.updated_by.clone(),
+            updated_at_ms: a.updated_at_ms,
+        }
+    }
+}
+
+impl TryFrom<pb::Appointment> for Appointment {
+    type Error = CodecError;
+    fn try_from(a: pb::Appointment) -> Result<Self, CodecError> {
+        Ok(Appointment {
+            id: a.id,
+            fields: fields(a.fields, "Appointment.fields")?,
+            version: a.version,
+            updated_by: a.updated_by,
+            updated_at_ms: a.updated_at_ms,
+        })
+    }
+}
+
+fn appointment(a: Option<pb::Appointment>, what: &'static str) -> Result<Appointment, CodecError> {
+    need(a, what)?.try_into()
+}
+
+impl From<&Draft> for pb::Draft {
+    fn from(d: &Draft) -> Self {
+        pb::Draft {
+            appointment_id: d.appointment_id.clone(),
+            user_id: d.user_id.clone(),
+            base_version: d.base_version,
+            fields: Some((&d.fields).into()),
+            saved_at_ms: d.saved_at_ms,
+        }
+    }
+}
+
+impl TryFrom<pb::Draft> for Draft {
+    type Error = CodecError;
+    fn try_from(d: pb::Draft) -> Result<Self, CodecError> {
+        Ok(Draft {
+            appointment_id: d.appointment_id,
+            user_id: d.user_id,
+            base_version: d.base_version,
+            fields: fields(d.fields, "Draft.fields")?,
+            saved_at_ms: d.saved_at_ms,
+        })
+    }
+}
+
+impl From<&AuditRecord> for pb::AuditRecord {
+    fn from(r: &AuditRecord) -> Self {
+        pb::AuditRecord {
+            seq: r.seq,
+            at_ms: r.at_ms,
+            appointment_id: r.appointment_id.clone(),
+            action: match r.action {
+                AuditAction::Granted => pb::AuditAction::Granted,
+                AuditAction::Released => pb::AuditAction::Released,
+                AuditAction::Disconnected => pb::AuditAction::Disconnected,
+                AuditAction::Expired => pb::AuditAction::Expired,
+                AuditAction::TakenOver => pb::AuditAction::TakenOver,
+            } as i32,
+            by: r.by.as_ref().map(Into::into),
+            from: r.from.as_ref().map(Into::into),
+            from_fencing_token: r.from_fencing_token,
+            fencing_token: r.fencing_token,
+            reason: r.reason.clone(),
+        }
+    }
+}
+
+impl TryFrom<pb::AuditRecord> for AuditRecord {
+    type Error = CodecError;
+    fn try_from(r: pb::AuditRecord) -> Result<Self, CodecError> {
+        let action = pb::AuditAction::try_from(r.action).map_err(|_| CodecError::UnknownEnum("AuditAction", r.action))?;
+        Ok(AuditRecord {
+            seq: r.seq,
+            at_ms: r.at_ms,
+            appointment_id: r.appointment_id,
+            action: match action {
+                pb::AuditAction::Granted => AuditAction::Granted,
+                pb::AuditAction::Released => AuditAction::Released,
+                pb::AuditAction::Disconnected => AuditAction::Disconnected,
+                pb::AuditAction::Expired => AuditAction::Expired,
+                pb::AuditAction::TakenOver => AuditAction::TakenOver,
+            },
+            by: r.by.map(Actor::try_from).transpose()?,
+            from: r.from.map(Actor::try_from).transpose()?,
+            from_fencing_token: r.from_fencing_token,
+            fencing_token: r.fencing_token,
+            reason: r.reason,
+        })
+    }
+}
+
+fn release_reason_to_pb(reason: ReleaseReason) -> i32 {
+    let reason = match reason {
+        ReleaseReason::Released => pb::ReleaseReason::Released,
+        ReleaseReason::Disconnected => pb::ReleaseReason::Disconnected,
+    };
+    reason as i32
+}
+
+fn release_reason_from_pb(value: i32) -> Result<ReleaseReason, CodecError> {
+    match pb::ReleaseReason::try_from(value).map_err(|_| CodecError::UnknownEnum("ReleaseReason", value))? {
+        pb::ReleaseReason::Released => Ok(ReleaseReason::Released),
+        pb::ReleaseReason::Disconnected => Ok(ReleaseReason::Disconnected),
+    }
+}
+
+impl From<&Op> for pb::Op {
+    fn from(op: &Op) -> Self {
+        use pb::op::Op as P;
+        let op = match op {
+            Op::Acquire { actor, appointment_id, ttl_ms, wait, waiter_ttl_ms } => P::Acquire(pb::Acquire {
+                actor: Some(actor.into()),
+                appointment_id: appointment_id.clone(),
+                ttl_ms: *ttl_ms,
+                wait: *wait,
+                waiter_ttl_ms: *waiter_ttl_ms,
+            }),
+            Op::Renew { actor, appointment_id } => {
+                P::Renew(pb::Renew { actor: Some(actor.into()), appointment_id: appointment_id.clone() })
+            }
+            Op::Release { actor, appointment_id, fencing_token, reason } => P::Release(pb::Release {
+                actor: Some(actor.into()),
+                appointment_id: appointment_id.clone(),
+                fencing_token: *fencing_token,
+                reason: release_reason_to_pb(*reason),
+            }),
+            Op::Takeover { actor, appointment_id, ttl_ms, reason, expected_fencing_token } => {
+                P::Takeover(pb::Takeover {
+                    actor: Some(actor.into()),
+                    appointment_id: appointment_id.clone(),
+                    ttl_ms: *ttl_ms,
+                    reason: reason.clone(),
+                    expected_fencing_token: *expected_fencing_token,
+                })
+            }
+            Op::CreateAppointment { actor, appointment_id, fields } => P::CreateAppointment(pb::CreateAppointment {
+                actor: Some(actor.into()),
+                appointment_id: appointment_id.clone(),
+                fields: Some(fields.into()),
+            }),
+            Op::UpdateAppointment { actor, appointment_id, fencing_token, expected_version, fields } => {
+                P::UpdateAppointment(pb::UpdateAppointment {
+                    actor: Some(actor.into()),
+                    appointment_id: appointment_id.clone(),
+                    fencing_token: *fencing_token,
+                    expected_version: *expected_version,
+                    fields: Some(fields.into()),
+                })
+            }
+            Op::SaveDraft { actor, appointment_id, base_version, fields } => P::SaveDraft(pb::SaveDraft {
+                actor: Some(actor.into()),
+                appointment_id: appointment_id.clone(),
+                base_version: *base_version,
+                fields: Some(fields.into()),
+            }),
+            Op::Tick => P::Tick(pb::Tick {}),
+        };
+        pb::Op { op: Some(op) }
+    }
+}
+
+impl TryFrom<pb::Op> for Op {
+    type Error = CodecError;
+    fn try_from(op: pb::Op) -> Result<Self, CodecError> {
+        use pb::op::Op as P;
+        Ok(match need(op.op, "Op.op")? {
+            P::Acquire(a) => Op::Acquire {
+                actor: actor(a.actor, "Acquire.actor")?,
+                appointment_id: a.appointment_id,
+                ttl_ms: a.ttl_ms,
+                wait: a.wait,
+                waiter_ttl_ms: a.waiter_ttl_ms,
+            },
+            P::Renew(r) => Op::Renew { actor: actor(r.actor, "Renew.actor")?, appointment_id: r.appointment_id },
+            P::Release(r) => Op::Release {
+                actor: actor(r.actor, "Release.actor")?,
+                appointment_id: r.appointment_id,
+                fencing_token: r.fencing_token,
+                reason: release_reason_from_pb(r.reason)?,
+            },
+            P::Takeover(t) => Op::Takeover {
+                actor: actor(t.actor, "Takeover.actor")?,
+                appointment_id: t.appointment_id,
+                ttl_ms: t.ttl_ms,
+                reason: t.reason,
+                expected_fencing_token: t.expected_fencing_token,
+            },
+            P::CreateAppointment(c) => Op::CreateAppointment {
+                actor: actor(c.actor, "CreateAppointment.actor")?,
+                appointment_id: c.appointment_id,
+                fields: fields(c.fields, "CreateAppointment.fields")?,
+            },
+            P::UpdateAppointment(u) => Op::UpdateAppointment {
+                actor: actor(u.actor, "UpdateAppointment.actor")?,
+                appointment_id: u.appointment_id,
+                fencing_token: u.fencing_token,
+                expected_version: u.expected_version,
+                fields: fields(u.fields, "UpdateAppointment.fields")?,
+            },
+            P::SaveDraft(d) => Op::SaveDraft {
+                actor: actor(d.actor, "SaveDraft.actor")?,
+                appointment_id: d.appointment_id,
+                base_version: d.base_version,
+                fields: fields(d.fields, "SaveDraft.fields")?,
+            },
+            P::Tick(_) => Op::Tick,
+        })
+    }
+}
+
+impl From<&Command> for pb::Command {
+    fn from(c: &Command) -> Self {
+        pb::Command { issued_at_ms: c.issued_at_ms, request_id: c.request_id.clone(), op: Some((&c.op).into()) }
+    }
+}
+
+impl TryFrom<pb::Command> for Command {
+    type Error = CodecError;
+    fn try_from(c: pb::Command) -> Result<Self, CodecError> {
+        Ok(Command { issued_at_ms: c.issued_at_ms, request_id: c.request_id, op: need(c.op, "Command.op")?.try_into()? })
+    }
+}
+
+impl From<&Rejection> for pb::Rejection {
+    fn from(r: &Rejection) -> Self {
+        use pb::rejection::{self as r_, Kind};
+        let kind = match r {
+            Rejection::LockHeld { lock } => Kind::LockHeld(r_::LockHeld { lock: Some(lock.into()) }),
+            Rejection::NotHolder { lock } => Kind::NotHolder(r_::NotHolder { lock: lock.as_ref().map(Into::into) }),
+            Rejection::StaleToken { lock } => Kind::StaleToken(r_::StaleToken { lock: lock.as_ref().map(Into::into) }),
+            Rejection::VersionConflict { current } => {
+                Kind::VersionConflict(r_::VersionConflict { current: Some(current.into()) })
+            }
+            Rejection::TakeoverConflict { lock } => {
+                Kind::TakeoverConflict(r_::TakeoverConflict { lock: Some(lock.into()) })
+            }
+            Rejection::Forbidden => Kind::Forbidden(r_::Empty {}),
+            Rejection::NotFound => Kind::NotFound(r_::Empty {}),
+            Rejection::AlreadyExists { current } => {
+                Kind::AlreadyExists(r_::AlreadyExists { current: Some(current.into()) })
+            }
+            Rejection::QueueFull => Kind::QueueFull(r_::Empty {}),
+            Rejection::CapacityExceeded => Kind::CapacityExceeded(r_::Empty {}),
+            Rejection::InvalidInput { reason } => Kind::InvalidInput(r_::InvalidInput { reason: reason.clone() }),
+        };
+        pb::Rejection { kind: Some(kind) }
+    }
+}
+
+impl TryFrom<pb::Rejection> for Rejection {
+    type Error = CodecError;
+    fn try_from(r: pb::Rejection) -> Result<Self, CodecError> {
+        use pb::rejection::Kind;
+        Ok(match need(r.kind, "Rejection.kind")? {
+            Kind::LockHeld(x) => Rejection::LockHeld { lock: lock(x.lock, "LockHeld.lock")? },
+            Kind::NotHolder(x) => Rejection::NotHolder { lock: optional_lock(x.lock)? },
+            Kind::StaleToken(x) => Rejection::StaleToken { lock: optional_lock(x.lock)? },
+            Kind::VersionConflict(x) => {
+                Rejection::VersionConflict { current: appointment(x.current, "VersionConflict.current")? }
+            }
+            Kind::TakeoverConflict(x) => Rejection::TakeoverConflict { lock: lock(x.lock, "TakeoverConflict.lock")? },
+            Kind::Forbidden(_) => Rejection::Forbidden,
+            Kind::NotFound(_) => Rejection::NotFound,
+            Kind::AlreadyExists(x) => {
+                Rejection::AlreadyExists { current: appointment(x.current, "AlreadyExists.current")? }
+            }
+            Kind::QueueFull(_) => Rejection::QueueFull,
+            Kind::CapacityExceeded(_) => Rejection::CapacityExceeded,
+            Kind::InvalidInput(x) => Rejection::InvalidInput { reason: x.reason },
+        })
+    }
+}
+
+impl From<&Response> for pb::Response {
+    fn from(r: &Response) -> Self {
+        use pb::response::{self as r_, Kind};
+        let kind = match r {
+            Response::Granted { lock, renewed } => {
+                Kind::Granted(r_::Granted { lock: Some(lock.into()), renewed: *renewed })
+            }
+            Response::Queued { position, queue } => {
+                Kind::Queued(r_::Queued { position: *position, queue: queue.iter().map(Into::into).collect() })
+            }
+            Response::Released => Kind::Released(r_::Empty {}),
+            Response::AppointmentSaved(a) => Kind::AppointmentSaved(a.into()),
+            Response::DraftSaved => Kind::DraftSaved(r_::Empty {}),
+            Response::Applied => Kind::Applied(r_::Empty {}),
+            Response::Rejected(rejection) => Kind::Rejected(rejection.into()),
+        };
+        pb::Response { kind: Some(kind) }
+    }
+}
+
+impl TryFrom<pb::Response> for Response {
+    type Error = CodecError;
+    fn try_from(r: pb::Response) -> Result<Self, CodecError> {
+        use pb::response::Kind;
+        Ok(match need(r.kind, "Response.kind")? {
+            Kind::Granted(g) => Response::Granted { lock: lock(g.lock, "Granted.lock")?, renewed: g.renewed },
+            Kind::Queued(q) => Response::Queued { position: q.position, queue: waiters(q.queue)? },
+            Kind::Released(_) => Response::Released,
+            Kind::AppointmentSaved(a) => Response::AppointmentSaved(a.try_into()?),
+            Kind::DraftSaved(_) => Response::DraftSaved,
+            Kind::Applied(_) => Response::Applied,
+            Kind::Rejected(rejection) => Response::Rejected(rejection.try_into()?),
+        })
+    }
+}
+
+impl From<&StateParts> for pb::State {
+    fn from(s: &StateParts) -> Self {
+        pb::State {
+            locks: s.locks.iter().map(Into::into).collect(),
+            queues: s
+                .queues
+                .iter()
+                .map(|(id, q)| pb::Queue { appointment_id: id.clone(), waiters: q.iter().map(Into::into).collect() })
+                .collect(),
+            appointments: s.appointments.iter().map(Into::into).collect(),
+            audit: s.audit.iter().map(Into::into).collect(),
+            drafts: s.drafts.iter().map(Into::into).collect(),
+            next_fencing_token: s.next_fencing_token,
+            next_audit_seq: s.next_audit_seq,
+            now_ms: s.now_ms,
+            sessions: s
+                .sessions
+                .iter()
+                .map(|(id, record)| pb::SessionRecord {
+                    session_id: id.clone(),
+                    last_seen_ms: record.last_seen_ms,
+                    recent: record
+                        .recent
+                        .iter()
+                        .map(|(request_id, response)| pb::session_record::Remembered {
+                            request_id: request_id.clone(),
+                            response: Some(response.into()),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<pb::State> for StateParts {
+    type Error = CodecError;
+    fn try_from(s: pb::State) -> Result<Self, CodecError> {
+        Ok(StateParts {
+            locks: s.locks.into_iter().map(Lock::try_from).collect::<Result<_, _>>()?,
+            queues: s
+                .queues
+                .into_iter()
+                .map(|q| Ok((q.appointment_id, waiters(q.waiters)?)))
+                .collect::<Result<_, CodecError>>()?,
+            appointments: s.appointments.into_iter().map(Appointment::try_from).collect::<Result<_, _>>()?,
+            audit: s.audit.into_iter().map(AuditRecord::try_from).collect::<Result<_, _>>()?,
+            drafts: s.drafts.into_iter().map(Draft::try_from).collect::<Result<_, _>>()?,
+            next_fencing_token: s.next_fencing_token,
+            next_audit_seq: s.next_audit_seq,
+            now_ms: s.now_ms,
+            sessions: s
+                .sessions
+                .into_iter()
+                .map(|r| {
+                    let recent = r
+                        .recent
+                        .into_iter()
+                        .map(|m| Ok((m.request_id, need(m.response, "Remembered.response")?.try_into()?)))
+                        .collect::<Result<_, CodecError>>()?;
+                    Ok((r.session_id, SessionRecord { last_seen_ms: r.last_seen_ms, recent }))
+                })
+                .collect::<Result<_, CodecError>>()?,
+        })
+    }
+}

@@ -1,0 +1,61 @@
+//! Every bound of the replicated core, in one place, with the reason for its size.
+//!
+//! The state machine enforces these itself (not only the HTTP layer): a command that
+//! reaches the log from any path is checked against the same numbers on every replica.
+//! Changing one is a protocol change: replicas applying the same log must agree.
+
+/// Shortest lease a client may ask for. Below this a lock would lapse between two
+/// renewals of a healthy client on a slow network.
+pub const LOCK_TTL_MS_MIN: u64 = 1_000;
+/// Longest lease a client may ask for: the product's "5 minutes without activity".
+pub const LOCK_TTL_MS_MAX: u64 = 5 * 60 * 1_000;
+/// Shortest and longest lease of a place in a wait queue.
+pub const WAITER_TTL_MS_MIN: u64 = 1_000;
+pub const WAITER_TTL_MS_MAX: u64 = 10 * 60 * 1_000;
+
+/// Waiters per appointment. A queue longer than this is not a queue people wait in.
+pub const QUEUE_LEN_MAX: usize = 64;
+/// Appointments the cluster holds. Bounds snapshot size (~1 KiB each at the field maxima
+/// below gives a few hundred MiB worst case).
+pub const APPOINTMENTS_MAX: usize = 100_000;
+/// Audit records kept per appointment; the oldest is dropped past this.
+pub const AUDIT_RECORDS_PER_APPOINTMENT_MAX: usize = 256;
+/// Drafts kept per appointment (one per user); the oldest is dropped past this.
+pub const DRAFTS_PER_APPOINTMENT_MAX: usize = 32;
+
+/// Request ids remembered per client session for exactly-once retries. A client retries
+/// one request at a time, so a short window is enough.
+pub const REQUESTS_REMEMBERED_PER_SESSION: usize = 16;
+/// Sessions remembered at once; the least recently seen is forgotten past this.
+pub const SESSIONS_MAX: usize = 100_000;
+/// A session unseen for this long is forgotten, and a retry after that applies again.
+/// Far longer than any client retry loop (seconds).
+pub const SESSION_IDLE_MS: u64 = 60 * 60 * 1_000;
+
+/// Field bounds, in characters (not bytes).
+pub const ID_CHARS_MAX: usize = 64;
+pub const TITLE_CHARS_MAX: usize = 200;
+pub const SHORT_FIELD_CHARS_MAX: usize = 200;
+pub const NOTES_CHARS_MAX: usize = 5_000;
+pub const NAME_CHARS_MAX: usize = 100;
+pub const EMAIL_CHARS_MAX: usize = 254;
+pub const REASON_CHARS_MAX: usize = 500;
+pub const REQUEST_ID_CHARS_MAX: usize = 64;
+
+/// Applied-log notifications buffered for watchers (WebSocket streams). A watcher that falls
+/// further behind is told it lagged and re-reads the whole state instead of seeing a gap.
+pub const NOTIFICATIONS_BUFFERED_MAX: usize = 4_096;
+
+/// Largest gRPC message between peers: a snapshot is sent whole (openraft's
+/// `RaftNetworkV2::full_snapshot`), and an append batch is at most a few hundred entries.
+pub const RAFT_MESSAGE_BYTES_MAX: usize = 512 * 1024 * 1024;
+/// How long a client write may take end to end, forwarding and leader changes included,
+/// before the caller is told there is no leader. A few election timeouts.
+pub const SUBMIT_TIMEOUT_MS: u64 = 10_000;
+/// One attempt to forward a write to the leader.
+pub const FORWARD_ATTEMPT_TIMEOUT_MS: u64 = 3_000;
+/// Retry pause after a failed attempt, doubling up to the maximum.
+pub const SUBMIT_BACKOFF_MS_MIN: u64 = 20;
+pub const SUBMIT_BACKOFF_MS_MAX: u64 = 500;
+/// The ticker re-checks leadership and deadlines at least this often.
+pub const TICKER_WAIT_MS_MAX: u64 = 1_000;

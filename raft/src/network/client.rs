@@ -1,0 +1,181 @@
+//! The sending side of the Raft transport: openraft's `RaftNetworkV2` over tonic.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openraft::error::{NetworkError, RPCError, ReplicationClosed, StreamingError, Timeout, Unreachable};
+use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
+use openraft::{OptionalSend, RPCTypes};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::codec::{self, pb};
+use crate::limits;
+use crate::types::{NodeId, NodeInfo, Snapshot, SnapshotData, TypeConfig, Vote};
+
+/// Makes a channel to a peer's gRPC address. Production uses TCP; the simulation plugs in
+/// simulated TCP here.
+pub trait ChannelFactory: Send + Sync + 'static {
+    fn channel(&self, raft_addr: &str) -> Channel;
+}
+
+/// Real TCP, with Nagle off: Raft messages are small and latency-bound (DESIGN pitfall 9).
+#[derive(Debug, Default)]
+pub struct TcpChannels;
+
+impl ChannelFactory for TcpChannels {
+    fn channel(&self, raft_addr: &str) -> Channel {
+        Endpoint::from_shared(format!("http://{raft_addr}"))
+            .expect("peer addresses are validated at start-up")
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(1))
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .connect_lazy()
+    }
+}
+
+/// Channels to peers, one per address, reused for every RPC (DESIGN pitfall 4), with the
+/// cluster secret each request carries.
+pub struct Peers {
+    factory: Arc<dyn ChannelFactory>,
+    channels: Mutex<BTreeMap<String, Channel>>,
+    secret: Arc<str>,
+}
+
+impl Peers {
+    pub fn new(factory: Arc<dyn ChannelFactory>, secret: &str) -> Self {
+        Peers { factory, channels: Mutex::new(BTreeMap::new()), secret: secret.into() }
+    }
+
+    pub fn client(&self, raft_addr: &str) -> PeerClient {
+        let channel = self
+            .channels
+            .lock()
+            .expect("not poisoned")
+            .entry(raft_addr.to_owned())
+            .or_insert_with(|| self.factory.channel(raft_addr))
+            .clone();
+        let client = pb::raft_service_client::RaftServiceClient::new(channel)
+            .max_decoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX);
+        PeerClient { client, secret: self.secret.clone() }
+    }
+}
+
+/// A gRPC client to one peer that signs each request with the cluster secret.
+#[derive(Clone)]
+pub struct PeerClient {
+    client: pb::raft_service_client::RaftServiceClient<Channel>,
+    secret: Arc<str>,
+}
+
+impl PeerClient {
+    pub fn request<T>(&self, message: T, timeout: Option<Duration>) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        super::auth::sign(&mut request, &self.secret);
+        if let Some(timeout) = timeout {
+            request.set_timeout(timeout);
+        }
+        request
+    }
+
+    pub fn grpc(&mut self) -> &mut pb::raft_service_client::RaftServiceClient<Channel> {
+        &mut self.client
+    }
+}
+
+/// openraft's factory of per-peer connections.
+#[derive(Clone)]
+pub struct Network {
+    peers: Arc<Peers>,
+    node_id: NodeId,
+}
+
+impl Network {
+    pub fn new(peers: Arc<Peers>, node_id: NodeId) -> Self {
+        Network { peers, node_id }
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = RaftPeer;
+
+    async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> Self::Network {
+        RaftPeer { from: self.node_id, target, peer: self.peers.client(&node.raft_addr) }
+    }
+}
+
+pub struct RaftPeer {
+    from: NodeId,
+    target: NodeId,
+    peer: PeerClient,
+}
+
+impl RaftPeer {
+    fn error(&self, status: tonic::Status, action: RPCTypes, timeout: Duration) -> RPCError<TypeConfig> {
+        match status.code() {
+            tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
+                RPCError::Timeout(Timeout { action, id: self.from, target: self.target, timeout })
+            }
+            tonic::Code::Unavailable => RPCError::Unreachable(Unreachable::new(&status)),
+            _ => RPCError::Network(NetworkError::new(&status)),
+        }
+    }
+}
+
+fn decode_error(e: codec::CodecError) -> RPCError<TypeConfig> {
+    RPCError::Network(NetworkError::new(&e))
+}
+
+impl RaftNetworkV2<TypeConfig> for RaftPeer {
+    type SnapshotData = SnapshotData;
+
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
+        let timeout = option.soft_ttl();
+        let request = self.peer.request(codec::raft::append_request_to_pb(&rpc), Some(timeout));
+        let response = self.peer.grpc().append_entries(request).await;
+        let response = response.map_err(|s| self.error(s, RPCTypes::AppendEntries, timeout))?;
+        codec::raft::append_response_from_pb(response.into_inner()).map_err(decode_error)
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        let timeout = option.soft_ttl();
+        let request = self.peer.request(codec::raft::vote_request_to_pb(&rpc), Some(timeout));
+        let response = self.peer.grpc().vote(request).await;
+        let response = response.map_err(|s| self.error(s, RPCTypes::Vote, timeout))?;
+        codec::raft::vote_response_from_pb(response.into_inner()).map_err(decode_error)
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote,
+        snapshot: Snapshot,
+        cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
+        let timeout = option.hard_ttl();
+        // The bytes already hold the metadata (`codec::encode_snapshot`); they travel as stored.
+        let message = pb::InstallSnapshotRequest { vote: Some(codec::raft::vote_to_pb(&vote)), snapshot: snapshot.snapshot };
+        let request = self.peer.request(message, Some(timeout));
+        let mut grpc = self.peer.grpc().clone();
+        let call = async move { grpc.install_snapshot(request).await };
+        let response = tokio::select! {
+            closed = cancel => return Err(StreamingError::Closed(closed)),
+            response = call => response,
+        };
+        let response = response.map_err(|s| StreamingError::from(self.error(s, RPCTypes::InstallSnapshot, timeout)))?;
+        let vote = response.into_inner().vote.ok_or(codec::CodecError::Missing("InstallSnapshotResponse.vote"));
+        let vote = vote.and_then(codec::raft::vote_from_pb).map_err(|e| StreamingError::from(decode_error(e)))?;
+        Ok(SnapshotResponse::new(vote))
+    }
+}

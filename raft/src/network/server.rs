@@ -1,0 +1,86 @@
+//! The receiving side of the Raft transport, and the leader's end of forwarded writes and
+//! read-index requests. Handlers are thin: decode, hand to openraft or the node, encode.
+
+use tonic::{Request, Response, Status};
+
+use crate::codec::{self, pb};
+use crate::node::{LockNode, ProposeError};
+use crate::types::Snapshot;
+
+pub struct RaftGrpc {
+    node: LockNode,
+}
+
+impl RaftGrpc {
+    pub fn new(node: LockNode) -> Self {
+        RaftGrpc { node }
+    }
+}
+
+fn invalid(e: codec::CodecError) -> Status {
+    Status::invalid_argument(e.to_string())
+}
+
+fn fatal(e: impl std::fmt::Display) -> Status {
+    Status::internal(e.to_string())
+}
+
+#[tonic::async_trait]
+impl pb::raft_service_server::RaftService for RaftGrpc {
+    async fn append_entries(
+        &self,
+        request: Request<pb::AppendEntriesRequest>,
+    ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
+        let rpc = codec::raft::append_request_from_pb(request.into_inner()).map_err(invalid)?;
+        let response = self.node.raft().append_entries(rpc).await.map_err(fatal)?;
+        Ok(Response::new(codec::raft::append_response_to_pb(&response)))
+    }
+
+    async fn vote(&self, request: Request<pb::VoteRequest>) -> Result<Response<pb::VoteResponse>, Status> {
+        let rpc = codec::raft::vote_request_from_pb(request.into_inner()).map_err(invalid)?;
+        let response = self.node.raft().vote(rpc).await.map_err(fatal)?;
+        Ok(Response::new(codec::raft::vote_response_to_pb(&response)))
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: Request<pb::InstallSnapshotRequest>,
+    ) -> Result<Response<pb::InstallSnapshotResponse>, Status> {
+        let request = request.into_inner();
+        let vote = codec::raft::vote_from_pb(request.vote.ok_or_else(|| Status::invalid_argument("missing vote"))?)
+            .map_err(invalid)?;
+        // Decode before handing over: openraft panics on a snapshot inconsistent with its
+        // vote, so malformed bytes must be refused here.
+        let (meta, _) = codec::decode_snapshot(&request.snapshot).map_err(invalid)?;
+        let snapshot = Snapshot { meta, snapshot: request.snapshot };
+        let response = self.node.raft().install_full_snapshot(vote, snapshot).await.map_err(fatal)?;
+        Ok(Response::new(pb::InstallSnapshotResponse { vote: Some(codec::raft::vote_to_pb(&response.vote)) }))
+    }
+
+    async fn forward(&self, request: Request<pb::ForwardRequest>) -> Result<Response<pb::ForwardResponse>, Status> {
+        use pb::forward_response::{Applied, Kind, NotLeader};
+        let request = request.into_inner();
+        let op = request.op.ok_or_else(|| Status::invalid_argument("missing op"))?.try_into().map_err(invalid)?;
+        let kind = match self.node.propose_as_leader(request.request_id, op).await {
+            Ok(applied) => {
+                Kind::Applied(Applied { log_index: applied.log_index, response: Some((&applied.response).into()) })
+            }
+            Err(ProposeError::NotLeader { leader }) => Kind::NotLeader(NotLeader { leader_id: leader }),
+            Err(ProposeError::Fatal(e)) => return Err(fatal(e)),
+        };
+        Ok(Response::new(pb::ForwardResponse { kind: Some(kind) }))
+    }
+
+    async fn read_index(
+        &self,
+        _request: Request<pb::ReadIndexRequest>,
+    ) -> Result<Response<pb::ReadIndexResponse>, Status> {
+        use pb::read_index_response::{Kind, NotLeader};
+        let kind = match self.node.read_index_as_leader().await {
+            Ok(index) => Kind::ReadIndex(index),
+            Err(ProposeError::NotLeader { leader }) => Kind::NotLeader(NotLeader { leader_id: leader }),
+            Err(ProposeError::Fatal(e)) => return Err(fatal(e)),
+        };
+        Ok(Response::new(pb::ReadIndexResponse { kind: Some(kind) }))
+    }
+}

@@ -1,0 +1,404 @@
+//! One lockd replica: the openraft instance, the applied state, and the paths a client
+//! request takes through them.
+//!
+//! - A write goes to [`LockNode::submit`]. On the leader it is stamped with the leader's
+//!   clock and proposed; on a follower it is forwarded over gRPC to the leader, which stamps
+//!   and proposes it. Across a leader change it is retried with the same request id, so it
+//!   applies once (DESIGN invariant 7).
+//! - A linearizable read calls [`LockNode::read_barrier`] and then reads the local state:
+//!   the leader confirms its leadership with a quorum (read index); a follower asks the
+//!   leader for that index and waits until it has applied it.
+//! - The ticker task appends a `Tick` while this node leads and a lease is due (ADR 3).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::async_runtime::WatchReceiver;
+use openraft::{Raft, ReadPolicy, ServerState};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep, timeout};
+
+use crate::clock::Clock;
+use crate::codec::pb;
+use crate::limits;
+use crate::network::{ChannelFactory, Network, Peers, RaftGrpc, RequireSecret};
+use crate::sm::{Command, Op, Response};
+use crate::store::{SharedState, StateMachineStore};
+use crate::types::{NodeId, NodeInfo, TypeConfig};
+
+pub type LockRaft = Raft<TypeConfig, StateMachineStore>;
+
+/// Raft timing. Defaults suit a LAN or loopback; see docs/operations.md.
+#[derive(Debug, Clone)]
+pub struct RaftTiming {
+    pub heartbeat_interval_ms: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    /// Entries applied since the last snapshot before the next one is built.
+    pub snapshot_every_entries: u64,
+}
+
+impl Default for RaftTiming {
+    fn default() -> Self {
+        RaftTiming {
+            heartbeat_interval_ms: 100,
+            election_timeout_min_ms: 400,
+            election_timeout_max_ms: 800,
+            snapshot_every_entries: 5_000,
+        }
+    }
+}
+
+pub struct NodeConfig {
+    pub node_id: NodeId,
+    pub cluster_secret: String,
+    pub timing: RaftTiming,
+}
+
+/// A write that reached the log, and what applying it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub log_index: u64,
+    pub response: Response,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("no leader could take the write within {0:?}")]
+    NoLeader(Duration),
+    #[error("this node has stopped: {0}")]
+    Fatal(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProposeError {
+    #[error("not the leader (leader: {leader:?})")]
+    NotLeader { leader: Option<NodeId> },
+    #[error("raft stopped: {0}")]
+    Fatal(String),
+}
+
+/// What `GET /cluster/status` shows.
+#[derive(Debug, Clone)]
+pub struct ClusterStatus {
+    pub node_id: NodeId,
+    pub state: ServerState,
+    pub term: u64,
+    pub leader: Option<NodeId>,
+    pub last_log_index: Option<u64>,
+    pub committed_index: Option<u64>,
+    pub applied_index: Option<u64>,
+    pub snapshot_index: Option<u64>,
+    pub voters: BTreeSet<NodeId>,
+    pub nodes: BTreeMap<NodeId, NodeInfo>,
+}
+
+#[derive(Clone)]
+pub struct LockNode {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: NodeId,
+    raft: LockRaft,
+    shared: SharedState,
+    clock: Arc<dyn Clock>,
+    peers: Arc<Peers>,
+    secret: String,
+    shutdown: watch::Sender<bool>,
+}
+
+impl LockNode {
+    /// Starts the replica: openraft over the given stores, the ticker task. Does not serve
+    /// gRPC; the caller serves [`LockNode::grpc_service`] on its listener.
+    pub async fn start<LS>(
+        config: NodeConfig,
+        log_store: LS,
+        state_machine: StateMachineStore,
+        clock: Arc<dyn Clock>,
+        channels: Arc<dyn ChannelFactory>,
+    ) -> Result<LockNode, SubmitError>
+    where
+        LS: openraft::storage::RaftLogStorage<TypeConfig>,
+    {
+        let raft_config = openraft::Config {
+            cluster_name: "lockd".into(),
+            heartbeat_interval: config.timing.heartbeat_interval_ms,
+            election_timeout_min: config.timing.election_timeout_min_ms,
+            election_timeout_max: config.timing.election_timeout_max_ms,
+            install_snapshot_timeout: 60_000,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.timing.snapshot_every_entries),
+            max_in_snapshot_log_to_keep: 1_000,
+            purge_batch_size: 256,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| SubmitError::Fatal(format!("raft config: {e}")))?;
+        let shared = state_machine.shared();
+        let peers = Arc::new(Peers::new(channels, &config.cluster_secret));
+        let network = Network::new(peers.clone(), config.node_id);
+        let raft = Raft::new(config.node_id, Arc::new(raft_config), network, log_store, state_machine)
+            .await
+            .map_err(|e| SubmitError::Fatal(e.to_string()))?;
+        let (shutdown, _) = watch::channel(false);
+        let node = LockNode {
+            inner: Arc::new(Inner {
+                id: config.node_id,
+                raft,
+                shared,
+                clock,
+                peers,
+                secret: config.cluster_secret,
+                shutdown,
+            }),
+        };
+        tokio::spawn(run_ticker(node.clone()));
+        Ok(node)
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.inner.id
+    }
+
+    pub fn raft(&self) -> &LockRaft {
+        &self.inner.raft
+    }
+
+    pub fn state(&self) -> &SharedState {
+        &self.inner.shared
+    }
+
+    /// The gRPC service peers call, guarded by the cluster secret.
+    pub fn grpc_service(
+        &self,
+    ) -> tonic::service::interceptor::InterceptedService<pb::raft_service_server::RaftServiceServer<RaftGrpc>, RequireSecret>
+    {
+        let inner = pb::raft_service_server::RaftServiceServer::new(RaftGrpc::new(self.clone()))
+            .max_decoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX);
+        tonic::service::interceptor::InterceptedService::new(inner, RequireSecret::new(&self.inner.secret))
+    }
+
+    /// Forms a new cluster with exactly `members`. Call it with the same map on every
+    /// founding node (DESIGN pitfall 5); on a node that already has a log it does nothing.
+    pub async fn initialize(&self, members: BTreeMap<NodeId, NodeInfo>) -> Result<(), SubmitError> {
+        match self.inner.raft.initialize(members).await {
+            Ok(()) => Ok(()),
+            Err(openraft::error::RaftError::APIError(openraft::error::InitializeError::NotAllowed(_))) => Ok(()),
+            Err(e) => Err(SubmitError::Fatal(e.to_string())),
+        }
+    }
+
+    pub fn current_leader(&self) -> Option<NodeId> {
+        self.inner.raft.metrics().borrow_watched().current_leader
+    }
+
+    pub fn status(&self) -> ClusterStatus {
+        let metrics = self.inner.raft.metrics().borrow_watched().clone();
+        let membership = metrics.membership_config.membership();
+        ClusterStatus {
+            node_id: self.inner.id,
+            state: metrics.state,
+            term: metrics.current_term,
+            leader: metrics.current_leader,
+            last_log_index: metrics.last_log_index,
+            committed_index: metrics.local_committed.map(|id| id.index),
+            applied_index: metrics.last_applied.map(|id| id.index),
+            snapshot_index: metrics.snapshot.map(|id| id.index),
+            voters: membership.voter_ids().collect(),
+            nodes: membership.nodes().map(|(id, n)| (*id, n.clone())).collect(),
+        }
+    }
+
+    fn node_info(&self, id: NodeId) -> Option<NodeInfo> {
+        self.inner.shared.read(|a| a.membership.membership().get_node(&id).cloned())
+    }
+
+    /// Submits a client write from any node and waits until it is applied. `request_id` is
+    /// the exactly-once key: a retry after a lost answer must reuse it.
+    pub async fn submit(&self, request_id: String, op: Op) -> Result<Applied, SubmitError> {
+        let budget = Duration::from_millis(limits::SUBMIT_TIMEOUT_MS);
+        let deadline = Instant::now() + budget;
+        let mut backoff = Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN);
+        loop {
+            let attempt = match self.current_leader() {
+                Some(leader) if leader == self.inner.id => {
+                    match self.propose_as_leader(Some(request_id.clone()), op.clone()).await {
+                        Ok(applied) => Some(applied),
+                        Err(ProposeError::NotLeader { .. }) => None,
+                        Err(ProposeError::Fatal(e)) => return Err(SubmitError::Fatal(e)),
+                    }
+                }
+                Some(leader) => self.forward(leader, &request_id, &op).await,
+                None => None,
+            };
+            if let Some(applied) = attempt {
+                // Read-your-writes on this node: its state and event stream show the write
+                // before the caller hears back (bounded; the write is committed regardless).
+                self.wait_applied(applied.log_index, Duration::from_secs(1)).await;
+                return Ok(applied);
+            }
+            if Instant::now() + backoff > deadline {
+                return Err(SubmitError::NoLeader(budget));
+            }
+            sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX));
+        }
+    }
+
+    /// One attempt to have the leader apply the write. `None`: try again (no leader, a
+    /// leader change, or a transport error; the request id makes the retry safe).
+    async fn forward(&self, leader: NodeId, request_id: &str, op: &Op) -> Option<Applied> {
+        let info = self.node_info(leader)?;
+        let mut peer = self.inner.peers.client(&info.raft_addr);
+        let message = pb::ForwardRequest { request_id: Some(request_id.to_owned()), op: Some(op.into()) };
+        let request = peer.request(message, Some(Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS)));
+        let response = match peer.grpc().forward(request).await {
+            Ok(response) => response.into_inner(),
+            Err(status) => {
+                tracing::debug!(leader, %status, "forwarding a write failed; will retry");
+                return None;
+            }
+        };
+        match response.kind? {
+            pb::forward_response::Kind::Applied(applied) => {
+                let response = applied.response?.try_into().ok()?;
+                Some(Applied { log_index: applied.log_index, response })
+            }
+            pb::forward_response::Kind::NotLeader(_) => None,
+        }
+    }
+
+    /// Stamps `op` with this leader's time and proposes it. Called for local writes and for
+    /// writes forwarded by followers.
+    pub async fn propose_as_leader(&self, request_id: Option<String>, op: Op) -> Result<Applied, ProposeError> {
+        let command = Command { issued_at_ms: self.stamp_ms(), request_id, op };
+        match self.inner.raft.client_write(command).await {
+            Ok(written) => Ok(Applied { log_index: written.log_id.index, response: written.data }),
+            Err(e) => match e.forward_to_leader() {
+                Some(forward) => Err(ProposeError::NotLeader { leader: forward.leader_id }),
+                None => Err(ProposeError::Fatal(e.to_string())),
+            },
+        }
+    }
+
+    /// The leader's clock, never behind cluster time (ADR 3).
+    fn stamp_ms(&self) -> u64 {
+        let cluster_now_ms = self.inner.shared.read(|a| a.sm.now_ms());
+        self.inner.clock.now_ms().max(cluster_now_ms)
+    }
+
+    /// The leader's read index: the log index a linearizable read must have applied.
+    pub async fn read_index_as_leader(&self) -> Result<u64, ProposeError> {
+        match self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+            Ok(read) => Ok(read.index()),
+            Err(e) => match e.forward_to_leader() {
+                Some(forward) => Err(ProposeError::NotLeader { leader: forward.leader_id }),
+                None => match e {
+                    openraft::error::RaftError::Fatal(f) => Err(ProposeError::Fatal(f.to_string())),
+                    // Quorum not reached yet: like having no leader, the caller retries.
+                    _ => Err(ProposeError::NotLeader { leader: None }),
+                },
+            },
+        }
+    }
+
+    /// Waits until this node's state reflects every write committed before the call.
+    pub async fn read_barrier(&self) -> Result<(), SubmitError> {
+        let budget = Duration::from_millis(limits::SUBMIT_TIMEOUT_MS);
+        let deadline = Instant::now() + budget;
+        let mut backoff = Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN);
+        loop {
+            let index = match self.current_leader() {
+                Some(leader) if leader == self.inner.id => match self.read_index_as_leader().await {
+                    Ok(index) => Some(index),
+                    Err(ProposeError::Fatal(e)) => return Err(SubmitError::Fatal(e)),
+                    Err(ProposeError::NotLeader { .. }) => None,
+                },
+                Some(leader) => self.remote_read_index(leader).await,
+                None => None,
+            };
+            if let Some(index) = index {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if self.wait_applied(index, remaining).await {
+                    return Ok(());
+                }
+            }
+            if Instant::now() + backoff > deadline {
+                return Err(SubmitError::NoLeader(budget));
+            }
+            sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX));
+        }
+    }
+
+    async fn remote_read_index(&self, leader: NodeId) -> Option<u64> {
+        let info = self.node_info(leader)?;
+        let mut peer = self.inner.peers.client(&info.raft_addr);
+        let request = peer.request(pb::ReadIndexRequest {}, Some(Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS)));
+        match peer.grpc().read_index(request).await.ok()?.into_inner().kind? {
+            pb::read_index_response::Kind::ReadIndex(index) => Some(index),
+            pb::read_index_response::Kind::NotLeader(_) => None,
+        }
+    }
+
+    /// Waits until the local state machine has applied `index`; false on timeout.
+    pub async fn wait_applied(&self, index: u64, limit: Duration) -> bool {
+        let mut applied = self.inner.shared.watch_applied_index();
+        timeout(limit, applied.wait_for(|a| a.is_some_and(|a| a >= index))).await.is_ok_and(|r| r.is_ok())
+    }
+
+    /// Adds `id` as a learner, waits for it to catch up, then makes it a voter.
+    pub async fn add_member(&self, id: NodeId, info: NodeInfo) -> Result<(), String> {
+        let raft = &self.inner.raft;
+        raft.add_learner(id, info, true).await.map_err(|e| e.to_string())?;
+        let mut voters: BTreeSet<NodeId> = self.status().voters;
+        voters.insert(id);
+        raft.change_membership(voters, false).await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        if let Err(e) = self.inner.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+    }
+}
+
+/// While this node leads, appends a `Tick` when the earliest lease is due by the leader's
+/// clock, and never while nothing can expire (ADR 3).
+async fn run_ticker(node: LockNode) {
+    let mut shutdown = node.inner.shutdown.subscribe();
+    let mut applied = node.inner.shared.watch_applied_index();
+    let mut metrics = node.inner.raft.metrics();
+    let wait_max = Duration::from_millis(limits::TICKER_WAIT_MS_MAX);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let leading = metrics.borrow_watched().state == ServerState::Leader;
+        let due_ms = node.inner.shared.read(|a| a.sm.next_deadline_ms());
+        let wait = match (leading, due_ms) {
+            (true, Some(due_ms)) => {
+                let now_ms = node.inner.clock.now_ms();
+                if now_ms >= due_ms {
+                    if let Err(e) = node.propose_as_leader(None, Op::Tick).await {
+                        tracing::debug!(error = %e, "tick not appended");
+                        sleep(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN)).await;
+                    }
+                    continue;
+                }
+                Duration::from_millis(due_ms - now_ms).min(wait_max)
+            }
+            _ => wait_max,
+        };
+        tokio::select! {
+            _ = sleep(wait) => {}
+            changed = applied.changed() => if changed.is_err() { return },
+            changed = metrics.changed() => if changed.is_err() { return },
+            _ = shutdown.changed() => {}
+        }
+    }
+}

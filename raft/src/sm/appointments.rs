@@ -1,0 +1,123 @@
+//! Appointment data: create, the fenced update, and drafts of displaced editors.
+
+use super::command::{Event, Op, Rejection, Response};
+use super::types::{Actor, Appointment, AppointmentFields, AppointmentId, Draft};
+use super::LockStateMachine;
+use crate::limits;
+
+pub(super) fn check_appointment_input(op: &Op) -> Result<(), String> {
+    match op {
+        Op::CreateAppointment { fields, .. } | Op::UpdateAppointment { fields, .. } | Op::SaveDraft { fields, .. } => {
+            fields.validate()
+        }
+        _ => Ok(()),
+    }
+}
+
+impl LockStateMachine {
+    pub(super) fn create_appointment(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &AppointmentId,
+        fields: &AppointmentFields,
+        events: &mut Vec<Event>,
+    ) -> Response {
+        if let Some(current) = self.appointments.get(appointment_id) {
+            return Response::Rejected(Rejection::AlreadyExists { current: current.clone() });
+        }
+        if self.appointments.len() >= limits::APPOINTMENTS_MAX {
+            return Response::Rejected(Rejection::CapacityExceeded);
+        }
+        let appointment = Appointment {
+            id: appointment_id.clone(),
+            fields: fields.clone(),
+            version: 1,
+            updated_by: actor.user_id.clone(),
+            updated_at_ms: self.now_ms,
+        };
+        self.appointments.insert(appointment_id.clone(), appointment.clone());
+        events.push(Event::AppointmentCreated(appointment.clone()));
+        Response::AppointmentSaved(appointment)
+    }
+
+    /// The fenced save gate: the write applies only with the current grant's token, from the
+    /// holder's session, at the version the editor started from. Anything else changes
+    /// nothing and answers with the current state.
+    pub(super) fn update_appointment(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &AppointmentId,
+        fencing_token: u64,
+        expected_version: u64,
+        fields: &AppointmentFields,
+        events: &mut Vec<Event>,
+    ) -> Response {
+        let Some(current) = self.appointments.get(appointment_id) else {
+            return Response::Rejected(Rejection::NotFound);
+        };
+        match self.locks.get(appointment_id) {
+            None if fencing_token < self.next_fencing_token => {
+                return Response::Rejected(Rejection::StaleToken { lock: None });
+            }
+            None => return Response::Rejected(Rejection::NotHolder { lock: None }),
+            Some(lock) if lock.fencing_token != fencing_token => {
+                return Response::Rejected(Rejection::StaleToken { lock: Some(lock.clone()) });
+            }
+            Some(lock) if !lock.holder.same_session(actor) => {
+                return Response::Rejected(Rejection::NotHolder { lock: Some(lock.clone()) });
+            }
+            Some(_) => {}
+        }
+        if current.version != expected_version {
+            return Response::Rejected(Rejection::VersionConflict { current: current.clone() });
+        }
+        let updated = Appointment {
+            id: appointment_id.clone(),
+            fields: fields.clone(),
+            version: current.version + 1,
+            updated_by: actor.user_id.clone(),
+            updated_at_ms: self.now_ms,
+        };
+        self.appointments.insert(appointment_id.clone(), updated.clone());
+        // A saved form supersedes the editor's older draft.
+        self.drafts.remove(&(appointment_id.clone(), actor.user_id.clone()));
+        events.push(Event::AppointmentUpdated(updated.clone()));
+        // Saving is editing activity: it renews the lease.
+        let _ = self.renew(actor, appointment_id, events);
+        Response::AppointmentSaved(updated)
+    }
+
+    pub(super) fn save_draft(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &AppointmentId,
+        base_version: u64,
+        fields: &AppointmentFields,
+    ) -> Response {
+        if !self.appointments.contains_key(appointment_id) {
+            return Response::Rejected(Rejection::NotFound);
+        }
+        let key = (appointment_id.clone(), actor.user_id.clone());
+        let draft = Draft {
+            appointment_id: appointment_id.clone(),
+            user_id: actor.user_id.clone(),
+            base_version,
+            fields: fields.clone(),
+            saved_at_ms: self.now_ms,
+        };
+        self.drafts.insert(key, draft);
+        let mut of_appointment: Vec<(u64, String)> = self
+            .drafts
+            .range((appointment_id.clone(), String::new())..)
+            .take_while(|((id, _), _)| id == appointment_id)
+            .filter(|((_, user), _)| *user != actor.user_id)
+            .map(|((_, user), d)| (d.saved_at_ms, user.clone()))
+            .collect();
+        if of_appointment.len() + 1 > limits::DRAFTS_PER_APPOINTMENT_MAX {
+            of_appointment.sort();
+            let (_, oldest_user) = &of_appointment[0];
+            self.drafts.remove(&(appointment_id.clone(), oldest_user.clone()));
+        }
+        Response::DraftSaved
+    }
+}

@@ -1,0 +1,325 @@
+//! Lock transitions: acquire, renew, release, takeover, expiry and hand-over to the queue.
+
+use super::command::{Event, Op, Rejection, ReleaseReason, Response};
+use super::types::{Actor, AppointmentId, AuditAction, AuditRecord, Lock, Waiter, check_text};
+use super::LockStateMachine;
+use crate::limits;
+
+pub(super) fn check_lock_input(op: &Op) -> Result<(), String> {
+    let check_ttl = |ttl_ms: u64| {
+        if (limits::LOCK_TTL_MS_MIN..=limits::LOCK_TTL_MS_MAX).contains(&ttl_ms) {
+            Ok(())
+        } else {
+            Err(format!("ttlMs must be {} to {}", limits::LOCK_TTL_MS_MIN, limits::LOCK_TTL_MS_MAX))
+        }
+    };
+    match op {
+        Op::Acquire { ttl_ms, waiter_ttl_ms, .. } => {
+            check_ttl(*ttl_ms)?;
+            if !(limits::WAITER_TTL_MS_MIN..=limits::WAITER_TTL_MS_MAX).contains(waiter_ttl_ms) {
+                return Err(format!(
+                    "waiter lease must be {} to {} ms",
+                    limits::WAITER_TTL_MS_MIN,
+                    limits::WAITER_TTL_MS_MAX
+                ));
+            }
+            Ok(())
+        }
+        Op::Takeover { ttl_ms, reason, .. } => {
+            check_ttl(*ttl_ms)?;
+            check_text("reason", reason, limits::REASON_CHARS_MAX, false)
+        }
+        _ => Ok(()),
+    }
+}
+
+impl LockStateMachine {
+    pub(super) fn acquire(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &AppointmentId,
+        ttl_ms: u64,
+        wait: bool,
+        waiter_ttl_ms: u64,
+        events: &mut Vec<Event>,
+    ) -> Response {
+        if !self.appointments.contains_key(appointment_id) {
+            return Response::Rejected(Rejection::NotFound);
+        }
+        let Some(lock) = self.locks.get_mut(appointment_id) else {
+            let lock = self.grant(actor, appointment_id, ttl_ms, events);
+            return Response::Granted { lock, renewed: false };
+        };
+        if lock.holder.same_session(actor) {
+            lock.ttl_ms = ttl_ms;
+            return self.renew_holder(appointment_id, events);
+        }
+        if !wait {
+            return Response::Rejected(Rejection::LockHeld { lock: lock.clone() });
+        }
+        self.enqueue(actor, appointment_id, ttl_ms, waiter_ttl_ms, events)
+    }
+
+    pub(super) fn renew(&mut self, actor: &Actor, appointment_id: &AppointmentId, events: &mut Vec<Event>) -> Response {
+        match self.locks.get(appointment_id) {
+            Some(lock) if lock.holder.same_session(actor) => self.renew_holder(appointment_id, events),
+            lock => {
+                let lock = lock.cloned();
+                match self.waiter_position(appointment_id, actor) {
+                    Some(index) => self.refresh_waiter(appointment_id, index),
+                    None => Response::Rejected(Rejection::NotHolder { lock }),
+                }
+            }
+        }
+    }
+
+    pub(super) fn release(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &AppointmentId,
+        fencing_token: Option<u64>,
+        reason: ReleaseReason,
+        events: &mut Vec<Event>,
+    ) -> Response {
+        let Some(lock) = self.locks.get(appointment_id) else {
+            // Nothing held: the caller already has what it asked for.
+            return Response::Released;
+        };
+        if !lock.holder.same_session(actor) {
+            if let Some(index) = self.waiter_position(appointment_id, actor) {
+                let queue = self.queues.get_mut(appointment_id).expect("a waiter has a queue");
+                queue.remove(index);
+                self.queue_changed(appointment_id, events);
+                return Response::Released;
+            }
+            return Response::Rejected(Rejection::NotHolder { lock: Some(lock.clone()) });
+        }
+        if fencing_token.is_some_and(|token| token != lock.fencing_token) {
+            // A late request from an old grant of this session never frees the newer one.
+            return Response::Rejected(Rejection::StaleToken { lock: Some(lock.clone()) });
+        }
+        let previous = self.locks.remove(appointment_id).expect("checked above");
+        let action = match reason {
+            ReleaseReason::Released => AuditAction::Released,
+            ReleaseReason::Disconnected => AuditAction::Disconnected,
+        };
+        self.audit_record(AuditRecord {
+            seq: 0,
+            at_ms: self.now_ms,
+            appointment_id: appointment_id.clone(),
+            action,
+            by: Some(actor.clone()),
+            from: Some(previous.holder.clone()),
+            from_fencing_token: Some(previous.fencing_token),
+            fencing_token: None,
+            reason: String::new(),
+        });
+        events.push(Event::LockReleased { previous, reason });
+        self.hand_over(appointment_id, events);
+        Response::Released
+    }
+
+    pub(super) fn takeover(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &AppointmentId,
+        ttl_ms: u64,
+        reason: &str,
+        expected_fencing_token: Option<u64>,
+        events: &mut Vec<Event>,
+    ) -> Response {
+        if !actor.is_admin() {
+            return Response::Rejected(Rejection::Forbidden);
+        }
+        if !self.appointments.contains_key(appointment_id) {
+            return Response::Rejected(Rejection::NotFound);
+        }
+        let Some(current) = self.locks.get(appointment_id) else {
+            // Freed while the admin was confirming: an ordinary grant does what they asked.
+            self.leave_queue(actor, appointment_id, events);
+            let lock = self.grant(actor, appointment_id, ttl_ms, events);
+            return Response::Granted { lock, renewed: false };
+        };
+        if current.holder.same_session(actor) {
+            return self.renew_holder(appointment_id, events);
+        }
+        if expected_fencing_token.is_some_and(|token| token != current.fencing_token) {
+            return Response::Rejected(Rejection::TakeoverConflict { lock: current.clone() });
+        }
+        let previous = self.locks.remove(appointment_id).expect("checked above");
+        self.leave_queue(actor, appointment_id, events);
+        let lock = self.new_lock(actor, appointment_id, ttl_ms);
+        // One entry, one transition: the displaced holder, the new grant and the audit
+        // record appear together or not at all (DESIGN invariant 9).
+        self.audit_record(AuditRecord {
+            seq: 0,
+            at_ms: self.now_ms,
+            appointment_id: appointment_id.clone(),
+            action: AuditAction::TakenOver,
+            by: Some(actor.clone()),
+            from: Some(previous.holder.clone()),
+            from_fencing_token: Some(previous.fencing_token),
+            fencing_token: Some(lock.fencing_token),
+            reason: reason.to_owned(),
+        });
+        self.locks.insert(appointment_id.clone(), lock.clone());
+        self.reindex(appointment_id);
+        events.push(Event::LockTakenOver { lock: lock.clone(), previous, reason: reason.to_owned() });
+        Response::Granted { lock, renewed: false }
+    }
+
+    /// Lapses every lease and waiter lease due by the current cluster time.
+    pub(super) fn expire_due(&mut self, events: &mut Vec<Event>) {
+        for appointment_id in self.due.due_by(self.now_ms) {
+            let now_ms = self.now_ms;
+            if let Some(queue) = self.queues.get_mut(&appointment_id) {
+                let before = queue.len();
+                queue.retain(|w| w.expires_at_ms > now_ms);
+                if queue.len() != before {
+                    self.queue_changed(&appointment_id, events);
+                }
+            }
+            if self.locks.get(&appointment_id).is_some_and(|l| l.expires_at_ms <= now_ms) {
+                let previous = self.locks.remove(&appointment_id).expect("checked above");
+                self.audit_record(AuditRecord {
+                    seq: 0,
+                    at_ms: now_ms,
+                    appointment_id: appointment_id.clone(),
+                    action: AuditAction::Expired,
+                    by: None,
+                    from: Some(previous.holder.clone()),
+                    from_fencing_token: Some(previous.fencing_token),
+                    fencing_token: None,
+                    reason: String::new(),
+                });
+                events.push(Event::LockExpired { previous });
+                self.hand_over(&appointment_id, events);
+            }
+            self.reindex(&appointment_id);
+        }
+    }
+
+    // ---- helpers -----------------------------------------------------------------------
+
+    fn new_lock(&mut self, actor: &Actor, appointment_id: &AppointmentId, ttl_ms: u64) -> Lock {
+        let fencing_token = self.next_fencing_token;
+        self.next_fencing_token += 1;
+        Lock {
+            appointment_id: appointment_id.clone(),
+            holder: actor.clone(),
+            fencing_token,
+            acquired_at_ms: self.now_ms,
+            last_activity_at_ms: self.now_ms,
+            expires_at_ms: self.now_ms.saturating_add(ttl_ms),
+            ttl_ms,
+        }
+    }
+
+    fn grant(&mut self, actor: &Actor, appointment_id: &AppointmentId, ttl_ms: u64, events: &mut Vec<Event>) -> Lock {
+        debug_assert!(!self.locks.contains_key(appointment_id));
+        let lock = self.new_lock(actor, appointment_id, ttl_ms);
+        self.audit_record(AuditRecord {
+            seq: 0,
+            at_ms: self.now_ms,
+            appointment_id: appointment_id.clone(),
+            action: AuditAction::Granted,
+            by: Some(actor.clone()),
+            from: None,
+            from_fencing_token: None,
+            fencing_token: Some(lock.fencing_token),
+            reason: String::new(),
+        });
+        self.locks.insert(appointment_id.clone(), lock.clone());
+        self.reindex(appointment_id);
+        events.push(Event::LockAcquired { lock: lock.clone() });
+        lock
+    }
+
+    /// A free lock goes to the first waiter, at once, in the same entry that freed it.
+    fn hand_over(&mut self, appointment_id: &AppointmentId, events: &mut Vec<Event>) {
+        let next = self.queues.get_mut(appointment_id).and_then(|q| (!q.is_empty()).then(|| q.remove(0)));
+        match next {
+            Some(waiter) => {
+                self.grant(&waiter.actor, appointment_id, waiter.lock_ttl_ms, events);
+                self.queue_changed(appointment_id, events);
+            }
+            None => self.reindex(appointment_id),
+        }
+    }
+
+    fn renew_holder(&mut self, appointment_id: &AppointmentId, events: &mut Vec<Event>) -> Response {
+        let now_ms = self.now_ms;
+        let lock = self.locks.get_mut(appointment_id).expect("caller checked the holder");
+        lock.last_activity_at_ms = now_ms;
+        lock.expires_at_ms = now_ms.saturating_add(lock.ttl_ms);
+        let lock = lock.clone();
+        self.reindex(appointment_id);
+        events.push(Event::LockRenewed { lock: lock.clone() });
+        Response::Granted { lock, renewed: true }
+    }
+
+    fn enqueue(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &AppointmentId,
+        lock_ttl_ms: u64,
+        waiter_ttl_ms: u64,
+        events: &mut Vec<Event>,
+    ) -> Response {
+        if let Some(index) = self.waiter_position(appointment_id, actor) {
+            let waiter = &mut self.queues.get_mut(appointment_id).expect("a waiter has a queue")[index];
+            waiter.waiter_ttl_ms = waiter_ttl_ms;
+            waiter.lock_ttl_ms = lock_ttl_ms;
+            return self.refresh_waiter(appointment_id, index);
+        }
+        let queue = self.queues.entry(appointment_id.clone()).or_default();
+        if queue.len() >= limits::QUEUE_LEN_MAX {
+            return Response::Rejected(Rejection::QueueFull);
+        }
+        let waiter = Waiter {
+            actor: actor.clone(),
+            enqueued_at_ms: self.now_ms,
+            expires_at_ms: self.now_ms.saturating_add(waiter_ttl_ms),
+            waiter_ttl_ms,
+            lock_ttl_ms,
+        };
+        // Admins go behind the last admin; users at the end.
+        let index =
+            if actor.is_admin() { queue.iter().position(|w| !w.actor.is_admin()).unwrap_or(queue.len()) } else { queue.len() };
+        queue.insert(index, waiter);
+        let queue = queue.clone();
+        self.reindex(appointment_id);
+        events.push(Event::QueueChanged { appointment_id: appointment_id.clone(), queue: queue.clone() });
+        Response::Queued { position: index as u32 + 1, queue }
+    }
+
+    fn refresh_waiter(&mut self, appointment_id: &AppointmentId, index: usize) -> Response {
+        let now_ms = self.now_ms;
+        let queue = self.queues.get_mut(appointment_id).expect("a waiter has a queue");
+        let waiter = &mut queue[index];
+        waiter.expires_at_ms = now_ms.saturating_add(waiter.waiter_ttl_ms);
+        let queue = queue.clone();
+        self.reindex(appointment_id);
+        Response::Queued { position: index as u32 + 1, queue }
+    }
+
+    fn leave_queue(&mut self, actor: &Actor, appointment_id: &AppointmentId, events: &mut Vec<Event>) {
+        if let Some(index) = self.waiter_position(appointment_id, actor) {
+            self.queues.get_mut(appointment_id).expect("a waiter has a queue").remove(index);
+            self.queue_changed(appointment_id, events);
+        }
+    }
+
+    fn waiter_position(&self, appointment_id: &str, actor: &Actor) -> Option<usize> {
+        self.queues.get(appointment_id)?.iter().position(|w| w.actor.same_session(actor))
+    }
+
+    fn queue_changed(&mut self, appointment_id: &AppointmentId, events: &mut Vec<Event>) {
+        let queue = self.queues.get(appointment_id).cloned().unwrap_or_default();
+        if queue.is_empty() {
+            self.queues.remove(appointment_id);
+        }
+        self.reindex(appointment_id);
+        events.push(Event::QueueChanged { appointment_id: appointment_id.clone(), queue });
+    }
+}

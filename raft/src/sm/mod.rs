@@ -1,0 +1,297 @@
+//! The lock state machine: pure and deterministic.
+//!
+//! `apply(command) -> (response, events)` is the only way state changes. There is no I/O,
+//! no clock, no randomness and no `HashMap` iteration here: every replica that applies the
+//! same log reaches the same state (DESIGN invariant 5). Time enters only as the leader's
+//! stamp on each command; a lease expires when an applied command's stamp passes its
+//! `expires_at_ms`, never because a replica looked at its own clock.
+//!
+//! Invariants this module guards (checked by `debug_assert!` on every apply and by the
+//! property tests in `tests.rs`):
+//! - at most one holder per appointment (the `locks` map), and a free lock has no waiters;
+//! - fencing tokens are unique and strictly increasing in grant order;
+//! - an appointment update applies only with the current holder's token and expected version;
+//! - a takeover and its audit record are one transition.
+
+mod appointments;
+pub mod command;
+mod locks;
+pub mod sessions;
+pub mod types;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+pub use command::{Command, Event, Op, Rejection, ReleaseReason, Response};
+use sessions::{SessionRecord, Sessions};
+pub use types::*;
+
+/// The whole replicated state. Everything but the derived indexes is in snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockStateMachine {
+    locks: BTreeMap<AppointmentId, Lock>,
+    /// Admins ahead of users, FIFO within a role.
+    queues: BTreeMap<AppointmentId, Vec<Waiter>>,
+    appointments: BTreeMap<AppointmentId, Appointment>,
+    audit: BTreeMap<AppointmentId, VecDeque<AuditRecord>>,
+    drafts: BTreeMap<(AppointmentId, UserId), Draft>,
+    /// The next grant's token. Starts at 1 and only grows, across snapshots and leaders.
+    next_fencing_token: u64,
+    next_audit_seq: u64,
+    /// Cluster time: the largest leader stamp applied so far. Never goes backwards.
+    now_ms: u64,
+    sessions: Sessions,
+    due: DueIndex,
+}
+
+/// Everything a snapshot holds, in plain owned form, for the encoder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateParts {
+    pub locks: Vec<Lock>,
+    pub queues: Vec<(AppointmentId, Vec<Waiter>)>,
+    pub appointments: Vec<Appointment>,
+    pub audit: Vec<AuditRecord>,
+    pub drafts: Vec<Draft>,
+    pub next_fencing_token: u64,
+    pub next_audit_seq: u64,
+    pub now_ms: u64,
+    pub sessions: Vec<(SessionId, SessionRecord)>,
+}
+
+impl LockStateMachine {
+    pub fn new() -> Self {
+        LockStateMachine { next_fencing_token: 1, next_audit_seq: 1, ..Default::default() }
+    }
+
+    /// Applies one command at cluster time `max(now, command.issued_at_ms)`.
+    ///
+    /// Leases due by then lapse first, so a command never acts on a lease that has expired
+    /// in cluster time, whether or not a `Tick` was appended for it.
+    pub fn apply(&mut self, command: &Command) -> (Response, Vec<Event>) {
+        let mut events = Vec::new();
+        self.now_ms = self.now_ms.max(command.issued_at_ms);
+        self.expire_due(&mut events);
+        self.sessions.forget_idle(self.now_ms);
+
+        let dedup_key = match (command.op.actor(), &command.request_id) {
+            (Some(actor), Some(request_id)) => Some((actor.session_key(), request_id.clone())),
+            _ => None,
+        };
+        if let Some((session_id, request_id)) = &dedup_key
+            && let Some(response) = self.sessions.lookup(session_id, request_id)
+        {
+            return (response.clone(), events);
+        }
+
+        let response = match self.check_input(&command.op) {
+            Err(reason) => Response::Rejected(Rejection::InvalidInput { reason }),
+            Ok(()) => self.apply_op(&command.op, &mut events),
+        };
+
+        if let Some((session_id, request_id)) = &dedup_key {
+            self.sessions.remember(session_id, request_id, &response, self.now_ms);
+        }
+        if let Some(id) = command.op.appointment_id() {
+            self.check_appointment_invariants(id);
+        }
+        (response, events)
+    }
+
+    fn apply_op(&mut self, op: &Op, events: &mut Vec<Event>) -> Response {
+        match op {
+            Op::Acquire { actor, appointment_id, ttl_ms, wait, waiter_ttl_ms } => {
+                self.acquire(actor, appointment_id, *ttl_ms, *wait, *waiter_ttl_ms, events)
+            }
+            Op::Renew { actor, appointment_id } => self.renew(actor, appointment_id, events),
+            Op::Release { actor, appointment_id, fencing_token, reason } => {
+                self.release(actor, appointment_id, *fencing_token, *reason, events)
+            }
+            Op::Takeover { actor, appointment_id, ttl_ms, reason, expected_fencing_token } => {
+                self.takeover(actor, appointment_id, *ttl_ms, reason, *expected_fencing_token, events)
+            }
+            Op::CreateAppointment { actor, appointment_id, fields } => {
+                self.create_appointment(actor, appointment_id, fields, events)
+            }
+            Op::UpdateAppointment { actor, appointment_id, fencing_token, expected_version, fields } => {
+                self.update_appointment(actor, appointment_id, *fencing_token, *expected_version, fields, events)
+            }
+            Op::SaveDraft { actor, appointment_id, base_version, fields } => {
+                self.save_draft(actor, appointment_id, *base_version, fields)
+            }
+            Op::Tick => Response::Applied,
+        }
+    }
+
+    /// Input checks every replica repeats, so a command from any path is held to the limits.
+    fn check_input(&self, op: &Op) -> Result<(), String> {
+        if let Some(actor) = op.actor() {
+            actor.validate()?;
+        }
+        if let Some(id) = op.appointment_id() {
+            types::validate_appointment_id(id)?;
+        }
+        locks::check_lock_input(op)?;
+        appointments::check_appointment_input(op)
+    }
+
+    // ---- reads -------------------------------------------------------------------------
+
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    pub fn next_fencing_token(&self) -> u64 {
+        self.next_fencing_token
+    }
+
+    pub fn lock(&self, appointment_id: &str) -> Option<&Lock> {
+        self.locks.get(appointment_id)
+    }
+
+    pub fn locks(&self) -> impl Iterator<Item = &Lock> {
+        self.locks.values()
+    }
+
+    pub fn queue(&self, appointment_id: &str) -> &[Waiter] {
+        self.queues.get(appointment_id).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn appointment(&self, appointment_id: &str) -> Option<&Appointment> {
+        self.appointments.get(appointment_id)
+    }
+
+    pub fn appointments(&self) -> impl Iterator<Item = &Appointment> {
+        self.appointments.values()
+    }
+
+    pub fn audit(&self, appointment_id: &str) -> impl Iterator<Item = &AuditRecord> {
+        self.audit.get(appointment_id).into_iter().flatten()
+    }
+
+    pub fn draft(&self, appointment_id: &str, user_id: &str) -> Option<&Draft> {
+        self.drafts.get(&(appointment_id.to_owned(), user_id.to_owned()))
+    }
+
+    /// The earliest cluster time at which a lease or a waiter's lease lapses: when the
+    /// leader should append a `Tick`. `None` when nothing can expire (no ticks then).
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        self.due.first()
+    }
+
+    // ---- snapshots ---------------------------------------------------------------------
+
+    pub fn to_parts(&self) -> StateParts {
+        StateParts {
+            locks: self.locks.values().cloned().collect(),
+            queues: self.queues.iter().map(|(id, q)| (id.clone(), q.clone())).collect(),
+            appointments: self.appointments.values().cloned().collect(),
+            audit: self.audit.values().flatten().cloned().collect(),
+            drafts: self.drafts.values().cloned().collect(),
+            next_fencing_token: self.next_fencing_token,
+            next_audit_seq: self.next_audit_seq,
+            now_ms: self.now_ms,
+            sessions: self.sessions.records().iter().map(|(id, r)| (id.clone(), r.clone())).collect(),
+        }
+    }
+
+    pub fn from_parts(parts: StateParts) -> Self {
+        let mut sm = LockStateMachine {
+            locks: parts.locks.into_iter().map(|l| (l.appointment_id.clone(), l)).collect(),
+            queues: parts.queues.into_iter().collect(),
+            appointments: parts.appointments.into_iter().map(|a| (a.id.clone(), a)).collect(),
+            audit: BTreeMap::new(),
+            drafts: parts.drafts.into_iter().map(|d| ((d.appointment_id.clone(), d.user_id.clone()), d)).collect(),
+            next_fencing_token: parts.next_fencing_token.max(1),
+            next_audit_seq: parts.next_audit_seq.max(1),
+            now_ms: parts.now_ms,
+            sessions: Sessions::from_records(parts.sessions.into_iter().collect()),
+            due: DueIndex::default(),
+        };
+        for record in parts.audit {
+            sm.audit.entry(record.appointment_id.clone()).or_default().push_back(record);
+        }
+        let ids: Vec<AppointmentId> = sm.locks.keys().chain(sm.queues.keys()).cloned().collect();
+        for id in ids {
+            sm.reindex(&id);
+        }
+        sm
+    }
+
+    // ---- helpers shared by the command modules ----------------------------------------
+
+    fn audit_record(&mut self, record: AuditRecord) {
+        let records = self.audit.entry(record.appointment_id.clone()).or_default();
+        records.push_back(AuditRecord { seq: self.next_audit_seq, ..record });
+        self.next_audit_seq += 1;
+        while records.len() > crate::limits::AUDIT_RECORDS_PER_APPOINTMENT_MAX {
+            records.pop_front();
+        }
+    }
+
+    /// Recomputes when `appointment_id`'s earliest lease (lock or waiter) lapses.
+    fn reindex(&mut self, appointment_id: &AppointmentId) {
+        let lock_due = self.locks.get(appointment_id).map(|l| l.expires_at_ms);
+        let waiter_due = self.queues.get(appointment_id).and_then(|q| q.iter().map(|w| w.expires_at_ms).min());
+        let due_at_ms = match (lock_due, waiter_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.due.set(appointment_id, due_at_ms);
+    }
+
+    fn check_appointment_invariants(&self, appointment_id: &str) {
+        if cfg!(debug_assertions) {
+            let queue = self.queue(appointment_id);
+            if let Some(lock) = self.locks.get(appointment_id) {
+                assert!(lock.fencing_token < self.next_fencing_token, "token {} was never issued", lock.fencing_token);
+                assert!(
+                    queue.iter().all(|w| !w.actor.same_session(&lock.holder)),
+                    "the holder is also waiting"
+                );
+            } else {
+                assert!(queue.is_empty(), "a free lock on {appointment_id} has waiters");
+            }
+            let first_user = queue.iter().position(|w| !w.actor.is_admin()).unwrap_or(queue.len());
+            assert!(queue[first_user..].iter().all(|w| !w.actor.is_admin()), "an admin waits behind a user");
+        }
+    }
+}
+
+/// When each appointment's earliest lease lapses, ordered by time. Derived state, rebuilt on
+/// restore, so expiry costs O(log n) per due appointment rather than a scan of all locks.
+#[derive(Debug, Clone, Default)]
+struct DueIndex {
+    by_time: BTreeSet<(u64, AppointmentId)>,
+    by_id: BTreeMap<AppointmentId, u64>,
+}
+
+impl PartialEq for DueIndex {
+    /// Derived from the rest of the state: equal whenever that is.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for DueIndex {}
+
+impl DueIndex {
+    fn set(&mut self, id: &AppointmentId, due_at_ms: Option<u64>) {
+        if let Some(old) = self.by_id.remove(id) {
+            self.by_time.remove(&(old, id.clone()));
+        }
+        if let Some(at) = due_at_ms {
+            self.by_id.insert(id.clone(), at);
+            self.by_time.insert((at, id.clone()));
+        }
+    }
+
+    fn first(&self) -> Option<u64> {
+        self.by_time.first().map(|(at, _)| *at)
+    }
+
+    /// The appointments due at or before `now_ms`, earliest first.
+    fn due_by(&self, now_ms: u64) -> Vec<AppointmentId> {
+        self.by_time.iter().take_while(|(at, _)| *at <= now_ms).map(|(_, id)| id.clone()).collect()
+    }
+}

@@ -1,0 +1,174 @@
+//! The data the lock state machine holds and answers with.
+//!
+//! Times are milliseconds since the Unix epoch in *cluster time* (the leader's stamp,
+//! see `docs/adr/0003-time-model.md`), never a replica's own clock.
+
+use crate::limits;
+
+pub type AppointmentId = String;
+pub type UserId = String;
+pub type SessionId = String;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    User,
+    Admin,
+}
+
+/// Who asks: the identity the HTTP layer took from a verified JWT, plus the tab's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    /// One per browser tab: the lock belongs to a session, not to a user, so a second tab of
+    /// the same user is a viewer.
+    pub session_id: SessionId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// The same tab of the same user. Both parts count: a session id is not a credential,
+    /// so another user presenting it is someone else.
+    pub fn same_session(&self, other: &Actor) -> bool {
+        self.session_id == other.session_id && self.user_id == other.user_id
+    }
+
+    /// The key exactly-once retries are remembered under (ids never contain `/`).
+    pub(crate) fn session_key(&self) -> String {
+        format!("{}/{}", self.user_id, self.session_id)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        check_id("userId", &self.user_id)?;
+        check_id("sessionId", &self.session_id)?;
+        check_text("name", &self.name, limits::NAME_CHARS_MAX, false)?;
+        check_text("email", &self.email, limits::EMAIL_CHARS_MAX, false)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub appointment_id: AppointmentId,
+    pub holder: Actor,
+    pub fencing_token: u64,
+    pub acquired_at_ms: u64,
+    pub last_activity_at_ms: u64,
+    pub expires_at_ms: u64,
+    /// The lease length the holder asked for; each renewal extends by this much.
+    pub ttl_ms: u64,
+}
+
+/// A place in an appointment's wait queue. It has a lease of its own, so a tab that went
+/// away does not get granted a lock nobody will use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiter {
+    pub actor: Actor,
+    pub enqueued_at_ms: u64,
+    pub expires_at_ms: u64,
+    pub waiter_ttl_ms: u64,
+    /// The lease the lock gets when it is handed to this waiter.
+    pub lock_ttl_ms: u64,
+}
+
+/// The editable part of an appointment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppointmentFields {
+    pub title: String,
+    pub starts_at_ms: u64,
+    pub ends_at_ms: u64,
+    pub client: String,
+    pub location: String,
+    pub notes: String,
+}
+
+impl AppointmentFields {
+    pub fn validate(&self) -> Result<(), String> {
+        check_text("title", &self.title, limits::TITLE_CHARS_MAX, false)?;
+        if self.title.trim().is_empty() {
+            return Err("title must not be empty".into());
+        }
+        check_text("client", &self.client, limits::SHORT_FIELD_CHARS_MAX, false)?;
+        check_text("location", &self.location, limits::SHORT_FIELD_CHARS_MAX, false)?;
+        check_text("notes", &self.notes, limits::NOTES_CHARS_MAX, true)?;
+        if self.ends_at_ms <= self.starts_at_ms {
+            return Err("endsAt must be after startsAt".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appointment {
+    pub id: AppointmentId,
+    pub fields: AppointmentFields,
+    /// Starts at 1 and grows by one with each accepted update (the `If-Match` value).
+    pub version: u64,
+    pub updated_by: UserId,
+    pub updated_at_ms: u64,
+}
+
+/// Unsaved form state of an editor who lost the lock, kept so nothing typed is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub appointment_id: AppointmentId,
+    pub user_id: UserId,
+    pub base_version: u64,
+    pub fields: AppointmentFields,
+    pub saved_at_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    Granted,
+    Released,
+    Disconnected,
+    Expired,
+    TakenOver,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Cluster-wide sequence number, strictly increasing.
+    pub seq: u64,
+    pub at_ms: u64,
+    pub appointment_id: AppointmentId,
+    pub action: AuditAction,
+    /// Who caused it; `None` for an expiry (the cluster's clock did).
+    pub by: Option<Actor>,
+    /// The holder that lost the lock, if any.
+    pub from: Option<Actor>,
+    pub from_fencing_token: Option<u64>,
+    /// The token granted by this transition, if any.
+    pub fencing_token: Option<u64>,
+    pub reason: String,
+}
+
+fn check_id(what: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() || value.chars().count() > limits::ID_CHARS_MAX {
+        return Err(format!("{what} must be 1 to {} characters", limits::ID_CHARS_MAX));
+    }
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':')) {
+        return Err(format!("{what} may hold only letters, digits and - _ . @ :"));
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_appointment_id(id: &str) -> Result<(), String> {
+    check_id("appointment id", id)
+}
+
+pub(crate) fn check_text(what: &str, value: &str, chars_max: usize, multiline: bool) -> Result<(), String> {
+    if value.chars().count() > chars_max {
+        return Err(format!("{what} is longer than {chars_max} characters"));
+    }
+    let bad = |c: char| c.is_control() && !(multiline && (c == '\n' || c == '\t'));
+    if value.chars().any(bad) {
+        return Err(format!("{what} holds control characters"));
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! The state machine as openraft sees it: the pure [`LockStateMachine`] in memory, its
+//! applied log id and membership, and snapshots.
+//!
+//! Persistence: the state machine reaches disk as a snapshot, written in one atomic put that
+//! holds the state, the applied log id and the membership together (`encode_snapshot`).
+//! After a restart the node loads the latest snapshot and openraft re-applies the committed
+//! log after it; applying is deterministic, so the result is the state before the crash.
+//! See `docs/adr/0005-storage.md`.
+
+use std::io;
+use std::sync::{Arc, RwLock};
+
+use futures::{Stream, TryStreamExt};
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
+use tokio::sync::{broadcast, watch};
+
+use crate::codec;
+use crate::limits;
+use crate::sm::{Event, LockStateMachine};
+use crate::types::{LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig};
+
+/// Where snapshots rest. Synchronous on purpose: a snapshot write is one put, and keeping it
+/// off helper threads keeps the simulation deterministic.
+pub trait SnapshotStore: Send + Sync + 'static {
+    /// Replaces the current snapshot, durably, before returning.
+    fn save(&self, bytes: &[u8]) -> io::Result<()>;
+    fn load(&self) -> io::Result<Option<Vec<u8>>>;
+}
+
+/// What a watcher of the applied log receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notification {
+    /// An event of the entry at `log_index`.
+    Event { log_index: u64, event: Event },
+    /// The state was replaced by a snapshot: watchers must re-read the whole state.
+    Reset { log_index: u64 },
+}
+
+/// The applied state, shared between the apply loop (writer) and readers (HTTP, ticker).
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub sm: LockStateMachine,
+    pub last_applied: Option<LogId>,
+    pub membership: StoredMembership,
+}
+
+impl Applied {
+    pub fn applied_index(&self) -> Option<u64> {
+        self.last_applied.map(|id| id.index)
+    }
+}
+
+/// A handle to the applied state and its change feeds. Cheap to clone.
+#[derive(Clone)]
+pub struct SharedState {
+    applied: Arc<RwLock<Applied>>,
+    notifications: broadcast::Sender<Notification>,
+    applied_index: watch::Sender<Option<u64>>,
+}
+
+impl SharedState {
+    fn new(applied: Applied) -> Self {
+        let (notifications, _) = broadcast::channel(limits::NOTIFICATIONS_BUFFERED_MAX);
+        let (applied_index, _) = watch::channel(applied.applied_index());
+        SharedState { applied: Arc::new(RwLock::new(applied)), notifications, applied_index }
+    }
+
+    /// Runs `f` on the applied state. Never hold the view across an await.
+    pub fn read<T>(&self, f: impl FnOnce(&Applied) -> T) -> T {
+        f(&self.applied.read().expect("apply never panics while holding the lock"))
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.notifications.subscribe()
+    }
+
+    pub fn watch_applied_index(&self) -> watch::Receiver<Option<u64>> {
+        self.applied_index.subscribe()
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Applied) -> T) -> T {
+        f(&mut self.applied.write().expect("apply never panics while holding the lock"))
+    }
+
+    fn publish(&self, notification: Notification) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.notifications.send(notification);
+    }
+}
+
+pub struct StateMachineStore {
+    shared: SharedState,
+    snapshots: Arc<dyn SnapshotStore>,
+}
+
+impl StateMachineStore {
+    /// Opens from the latest snapshot, if any.
+    pub fn open(snapshots: Arc<dyn SnapshotStore>) -> io::Result<Self> {
+        let applied = match snapshots.load()? {
+            Some(bytes) => {
+                let (meta, sm) = codec::decode_snapshot(&bytes)?;
+                Applied { sm, last_applied: meta.last_log_id, membership: meta.last_membership }
+            }
+            None => Applied { sm: LockStateMachine::new(), ..Default::default() },
+        };
+        Ok(StateMachineStore { shared: SharedState::new(applied), snapshots })
+    }
+
+    pub fn shared(&self) -> SharedState {
+        self.shared.clone()
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotData = SnapshotData;
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        Ok(self.shared.read(|a| (a.last_applied, a.membership.clone())))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        while let Some((entry, responder)) = entries.try_next().await? {
+            let log_id = entry.log_id;
+            let (response, events) = self.shared.write(|applied| {
+                applied.last_applied = Some(log_id);
+                match entry.payload {
+                    EntryPayload::Blank => (crate::sm::Response::Applied, Vec::new()),
+                    EntryPayload::Normal(command) => applied.sm.apply(&command),
+                    EntryPayload::Membership(membership) => {
+                        applied.membership = StoredMembership::new(Some(log_id), membership);
+                        (crate::sm::Response::Applied, Vec::new())
+                    }
+                }
+            });
+            for event in events {
+                self.shared.publish(Notification::Event { log_index: log_id.index, event });
+            }
+            self.shared.applied_index.send_replace(Some(log_id.index));
+            // Every responder must be answered, or the proposer waits for nothing.
+            if let Some(responder) = responder {
+                responder.send(response);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder { shared: self.shared.clone(), snapshots: self.snapshots.clone() }
+    }
+
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotData) -> Result<(), io::Error> {
+        let (decoded_meta, sm) = codec::decode_snapshot(&snapshot)?;
+        if decoded_meta.last_log_id != meta.last_log_id {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "snapshot bytes do not match their metadata"));
+        }
+        self.snapshots.save(&snapshot)?;
+        self.shared.write(|applied| {
+            applied.sm = sm;
+            applied.last_applied = meta.last_log_id;
+            applied.membership = meta.last_membership.clone();
+        });
+        let log_index = meta.last_log_id.map_or(0, |id| id.index);
+        self.shared.publish(Notification::Reset { log_index });
+        self.shared.applied_index.send_replace(meta.last_log_id.map(|id| id.index));
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        let Some(bytes) = self.snapshots.load()? else { return Ok(None) };
+        let (meta, _) = codec::decode_snapshot(&bytes)?;
+        Ok(Some(Snapshot { meta, snapshot: bytes }))
+    }
+}
+
+pub struct SnapshotBuilder {
+    shared: SharedState,
+    snapshots: Arc<dyn SnapshotStore>,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = SnapshotData;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        // Data and metadata from one read of the state (DESIGN pitfall 2): the fencing counter
+        // in the snapshot belongs to exactly the applied index it is labelled with.
+        let (meta, parts) = self.shared.read(|applied| {
+            let meta = SnapshotMeta { last_log_id: applied.last_applied, last_membership: applied.membership.clone() };
+            (meta, applied.sm.to_parts())
+        });
+        let bytes = codec::encode_snapshot(&meta, &parts);
+        self.snapshots.save(&bytes)?;
+        Ok(Snapshot { meta, snapshot: bytes })
+    }
+}
+
+/// Snapshots in memory: for tests, and for the simulation's model of a disk.
+#[derive(Default)]
+pub struct MemorySnapshotStore {
+    current: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+impl SnapshotStore for MemorySnapshotStore {
+    fn save(&self, bytes: &[u8]) -> io::Result<()> {
+        *self.current.lock().expect("not poisoned") = Some(bytes.to_vec());
+        Ok(())
+    }
+
+    fn load(&self) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.current.lock().expect("not poisoned").clone())
+    }
+}

@@ -1,0 +1,1 @@
+//! Deterministic simulation of a lockd cluster (see docs/testing.md).
