@@ -273,3 +273,73 @@ async fn bad_input_is_refused_with_problem_json_and_changes_nothing() {
     assert_eq!(appointments.len(), 1, "{body}");
     assert_eq!(appointments[0]["version"], 1);
 }
+
+/// A node started without `--peers` joins through `POST /cluster/members` on the leader: it
+/// becomes a voter and holds the data written before it joined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter() {
+    let mut cluster = Cluster::start(3).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let http = cluster.http.clone();
+    let admin = Tab::new(cluster.login(leader, "root", "admin").await, "root-tab");
+    let created = admin.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("join-1"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+
+    let joiner = cluster.spawn_joiner();
+    let node = &cluster.nodes[joiner];
+    let body = json!({ "nodeId": node.id, "raftAddr": node.raft, "httpAddr": node.http });
+    let follower = (leader + 1) % 3;
+    let misdirected = admin.request(&http, Method::POST, cluster.url(follower, "/cluster/members")).json(&body);
+    let (status, problem) = json_of(misdirected.send().await.unwrap()).await;
+    assert_eq!((status, problem["code"].as_str()), (421, Some("not_leader")), "{problem}");
+    assert_eq!(problem["leaderHttpAddr"], cluster.nodes[leader].http.as_str());
+
+    let user = Tab::new(cluster.login(leader, "alice", "user").await, "alice-tab");
+    let forbidden = user.request(&http, Method::POST, cluster.url(leader, "/cluster/members")).json(&body);
+    assert_eq!(forbidden.send().await.unwrap().status(), 403);
+
+    let add = admin.request(&http, Method::POST, cluster.url(leader, "/cluster/members")).json(&body);
+    let (status, answer) = json_of(add.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{answer}");
+
+    let cluster = &cluster;
+    for index in [leader, joiner] {
+        cluster
+            .eventually(Duration::from_secs(10), "every node sees four voters", || async move {
+                let Some(status) = cluster.status(index).await else { return false };
+                let members = status["members"].as_array().cloned().unwrap_or_default();
+                members.iter().filter(|m| m["voter"] == true).count() == 4
+            })
+            .await;
+    }
+    let url = cluster.url(joiner, "/appointments/join-1?stale=true");
+    cluster
+        .eventually(Duration::from_secs(10), "the joiner holds data written before it joined", || {
+            let request = admin.request(&http, Method::GET, url.clone());
+            async move { request.send().await.map(|r| r.status() == 200).unwrap_or(false) }
+        })
+        .await;
+}
+
+/// A peer RPC without the cluster secret is refused before it reaches Raft.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_rpc_without_the_cluster_secret_is_refused() {
+    use lockd_raft::codec::pb;
+    let cluster = Cluster::start(3).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let endpoint = format!("http://{}", cluster.nodes[leader].raft);
+    let mut client = pb::raft_service_client::RaftServiceClient::connect(endpoint).await.unwrap();
+
+    let vote = pb::Vote { leader_id: Some(pb::LeaderId { term: 1_000, node_id: 9 }), committed: false };
+    let unsigned = client.vote(pb::VoteRequest { vote: Some(vote), last_log_id: None, leadership_transfer: false }).await;
+    assert_eq!(unsigned.unwrap_err().code(), tonic::Code::Unauthenticated);
+
+    let mut wrong = tonic::Request::new(pb::ForwardRequest { request_id: None, op: None });
+    wrong.metadata_mut().insert("x-lockd-cluster-secret", "not-the-secret".parse().unwrap());
+    assert_eq!(client.forward(wrong).await.unwrap_err().code(), tonic::Code::Unauthenticated);
+
+    // The refused vote for term 1000 changed nothing: the leader and its term stand.
+    let status = cluster.status(leader).await.unwrap();
+    assert_eq!(status["leaderId"], cluster.nodes[leader].id);
+    assert!(status["term"].as_u64().unwrap() < 1_000, "{status}");
+}

@@ -1,14 +1,15 @@
 //! Appointment routes: list, get, create, the fenced update, and the caller's draft.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::{self, Op};
 use serde_json::json;
 
-use super::locks::ReadQuery;
-use super::{JsonBody, applied_or_problem, checked_id, fencing_token_header, if_match_header, request_id};
+use super::{
+    JsonBody, ReadQuery, applied_or_problem, checked_id, fencing_token_header, if_match_header, request_id, unexpected,
+};
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
 use crate::{AppState, dto};
@@ -28,11 +29,9 @@ fn etag(version: u64) -> HeaderValue {
 pub async fn list(
     State(state): State<AppState>,
     _identity: Identity,
-    Query(query): Query<ReadQuery>,
+    query: ReadQuery,
 ) -> Result<Response, Problem> {
-    if !query.stale {
-        state.node.read_barrier().await?;
-    }
+    query.barrier(&state).await?;
     let server_time = dto::rfc3339(state.server_time_ms());
     let items: Vec<dto::AppointmentWithLock> =
         state.node.state().read(|applied| applied.sm.appointments().map(|a| with_lock(&applied.sm, a)).collect());
@@ -43,12 +42,10 @@ pub async fn get(
     State(state): State<AppState>,
     _identity: Identity,
     Path(id): Path<String>,
-    Query(query): Query<ReadQuery>,
+    query: ReadQuery,
 ) -> Result<Response, Problem> {
     let id = checked_id(id)?;
-    if !query.stale {
-        state.node.read_barrier().await?;
-    }
+    query.barrier(&state).await?;
     let found = state.node.state().read(|applied| applied.sm.appointment(&id).map(|a| (a.version, with_lock(&applied.sm, a))));
     let (version, body) = found.ok_or_else(|| Problem::not_found("no such appointment"))?;
     Ok(([(header::ETAG, etag(version))], Json(body)).into_response())
@@ -132,8 +129,4 @@ pub async fn get_draft(
     let draft = state.node.state().read(|applied| applied.sm.draft(&id, &identity.user_id).map(dto::Draft::from));
     let draft = draft.ok_or_else(|| Problem::not_found("you have no draft of this appointment"))?;
     Ok(Json(draft).into_response())
-}
-
-fn unexpected(response: sm::Response) -> Problem {
-    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("unexpected answer {response:?}"))
 }

@@ -2,36 +2,25 @@
 //! Each handler authenticates, validates, builds one command, submits it and maps the answer.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::{self, Op, ReleaseReason};
-use serde::Deserialize;
 use serde_json::json;
 
-use super::{JsonBody, OptionalJsonBody, applied_or_problem, checked_id, fencing_token_header, request_id};
+use super::{JsonBody, OptionalJsonBody, ReadQuery, applied_or_problem, checked_id, fencing_token_header, request_id, unexpected};
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
 use crate::{AppState, dto, limits};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReadQuery {
-    /// `true`: answer from this node's applied state without a round to the leader.
-    #[serde(default)]
-    pub stale: bool,
-}
 
 pub async fn lock_status(
     State(state): State<AppState>,
     _identity: Identity,
     Path(id): Path<String>,
-    Query(query): Query<ReadQuery>,
+    query: ReadQuery,
 ) -> Result<Response, Problem> {
     let id = checked_id(id)?;
-    if !query.stale {
-        state.node.read_barrier().await?;
-    }
+    query.barrier(&state).await?;
     let server_time = state.server_time_ms();
     let body = state.node.state().read(|applied| {
         let sm = &applied.sm;
@@ -123,15 +112,13 @@ pub async fn audit(
     State(state): State<AppState>,
     identity: Identity,
     Path(id): Path<String>,
-    Query(query): Query<ReadQuery>,
+    query: ReadQuery,
 ) -> Result<Response, Problem> {
     if identity.role != sm::Role::Admin {
         return Err(Problem::forbidden("the audit trail is for admins"));
     }
     let id = checked_id(id)?;
-    if !query.stale {
-        state.node.read_barrier().await?;
-    }
+    query.barrier(&state).await?;
     let records = state.node.state().read(|applied| {
         applied.sm.appointment(&id).map(|_| {
             let all: Vec<dto::AuditRecord> = applied.sm.audit(&id).map(dto::AuditRecord::from).collect();
@@ -165,6 +152,6 @@ fn lock_answer(state: &AppState, response: sm::Response) -> Result<Response, Pro
             })),
         )
             .into_response()),
-        other => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("unexpected answer {other:?}"))),
+        other => Err(unexpected(other)),
     }
 }

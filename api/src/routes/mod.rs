@@ -6,10 +6,12 @@ pub mod locks;
 pub mod login;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
-use axum::http::HeaderMap;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use lockd_raft::limits::REQUEST_ID_CHARS_MAX;
 use lockd_raft::sm;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -111,4 +113,37 @@ pub(crate) fn applied_or_problem(state: &AppState, response: sm::Response) -> Re
         sm::Response::Rejected(rejection) => Err(Problem::from_rejection(rejection, state.server_time_ms())),
         other => Ok(other),
     }
+}
+
+/// `?stale=true` answers from this node's applied state; by default a read first waits for
+/// the read barrier (linearizable).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadQuery {
+    #[serde(default)]
+    pub stale: bool,
+}
+
+impl FromRequestParts<AppState> for ReadQuery {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let Query(query) = Query::<ReadQuery>::try_from_uri(&parts.uri)
+            .map_err(|e| Problem::invalid_input(format!("bad query string: {}", e.body_text())))?;
+        Ok(query)
+    }
+}
+
+impl ReadQuery {
+    pub(crate) async fn barrier(&self, state: &AppState) -> Result<(), Problem> {
+        if !self.stale {
+            state.node.read_barrier().await?;
+        }
+        Ok(())
+    }
+}
+
+/// An answer the route's command cannot produce: a bug, reported as such.
+pub(crate) fn unexpected(response: sm::Response) -> Problem {
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("unexpected answer {response:?}"))
 }

@@ -21,7 +21,9 @@ pub struct Node {
 pub struct Cluster {
     pub nodes: Vec<Node>,
     peers: String,
-    _dir: tempfile::TempDir,
+    /// Nodes `0..founders` form the cluster with `--peers`; later ones join by request.
+    founders: usize,
+    dir: tempfile::TempDir,
     pub http: reqwest::Client,
 }
 
@@ -44,7 +46,8 @@ impl Cluster {
         }
         let peers = nodes.iter().map(|n| format!("{}={}/{}", n.id, n.raft, n.http)).collect::<Vec<_>>().join(",");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        let mut cluster = Cluster { nodes, peers, _dir: dir, http };
+        let founders = nodes.len();
+        let mut cluster = Cluster { nodes, peers, founders, dir, http };
         for i in 0..cluster.nodes.len() {
             cluster.spawn(i);
         }
@@ -52,12 +55,15 @@ impl Cluster {
     }
 
     pub fn spawn(&mut self, index: usize) {
+        let peers = (index < self.founders).then(|| self.peers.clone());
         let node = &mut self.nodes[index];
-        let child = Command::new(env!("CARGO_BIN_EXE_lockd"))
-            .args(["--node-id", &node.id.to_string()])
-            .arg("--data-dir")
-            .arg(&node.data_dir)
-            .args(["--http-addr", &node.http, "--raft-addr", &node.raft, "--peers", &self.peers])
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lockd"));
+        command.args(["--node-id", &node.id.to_string()]).arg("--data-dir").arg(&node.data_dir);
+        command.args(["--http-addr", &node.http, "--raft-addr", &node.raft]);
+        if let Some(peers) = peers {
+            command.args(["--peers", &peers]);
+        }
+        let child = command
             .args(["--jwt-secret", "integration-test-jwt-secret", "--cluster-secret", "integration-test-cluster-secret"])
             .args(["--dev", "--heartbeat-ms", "50", "--election-min-ms", "300", "--election-max-ms", "600"])
             .env("LOCKD_LOG", "warn")
@@ -66,6 +72,21 @@ impl Cluster {
             .spawn()
             .expect("start lockd");
         node.child = Some(child);
+    }
+
+    /// Starts a node outside the founding membership; it waits to be added.
+    pub fn spawn_joiner(&mut self) -> usize {
+        let id = self.nodes.len() as u64 + 1;
+        self.nodes.push(Node {
+            id,
+            http: format!("127.0.0.1:{}", free_port()),
+            raft: format!("127.0.0.1:{}", free_port()),
+            data_dir: self.dir.path().join(format!("node-{id}")),
+            child: None,
+        });
+        let index = self.nodes.len() - 1;
+        self.spawn(index);
+        index
     }
 
     /// SIGKILL: no shutdown path runs.
