@@ -71,6 +71,9 @@ pub struct Args {
     /// Applied entries between snapshots.
     #[arg(long, env = "LOCKD_SNAPSHOT_EVERY", default_value_t = 5_000)]
     pub snapshot_every: u64,
+    /// Log entries kept behind a snapshot for lagging followers.
+    #[arg(long, env = "LOCKD_KEEP_LOG_ENTRIES", default_value_t = 1_000)]
+    pub keep_log_entries: u64,
 }
 
 pub fn read_secret(value: &Option<String>, file: &Option<PathBuf>, what: &str) -> anyhow::Result<String> {

@@ -53,6 +53,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         election_timeout_min_ms: args.election_min_ms,
         election_timeout_max_ms: args.election_max_ms,
         snapshot_every_entries: args.snapshot_every,
+        keep_log_entries: args.keep_log_entries,
     };
     let config = NodeConfig { node_id: args.node_id, cluster_secret, timing };
     let node = LockNode::start(config, log_store, state_machine, clock.clone(), Arc::new(TcpChannels)).await?;

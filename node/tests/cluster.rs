@@ -343,3 +343,61 @@ async fn a_peer_rpc_without_the_cluster_secret_is_refused() {
     assert_eq!(status["leaderId"], cluster.nodes[leader].id);
     assert!(status["term"].as_u64().unwrap() < 1_000, "{status}");
 }
+
+/// A follower that missed more than the log keeps catches up by a snapshot; a node that
+/// restarts recovers from its own snapshot plus the log after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_follower_catches_up_by_snapshot_and_restarts_from_its_own() {
+    let mut cluster = Cluster::start_with(3, &["--snapshot-every", "20", "--keep-log-entries", "0"]).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let lagging = (leader + 1) % 3;
+    let other = (leader + 2) % 3;
+    let http = cluster.http.clone();
+    let alice = Tab::new(cluster.login(leader, "alice", "user").await, "alice-tab");
+    let created = alice.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("snap-1"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+
+    cluster.kill(lagging);
+    let mut last_token = 0;
+    for _ in 0..40 {
+        let acquire = alice.request(&http, Method::POST, cluster.url(other, "/appointments/snap-1/acquire-lock"));
+        let (status, body) = json_of(acquire.send().await.unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+        last_token = body["fencingToken"].as_u64().unwrap();
+        let release = alice.request(&http, Method::DELETE, cluster.url(other, "/appointments/snap-1/release-lock"));
+        assert_eq!(release.send().await.unwrap().status(), 204);
+    }
+    let acquire = alice.request(&http, Method::POST, cluster.url(leader, "/appointments/snap-1/acquire-lock"));
+    let (_, body) = json_of(acquire.send().await.unwrap()).await;
+    let held_token = body["fencingToken"].as_u64().unwrap();
+    assert!(held_token > last_token);
+    let leader_status = cluster.status(leader).await.unwrap();
+    assert!(leader_status["snapshotIndex"].as_u64().unwrap_or(0) >= 20, "{leader_status}");
+
+    cluster.spawn(lagging);
+    let url = cluster.url(lagging, "/appointments/snap-1/lock-status?stale=true");
+    let caught_up = || {
+        let request = alice.request(&http, Method::GET, url.clone());
+        async move {
+            match request.send().await {
+                Ok(r) if r.status() == 200 => r.json::<Value>().await.unwrap()["lock"]["fencingToken"].as_u64() == Some(held_token),
+                _ => false,
+            }
+        }
+    };
+    cluster.eventually(Duration::from_secs(20), "the lagging follower installs a snapshot", caught_up).await;
+    let status = cluster.status(lagging).await.unwrap();
+    assert!(status["snapshotIndex"].as_u64().unwrap_or(0) >= 20, "{status}");
+
+    // Its own snapshot is on its disk: after a crash it comes back with the same state.
+    cluster.kill(lagging);
+    cluster.spawn(lagging);
+    cluster.eventually(Duration::from_secs(20), "the restarted follower recovers", caught_up).await;
+
+    // And the next grant still gets a larger token than any before.
+    let release = alice.request(&http, Method::DELETE, cluster.url(lagging, "/appointments/snap-1/release-lock"));
+    assert_eq!(release.send().await.unwrap().status(), 204);
+    let acquire = alice.request(&http, Method::POST, cluster.url(lagging, "/appointments/snap-1/acquire-lock"));
+    let (_, body) = json_of(acquire.send().await.unwrap()).await;
+    assert!(body["fencingToken"].as_u64().unwrap() > held_token, "{body}");
+}

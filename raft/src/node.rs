@@ -37,6 +37,9 @@ pub struct RaftTiming {
     pub election_timeout_max_ms: u64,
     /// Entries applied since the last snapshot before the next one is built.
     pub snapshot_every_entries: u64,
+    /// Log entries kept behind a snapshot, so a briefly lagging follower catches up from the
+    /// log rather than by a whole snapshot.
+    pub keep_log_entries: u64,
 }
 
 impl Default for RaftTiming {
@@ -46,6 +49,7 @@ impl Default for RaftTiming {
             election_timeout_min_ms: 400,
             election_timeout_max_ms: 800,
             snapshot_every_entries: 5_000,
+            keep_log_entries: 1_000,
         }
     }
 }
@@ -129,7 +133,7 @@ impl LockNode {
             election_timeout_max: config.timing.election_timeout_max_ms,
             install_snapshot_timeout: 60_000,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.timing.snapshot_every_entries),
-            max_in_snapshot_log_to_keep: 1_000,
+            max_in_snapshot_log_to_keep: config.timing.keep_log_entries,
             purge_batch_size: 256,
             ..Default::default()
         }

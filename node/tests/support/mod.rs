@@ -23,6 +23,7 @@ pub struct Cluster {
     peers: String,
     /// Nodes `0..founders` form the cluster with `--peers`; later ones join by request.
     founders: usize,
+    extra_args: Vec<String>,
     dir: tempfile::TempDir,
     pub http: reqwest::Client,
 }
@@ -33,6 +34,11 @@ fn free_port() -> u16 {
 
 impl Cluster {
     pub async fn start(size: u64) -> Cluster {
+        Cluster::start_with(size, &[]).await
+    }
+
+    /// Starts with extra `lockd` flags for every node.
+    pub async fn start_with(size: u64, extra_args: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
         for id in 1..=size {
@@ -47,7 +53,8 @@ impl Cluster {
         let peers = nodes.iter().map(|n| format!("{}={}/{}", n.id, n.raft, n.http)).collect::<Vec<_>>().join(",");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         let founders = nodes.len();
-        let mut cluster = Cluster { nodes, peers, founders, dir, http };
+        let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
+        let mut cluster = Cluster { nodes, peers, founders, extra_args, dir, http };
         for i in 0..cluster.nodes.len() {
             cluster.spawn(i);
         }
@@ -63,6 +70,7 @@ impl Cluster {
         if let Some(peers) = peers {
             command.args(["--peers", &peers]);
         }
+        command.args(&self.extra_args);
         let child = command
             .args(["--jwt-secret", "integration-test-jwt-secret", "--cluster-secret", "integration-test-cluster-secret"])
             .args(["--dev", "--heartbeat-ms", "50", "--election-min-ms", "300", "--election-max-ms", "600"])
