@@ -215,8 +215,10 @@ impl LockNode {
         }
     }
 
+    /// A member's addresses, from the newest membership in this node's log (a leader added
+    /// by a change not yet applied here is still found).
     fn node_info(&self, id: NodeId) -> Option<NodeInfo> {
-        self.inner.shared.read(|a| a.membership.membership().get_node(&id).cloned())
+        self.inner.raft.metrics().borrow_watched().membership_config.membership().get_node(&id).cloned()
     }
 
     /// Submits a client write from any node and waits until it is applied. `request_id` is
@@ -226,21 +228,26 @@ impl LockNode {
         let deadline = Instant::now() + budget;
         let mut backoff = Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN);
         loop {
+            // Each attempt gets at most what is left of the budget: a leader that lost its
+            // quorum holds a proposal until leadership changes, and the caller must hear back.
+            // A timed-out attempt has an unknown outcome; the retry reuses the request id.
+            let remaining = deadline.saturating_duration_since(Instant::now());
             let attempt = match self.current_leader() {
                 Some(leader) if leader == self.inner.id => {
-                    match self.propose_as_leader(Some(request_id.clone()), op.clone()).await {
-                        Ok(applied) => Some(applied),
-                        Err(ProposeError::NotLeader { .. }) => None,
-                        Err(ProposeError::Fatal(e)) => return Err(SubmitError::Fatal(e)),
+                    match timeout(remaining, self.propose_as_leader(Some(request_id.clone()), op.clone())).await {
+                        Ok(Ok(applied)) => Some(applied),
+                        Ok(Err(ProposeError::NotLeader { .. })) | Err(_) => None,
+                        Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
                     }
                 }
-                Some(leader) => self.forward(leader, &request_id, &op).await,
+                Some(leader) => self.forward(leader, &request_id, &op, remaining).await,
                 None => None,
             };
             if let Some(applied) = attempt {
                 // Read-your-writes on this node: its state and event stream show the write
                 // before the caller hears back (bounded; the write is committed regardless).
-                self.wait_applied(applied.log_index, Duration::from_secs(1)).await;
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                self.wait_applied(applied.log_index, remaining.min(Duration::from_secs(1))).await;
                 return Ok(applied);
             }
             if Instant::now() + backoff > deadline {
@@ -253,11 +260,12 @@ impl LockNode {
 
     /// One attempt to have the leader apply the write. `None`: try again (no leader, a
     /// leader change, or a transport error; the request id makes the retry safe).
-    async fn forward(&self, leader: NodeId, request_id: &str, op: &Op) -> Option<Applied> {
+    async fn forward(&self, leader: NodeId, request_id: &str, op: &Op, remaining: Duration) -> Option<Applied> {
         let info = self.node_info(leader)?;
         let mut peer = self.inner.peers.client(&info.raft_addr);
         let message = pb::ForwardRequest { request_id: Some(request_id.to_owned()), op: Some(op.into()) };
-        let request = peer.request(message, Some(Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS)));
+        let attempt_limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS).min(remaining);
+        let request = peer.request(message, Some(attempt_limit));
         let response = match peer.grpc().forward(request).await {
             Ok(response) => response.into_inner(),
             Err(status) => {
@@ -315,11 +323,14 @@ impl LockNode {
         let mut backoff = Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN);
         loop {
             let index = match self.current_leader() {
-                Some(leader) if leader == self.inner.id => match self.read_index_as_leader().await {
-                    Ok(index) => Some(index),
-                    Err(ProposeError::Fatal(e)) => return Err(SubmitError::Fatal(e)),
-                    Err(ProposeError::NotLeader { .. }) => None,
-                },
+                Some(leader) if leader == self.inner.id => {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    match timeout(remaining, self.read_index_as_leader()).await {
+                        Ok(Ok(index)) => Some(index),
+                        Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
+                        Ok(Err(ProposeError::NotLeader { .. })) | Err(_) => None,
+                    }
+                }
                 Some(leader) => self.remote_read_index(leader).await,
                 None => None,
             };
@@ -387,14 +398,19 @@ async fn run_ticker(node: LockNode) {
         let wait = match (leading, due_ms) {
             (true, Some(due_ms)) => {
                 let now_ms = node.inner.clock.now_ms();
-                if now_ms >= due_ms {
-                    if let Err(e) = node.propose_as_leader(None, Op::Tick).await {
-                        tracing::debug!(error = %e, "tick not appended");
-                        sleep(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN)).await;
+                if now_ms < due_ms {
+                    Duration::from_millis(due_ms - now_ms).min(wait_max)
+                } else {
+                    match node.propose_as_leader(None, Op::Tick).await {
+                        Ok(_) => continue,
+                        Err(ProposeError::Fatal(e)) => {
+                            tracing::error!(error = %e, "raft stopped; the ticker stops too");
+                            return;
+                        }
+                        // Lost leadership or its lease: wait for a change rather than spin.
+                        Err(ProposeError::NotLeader { .. }) => Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX),
                     }
-                    continue;
                 }
-                Duration::from_millis(due_ms - now_ms).min(wait_max)
             }
             _ => wait_max,
         };

@@ -89,22 +89,59 @@ impl SharedState {
     }
 }
 
+/// The current snapshot on disk, only ever replaced by a newer one. The builder runs in its
+/// own task, concurrently with an install: without this, a slow build of index X could
+/// overwrite an installed snapshot of index Y > X whose log is already purged, and the node
+/// could not restart.
+pub(super) struct SnapshotSlot {
+    store: Arc<dyn SnapshotStore>,
+    saved_last_log_id: std::sync::Mutex<Option<LogId>>,
+}
+
+impl SnapshotSlot {
+    /// Writes `bytes` if they are newer than what is saved; answers whether it wrote.
+    pub(super) fn save_if_newer(&self, last_log_id: Option<LogId>, bytes: &[u8]) -> io::Result<bool> {
+        let mut saved = self.saved_last_log_id.lock().expect("not poisoned");
+        if saved.is_some() && last_log_id <= *saved {
+            return Ok(false);
+        }
+        self.store.save(bytes)?;
+        *saved = last_log_id;
+        Ok(true)
+    }
+
+    fn load(&self) -> io::Result<Option<Vec<u8>>> {
+        self.store.load()
+    }
+}
+
 pub struct StateMachineStore {
     shared: SharedState,
-    snapshots: Arc<dyn SnapshotStore>,
+    snapshots: Arc<SnapshotSlot>,
+    /// Refuse an entry that does not follow the last applied one. Off only for openraft's
+    /// storage conformance suite, which feeds synthetic, non-consecutive entries.
+    refuse_gaps: bool,
 }
 
 impl StateMachineStore {
     /// Opens from the latest snapshot, if any.
-    pub fn open(snapshots: Arc<dyn SnapshotStore>) -> io::Result<Self> {
-        let applied = match snapshots.load()? {
+    pub fn open(store: Arc<dyn SnapshotStore>) -> io::Result<Self> {
+        let applied = match store.load()? {
             Some(bytes) => {
                 let (meta, sm) = codec::decode_snapshot(&bytes)?;
                 Applied { sm, last_applied: meta.last_log_id, membership: meta.last_membership }
             }
             None => Applied { sm: LockStateMachine::new(), ..Default::default() },
         };
-        Ok(StateMachineStore { shared: SharedState::new(applied), snapshots })
+        let saved_last_log_id = std::sync::Mutex::new(applied.last_applied);
+        let snapshots = Arc::new(SnapshotSlot { store, saved_last_log_id });
+        Ok(StateMachineStore { shared: SharedState::new(applied), snapshots, refuse_gaps: true })
+    }
+
+    #[cfg(test)]
+    pub(super) fn allowing_gaps(mut self) -> Self {
+        self.refuse_gaps = false;
+        self
     }
 
     pub fn shared(&self) -> SharedState {
@@ -126,6 +163,17 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     {
         while let Some((entry, responder)) = entries.try_next().await? {
             let log_id = entry.log_id;
+            // A gap would apply a command to the wrong state and diverge this replica. (With
+            // nothing applied yet, openraft starts wherever the log starts.)
+            if self.refuse_gaps
+                && let Some(previous) = self.shared.read(Applied::applied_index)
+                && log_id.index != previous + 1
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("apply expected log index {}, got {}", previous + 1, log_id.index),
+                ));
+            }
             let (response, events) = self.shared.write(|applied| {
                 applied.last_applied = Some(log_id);
                 match entry.payload {
@@ -158,7 +206,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         if decoded_meta.last_log_id != meta.last_log_id {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "snapshot bytes do not match their metadata"));
         }
-        self.snapshots.save(&snapshot)?;
+        self.snapshots.save_if_newer(meta.last_log_id, &snapshot)?;
         self.shared.write(|applied| {
             applied.sm = sm;
             applied.last_applied = meta.last_log_id;
@@ -179,7 +227,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
 
 pub struct SnapshotBuilder {
     shared: SharedState,
-    snapshots: Arc<dyn SnapshotStore>,
+    pub(super) snapshots: Arc<SnapshotSlot>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -193,7 +241,8 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             (meta, applied.sm.to_parts())
         });
         let bytes = codec::encode_snapshot(&meta, &parts);
-        self.snapshots.save(&bytes)?;
+        // An older build than what is saved is still a valid answer; openraft ignores it.
+        self.snapshots.save_if_newer(meta.last_log_id, &bytes)?;
         Ok(Snapshot { meta, snapshot: bytes })
     }
 }

@@ -11,7 +11,7 @@ impl StoreBuilder<TypeConfig, RocksLogStore, StateMachineStore, tempfile::TempDi
     async fn build(&self) -> Result<(tempfile::TempDir, RocksLogStore, StateMachineStore), StorageError<TypeConfig>> {
         let dir = tempfile::TempDir::new().map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
         let (log, sm) = open_rocks(dir.path()).map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
-        Ok((dir, log, sm))
+        Ok((dir, log, sm.allowing_gaps()))
     }
 }
 
@@ -21,5 +21,55 @@ impl StoreBuilder<TypeConfig, RocksLogStore, StateMachineStore, tempfile::TempDi
 fn rocks_stores_pass_the_openraft_storage_suite() {
     TypeConfig::run(async {
         Suite::test_all(RocksBuilder).await.expect("storage suite");
+    });
+}
+
+fn entry(index: u64) -> crate::types::Entry {
+    use openraft::entry::RaftEntry;
+    let log_id = crate::types::LogId::new(crate::types::LeaderId { term: 1, node_id: 1 }, index);
+    crate::types::Entry::new(log_id, openraft::EntryPayload::Blank)
+}
+
+async fn apply_all(sm: &mut StateMachineStore, entries: Vec<crate::types::Entry>) -> std::io::Result<()> {
+    use openraft::storage::RaftStateMachine;
+    let stream = futures::stream::iter(entries.into_iter().map(|e| Ok((e, None))));
+    sm.apply(stream).await
+}
+
+/// A hole in what is applied would run a command against the wrong state: refused loudly.
+#[test]
+fn apply_refuses_a_gap_in_the_log() {
+    TypeConfig::run(async {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (_, mut sm) = open_rocks(dir.path()).unwrap();
+        apply_all(&mut sm, vec![entry(0), entry(1)]).await.unwrap();
+        let error = apply_all(&mut sm, vec![entry(3)]).await.unwrap_err();
+        assert!(error.to_string().contains("expected log index 2"), "{error}");
+        assert_eq!(sm.shared().read(Applied::applied_index), Some(1));
+    });
+}
+
+/// A snapshot built from an older state never replaces a newer one on disk (the builder runs
+/// concurrently with installs).
+#[test]
+fn an_older_snapshot_never_replaces_a_newer_one() {
+    use openraft::RaftSnapshotBuilder;
+    use openraft::storage::RaftStateMachine;
+    TypeConfig::run(async {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (_, mut sm) = open_rocks(dir.path()).unwrap();
+        apply_all(&mut sm, vec![entry(0), entry(1)]).await.unwrap();
+        let early_builder = sm.get_snapshot_builder().await;
+        apply_all(&mut sm, vec![entry(2), entry(3)]).await.unwrap();
+        let newer = sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        assert_eq!(newer.meta.last_log_id.map(|id| id.index), Some(3));
+
+        // Simulate the race: a build that read index 1 finishes after the newer save.
+        let stale_state = crate::sm::LockStateMachine::new().to_parts();
+        let stale_meta = crate::types::SnapshotMeta { last_log_id: Some(entry(1).log_id), ..newer.meta.clone() };
+        let wrote = early_builder.snapshots.save_if_newer(stale_meta.last_log_id, &crate::codec::encode_snapshot(&stale_meta, &stale_state)).unwrap();
+        assert!(!wrote);
+        let current = sm.get_current_snapshot().await.unwrap().unwrap();
+        assert_eq!(current.meta.last_log_id.map(|id| id.index), Some(3));
     });
 }
