@@ -224,14 +224,12 @@ impl LockNode {
     /// Submits a client write from any node and waits until it is applied. `request_id` is
     /// the exactly-once key: a retry after a lost answer must reuse it.
     pub async fn submit(&self, request_id: String, op: Op) -> Result<Applied, SubmitError> {
-        let budget = Duration::from_millis(limits::SUBMIT_TIMEOUT_MS);
-        let deadline = Instant::now() + budget;
-        let mut backoff = Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN);
+        let mut budget = RetryBudget::start();
         loop {
             // Each attempt gets at most what is left of the budget: a leader that lost its
             // quorum holds a proposal until leadership changes, and the caller must hear back.
             // A timed-out attempt has an unknown outcome; the retry reuses the request id.
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = budget.remaining();
             let attempt = match self.current_leader() {
                 Some(leader) if leader == self.inner.id => {
                     match timeout(remaining, self.propose_as_leader(Some(request_id.clone()), op.clone())).await {
@@ -246,15 +244,10 @@ impl LockNode {
             if let Some(applied) = attempt {
                 // Read-your-writes on this node: its state and event stream show the write
                 // before the caller hears back (bounded; the write is committed regardless).
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                self.wait_applied(applied.log_index, remaining.min(Duration::from_secs(1))).await;
+                self.wait_applied(applied.log_index, budget.remaining().min(Duration::from_secs(1))).await;
                 return Ok(applied);
             }
-            if Instant::now() + backoff > deadline {
-                return Err(SubmitError::NoLeader(budget));
-            }
-            sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX));
+            budget.pause().await?;
         }
     }
 
@@ -318,40 +311,32 @@ impl LockNode {
 
     /// Waits until this node's state reflects every write committed before the call.
     pub async fn read_barrier(&self) -> Result<(), SubmitError> {
-        let budget = Duration::from_millis(limits::SUBMIT_TIMEOUT_MS);
-        let deadline = Instant::now() + budget;
-        let mut backoff = Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN);
+        let mut budget = RetryBudget::start();
         loop {
+            let remaining = budget.remaining();
             let index = match self.current_leader() {
-                Some(leader) if leader == self.inner.id => {
-                    let remaining = deadline.saturating_duration_since(Instant::now());
-                    match timeout(remaining, self.read_index_as_leader()).await {
-                        Ok(Ok(index)) => Some(index),
-                        Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
-                        Ok(Err(ProposeError::NotLeader { .. })) | Err(_) => None,
-                    }
-                }
-                Some(leader) => self.remote_read_index(leader).await,
+                Some(leader) if leader == self.inner.id => match timeout(remaining, self.read_index_as_leader()).await {
+                    Ok(Ok(index)) => Some(index),
+                    Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
+                    Ok(Err(ProposeError::NotLeader { .. })) | Err(_) => None,
+                },
+                Some(leader) => self.remote_read_index(leader, remaining).await,
                 None => None,
             };
-            if let Some(index) = index {
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                if self.wait_applied(index, remaining).await {
-                    return Ok(());
-                }
+            if let Some(index) = index
+                && self.wait_applied(index, budget.remaining()).await
+            {
+                return Ok(());
             }
-            if Instant::now() + backoff > deadline {
-                return Err(SubmitError::NoLeader(budget));
-            }
-            sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX));
+            budget.pause().await?;
         }
     }
 
-    async fn remote_read_index(&self, leader: NodeId) -> Option<u64> {
+    async fn remote_read_index(&self, leader: NodeId, remaining: Duration) -> Option<u64> {
         let info = self.node_info(leader)?;
         let mut peer = self.inner.peers.client(&info.raft_addr);
-        let request = peer.request(pb::ReadIndexRequest {}, Some(Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS)));
+        let attempt_limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS).min(remaining);
+        let request = peer.request(pb::ReadIndexRequest {}, Some(attempt_limit));
         match peer.grpc().read_index(request).await.ok()?.into_inner().kind? {
             pb::read_index_response::Kind::ReadIndex(index) => Some(index),
             pb::read_index_response::Kind::NotLeader(_) => None,
@@ -379,6 +364,36 @@ impl LockNode {
         if let Err(e) = self.inner.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
+    }
+}
+
+/// The time a client request may spend finding a leader, with doubling pauses between
+/// attempts (writes and read barriers share it).
+struct RetryBudget {
+    deadline: Instant,
+    backoff: Duration,
+}
+
+impl RetryBudget {
+    fn start() -> Self {
+        RetryBudget {
+            deadline: Instant::now() + Duration::from_millis(limits::SUBMIT_TIMEOUT_MS),
+            backoff: Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MIN),
+        }
+    }
+
+    fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Waits before the next attempt, or answers `NoLeader` when no time is left for one.
+    async fn pause(&mut self) -> Result<(), SubmitError> {
+        if Instant::now() + self.backoff > self.deadline {
+            return Err(SubmitError::NoLeader(Duration::from_millis(limits::SUBMIT_TIMEOUT_MS)));
+        }
+        sleep(self.backoff).await;
+        self.backoff = (self.backoff * 2).min(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX));
+        Ok(())
     }
 }
 
