@@ -68,7 +68,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let grpc_incoming = tonic::transport::server::TcpIncoming::bind(args.raft_addr)
         .with_context(|| format!("binding the peer address {}", args.raft_addr))?
         .with_nodelay(Some(true));
-    let grpc = tonic::transport::Server::builder()
+    let grpc = lockd_raft::network::peer_server()
         .add_service(node.grpc_service())
         .serve_with_incoming_shutdown(grpc_incoming, stopped(stop_rx.clone()));
     let grpc_task = tokio::spawn(grpc);

@@ -6,6 +6,7 @@
 //! - [`network`]: the gRPC transport between peers, authenticated by a cluster secret.
 //! - [`node`]: one replica: submit (forwarding to the leader), linearizable reads, the ticker.
 //! - [`clock`]: the leader's clock, behind a trait for the simulation.
+//! - [`runtime`]: openraft on tokio, with randomness the simulation can seed.
 //! - [`limits`]: every bound the core enforces.
 //!
 //! This is the only crate that knows openraft, RocksDB and protobuf. It knows nothing of
@@ -16,6 +17,7 @@ pub mod codec;
 pub mod limits;
 pub mod network;
 pub mod node;
+pub mod runtime;
 pub mod sm;
 pub mod store;
 pub mod types;

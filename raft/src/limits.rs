@@ -49,6 +49,11 @@ pub const NOTIFICATIONS_BUFFERED_MAX: usize = 4_096;
 /// Largest gRPC message between peers: a snapshot is sent whole (openraft's
 /// `RaftNetworkV2::full_snapshot`), and an append batch is at most a few hundred entries.
 pub const RAFT_MESSAGE_BYTES_MAX: usize = 512 * 1024 * 1024;
+/// HTTP/2 pings on peer connections. A connection whose peer stops answering (a partition,
+/// a frozen host) is closed after the timeout, and the next RPC dials a new one, instead of
+/// waiting on a dead connection for the operating system's TCP timeout (minutes).
+pub const PEER_KEEPALIVE_INTERVAL_MS: u64 = 1_000;
+pub const PEER_KEEPALIVE_TIMEOUT_MS: u64 = 2_000;
 /// How long a client write may take end to end, forwarding and leader changes included,
 /// before the caller is told there is no leader. A few election timeouts.
 pub const SUBMIT_TIMEOUT_MS: u64 = 10_000;

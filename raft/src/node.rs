@@ -135,6 +135,11 @@ impl LockNode {
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.timing.snapshot_every_entries),
             max_in_snapshot_log_to_keep: config.timing.keep_log_entries,
             purge_batch_size: 256,
+            // A restarted leader must win a new election. Restoring leadership in the old term
+            // (openraft's default) serves read indexes from a commit index the restart forgot,
+            // since neither the applied state nor the commit index is synced: a stale read
+            // (found by the simulation, seed 66; see openraft's `enable_leader_restore` docs).
+            enable_leader_restore: Some(false),
             ..Default::default()
         }
         .validate()
@@ -422,17 +427,37 @@ async fn run_ticker(node: LockNode) {
                             tracing::error!(error = %e, "raft stopped; the ticker stops too");
                             return;
                         }
-                        // Lost leadership or its lease: wait for a change rather than spin.
-                        Err(ProposeError::NotLeader { .. }) => Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX),
+                        // Lost leadership or its lease. Pause without listening to metrics:
+                        // the failed proposal itself changes them, and waking on that would
+                        // propose again at once, a spin (found by the simulation, seed 0).
+                        Err(ProposeError::NotLeader { .. }) => {
+                            tokio::select! {
+                                _ = sleep(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX)) => {}
+                                _ = shutdown.changed() => {}
+                            }
+                            continue;
+                        }
                     }
                 }
             }
             _ => wait_max,
         };
+        // Wake early for a new deadline (an applied entry) or a change of leadership; not for
+        // every other metrics update (each commit changes them).
+        let leadership_changed = async {
+            loop {
+                if metrics.changed().await.is_err() {
+                    return;
+                }
+                if (metrics.borrow_watched().state == ServerState::Leader) != leading {
+                    return;
+                }
+            }
+        };
         tokio::select! {
             _ = sleep(wait) => {}
             changed = applied.changed() => if changed.is_err() { return },
-            changed = metrics.changed() => if changed.is_err() { return },
+            _ = leadership_changed => {}
             _ = shutdown.changed() => {}
         }
     }

@@ -22,7 +22,7 @@ openraft::declare_raft_types!(
         R = Response,
         NodeId = NodeId,
         Node = NodeInfo,
-        AsyncRuntime = openraft_rt_tokio::TokioRuntime,
+        AsyncRuntime = crate::runtime::LockdRuntime,
 );
 
 pub type LogId = openraft::type_config::alias::LogIdOf<TypeConfig>;

@@ -27,13 +27,19 @@ pub struct TcpChannels;
 
 impl ChannelFactory for TcpChannels {
     fn channel(&self, raft_addr: &str) -> Channel {
-        Endpoint::from_shared(format!("http://{raft_addr}"))
-            .expect("peer addresses are validated at start-up")
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(1))
-            .http2_keep_alive_interval(Duration::from_secs(10))
-            .connect_lazy()
+        peer_endpoint(raft_addr).tcp_nodelay(true).connect_lazy()
     }
+}
+
+/// The endpoint policy every transport shares: connect timeout and keepalive pings, so a
+/// dead connection is replaced rather than waited on.
+pub fn peer_endpoint(raft_addr: &str) -> Endpoint {
+    Endpoint::from_shared(format!("http://{raft_addr}"))
+        .expect("peer addresses are validated at start-up")
+        .connect_timeout(Duration::from_secs(1))
+        .http2_keep_alive_interval(Duration::from_millis(limits::PEER_KEEPALIVE_INTERVAL_MS))
+        .keep_alive_timeout(Duration::from_millis(limits::PEER_KEEPALIVE_TIMEOUT_MS))
+        .keep_alive_while_idle(true)
 }
 
 /// Channels to peers, one per address, reused for every RPC (DESIGN pitfall 4), with the

@@ -6,5 +6,14 @@ mod client;
 mod server;
 
 pub use auth::RequireSecret;
-pub use client::{ChannelFactory, Network, PeerClient, Peers, RaftPeer, TcpChannels};
+pub use client::{ChannelFactory, Network, PeerClient, Peers, RaftPeer, TcpChannels, peer_endpoint};
 pub use server::RaftGrpc;
+
+/// The gRPC server every transport uses, with the same keepalive policy as the clients: a
+/// peer that stops answering pings loses its connection instead of holding it forever.
+pub fn peer_server() -> tonic::transport::Server {
+    use std::time::Duration;
+    tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_millis(crate::limits::PEER_KEEPALIVE_INTERVAL_MS)))
+        .http2_keepalive_timeout(Some(Duration::from_millis(crate::limits::PEER_KEEPALIVE_TIMEOUT_MS)))
+}

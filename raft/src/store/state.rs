@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::codec;
 use crate::limits;
-use crate::sm::{Event, LockStateMachine};
+use crate::sm::{Command, Event, LockStateMachine, Response};
 use crate::types::{LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig};
 
 /// Where snapshots rest. Synchronous on purpose: a snapshot write is one put, and keeping it
@@ -26,6 +26,15 @@ pub trait SnapshotStore: Send + Sync + 'static {
     /// Replaces the current snapshot, durably, before returning.
     fn save(&self, bytes: &[u8]) -> io::Result<()>;
     fn load(&self) -> io::Result<Option<Vec<u8>>>;
+}
+
+/// Sees every entry this replica applies, in order, with its answer, its events and the
+/// state after it. The simulation's checker plugs in here; the binary installs none.
+pub trait ApplyObserver: Send + Sync + 'static {
+    /// `command` is `None` for a blank or membership entry.
+    fn applied(&self, log_id: &LogId, command: Option<&Command>, response: &Response, events: &[Event], after: &Applied);
+    /// The state was replaced by a snapshot (installed from the leader).
+    fn installed(&self, after: &Applied);
 }
 
 /// What a watcher of the applied log receives.
@@ -121,6 +130,9 @@ pub struct StateMachineStore {
     /// Refuse an entry that does not follow the last applied one. Off only for openraft's
     /// storage conformance suite, which feeds synthetic, non-consecutive entries.
     refuse_gaps: bool,
+    observer: Option<Arc<dyn ApplyObserver>>,
+    #[cfg(feature = "planted-bugs")]
+    planted_local_expiry: Option<Arc<dyn crate::clock::Clock>>,
 }
 
 impl StateMachineStore {
@@ -135,12 +147,32 @@ impl StateMachineStore {
         };
         let saved_last_log_id = std::sync::Mutex::new(applied.last_applied);
         let snapshots = Arc::new(SnapshotSlot { store, saved_last_log_id });
-        Ok(StateMachineStore { shared: SharedState::new(applied), snapshots, refuse_gaps: true })
+        Ok(StateMachineStore {
+            shared: SharedState::new(applied),
+            snapshots,
+            refuse_gaps: true,
+            observer: None,
+            #[cfg(feature = "planted-bugs")]
+            planted_local_expiry: None,
+        })
     }
 
     #[cfg(test)]
     pub(super) fn allowing_gaps(mut self) -> Self {
         self.refuse_gaps = false;
+        self
+    }
+
+    pub fn observed_by(mut self, observer: Arc<dyn ApplyObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// PLANTED BUG, for the simulation to prove its checker catches it: after each entry,
+    /// expire leases by this replica's own clock, outside the log (DESIGN invariant 5).
+    #[cfg(feature = "planted-bugs")]
+    pub fn with_planted_local_expiry(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        self.planted_local_expiry = Some(clock);
         self
     }
 
@@ -174,17 +206,28 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     format!("apply expected log index {}, got {}", previous + 1, log_id.index),
                 ));
             }
-            let (response, events) = self.shared.write(|applied| {
+            let (command, response, events) = self.shared.write(|applied| {
                 applied.last_applied = Some(log_id);
                 match entry.payload {
-                    EntryPayload::Blank => (crate::sm::Response::Applied, Vec::new()),
-                    EntryPayload::Normal(command) => applied.sm.apply(&command),
+                    EntryPayload::Blank => (None, Response::Applied, Vec::new()),
+                    EntryPayload::Normal(command) => {
+                        let (response, events) = applied.sm.apply(&command);
+                        (Some(command), response, events)
+                    }
                     EntryPayload::Membership(membership) => {
                         applied.membership = StoredMembership::new(Some(log_id), membership);
-                        (crate::sm::Response::Applied, Vec::new())
+                        (None, Response::Applied, Vec::new())
                     }
                 }
             });
+            if let Some(observer) = &self.observer {
+                self.shared.read(|after| observer.applied(&log_id, command.as_ref(), &response, &events, after));
+            }
+            #[cfg(feature = "planted-bugs")]
+            if let Some(clock) = &self.planted_local_expiry {
+                let tick = Command { issued_at_ms: clock.now_ms(), request_id: None, op: crate::sm::Op::Tick };
+                self.shared.write(|applied| applied.sm.apply(&tick));
+            }
             for event in events {
                 self.shared.publish(Notification::Event { log_index: log_id.index, event });
             }
@@ -213,6 +256,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             applied.membership = meta.last_membership.clone();
         });
         let log_index = meta.last_log_id.map_or(0, |id| id.index);
+        if let Some(observer) = &self.observer {
+            self.shared.read(|after| observer.installed(after));
+        }
         self.shared.publish(Notification::Reset { log_index });
         self.shared.applied_index.send_replace(meta.last_log_id.map(|id| id.index));
         Ok(())

@@ -1,0 +1,113 @@
+//! The real node's network edges over turmoil's simulated TCP: an axum listener for HTTP,
+//! an incoming stream for the tonic gRPC server, a `ChannelFactory` for the gRPC clients
+//! between peers, and a small HTTP/1.1 client for the simulated users.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use lockd_raft::network::{ChannelFactory, peer_endpoint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tonic::transport::{Channel, Uri};
+use turmoil::net::{TcpListener, TcpStream};
+
+/// One accepted or dialled simulated TCP connection.
+pub struct SimConn(TcpStream);
+
+impl AsyncRead for SimConn {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SimConn {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl tonic::transport::server::Connected for SimConn {
+    type ConnectInfo = ();
+
+    fn connect_info(&self) -> Self::ConnectInfo {}
+}
+
+/// axum's `serve` over a simulated listener.
+pub struct HttpListener(pub TcpListener);
+
+impl axum::serve::Listener for HttpListener {
+    type Io = SimConn;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => return (SimConn(stream), addr),
+                // As axum does for real sockets: an accept error is the peer's problem.
+                Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// The stream of connections tonic's `serve_with_incoming` takes.
+pub fn grpc_incoming(listener: TcpListener) -> impl Stream<Item = io::Result<SimConn>> {
+    futures::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| SimConn(stream));
+        Some((accepted, listener))
+    })
+}
+
+/// gRPC channels to peers over simulated TCP.
+#[derive(Debug, Default)]
+pub struct SimChannels;
+
+impl ChannelFactory for SimChannels {
+    fn channel(&self, raft_addr: &str) -> Channel {
+        let connector = tower::service_fn(|uri: Uri| async move {
+            let host = uri.host().ok_or_else(|| io::Error::other("no host"))?.to_owned();
+            let port = uri.port_u16().ok_or_else(|| io::Error::other("no port"))?;
+            let stream = TcpStream::connect((host.as_str(), port)).await?;
+            Ok::<_, io::Error>(TokioIo::new(SimConn(stream)))
+        });
+        peer_endpoint(raft_addr).connect_with_connector_lazy(connector)
+    }
+}
+
+/// An HTTP answer as a simulated user sees it.
+#[derive(Debug)]
+pub struct HttpAnswer {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+}
+
+/// One request on a fresh connection (a crashed node never leaves a stale pooled one).
+pub async fn send(host: &str, port: u16, request: Request<Full<Bytes>>) -> io::Result<HttpAnswer> {
+    let stream = TcpStream::connect((host, port)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(SimConn(stream))).await.map_err(io::Error::other)?;
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await.map_err(io::Error::other)?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await.map_err(io::Error::other)?.to_bytes();
+    let body = if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes)? };
+    Ok(HttpAnswer { status, body })
+}
