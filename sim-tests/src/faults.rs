@@ -1,5 +1,5 @@
 //! Fault schedules drawn from the seed: partitions (symmetric, one-way, the leader isolated,
-//! a minority cut off), held and slowed links, crashes (one node, two at once, the leader in
+//! a minority cut off), held, slowed and lossy links, crashes (one node, two at once, the leader in
 //! the middle of an append), a slow disk, and clock jumps. Each fault lasts a while and is
 //! undone; at the heal time everything is repaired and every crashed host restarts.
 
@@ -22,6 +22,8 @@ enum Fault {
     IsolateLeader,
     Hold { a: NodeId, b: NodeId },
     SlowLink { a: NodeId, b: NodeId, latency_ms: u64 },
+    /// Random loss: the link drops messages (turmoil breaks it at random and repairs it).
+    LossyLink { a: NodeId, b: NodeId, loss: f64 },
     Crash { nodes: Vec<NodeId> },
     CrashLeaderMidAppend,
     SlowDisk { node: NodeId, latency_ms: u64 },
@@ -37,6 +39,7 @@ impl Fault {
             Fault::IsolateLeader => "leader isolated",
             Fault::Hold { .. } => "messages held",
             Fault::SlowLink { .. } => "slow link",
+            Fault::LossyLink { .. } => "lossy link",
             Fault::Crash { nodes } if nodes.len() > 1 => "crash of two",
             Fault::Crash { .. } => "crash",
             Fault::CrashLeaderMidAppend => "leader crash mid-append",
@@ -51,6 +54,7 @@ enum Undo {
     RepairOneWay { from: NodeId, to: NodeId },
     Release { a: NodeId, b: NodeId },
     LinkLatency { a: NodeId, b: NodeId },
+    LinkLoss { a: NodeId, b: NodeId },
     Restart { nodes: Vec<NodeId> },
     DiskLatency { node: NodeId },
 }
@@ -151,6 +155,10 @@ impl Schedule {
                 sim.set_link_latency(host_name(a), host_name(b), Duration::from_millis(latency_ms));
                 self.undos.push((until_ms, Undo::LinkLatency { a, b }));
             }
+            Fault::LossyLink { a, b, loss } => {
+                sim.set_link_fail_rate(host_name(a), host_name(b), loss);
+                self.undos.push((until_ms, Undo::LinkLoss { a, b }));
+            }
             Fault::Crash { nodes } => self.crash(sim, world, nodes, until_ms),
             Fault::CrashLeaderMidAppend => self.armed = Some((scheduled.duration_ms, now_ms + 2_000)),
             Fault::SlowDisk { node, latency_ms } => {
@@ -177,6 +185,10 @@ impl Schedule {
             Undo::RepairOneWay { from, to } => sim.repair_oneway(host_name(from), host_name(to)),
             Undo::Release { a, b } => sim.release(host_name(a), host_name(b)),
             Undo::LinkLatency { a, b } => sim.set_link_latency(host_name(a), host_name(b), LINK_LATENCY_MAX / 2),
+            Undo::LinkLoss { a, b } => {
+                sim.set_link_fail_rate(host_name(a), host_name(b), 0.0);
+                sim.repair(host_name(a), host_name(b));
+            }
             Undo::Restart { nodes } => {
                 for id in nodes {
                     if let Some(at) = self.crashed.iter().position(|&c| c == id) {
@@ -224,7 +236,7 @@ fn draw_fault(rng: &mut SmallRng, ids: &[NodeId]) -> Fault {
     let mut shuffled = ids.to_vec();
     shuffled.shuffle(rng);
     let (a, b) = (shuffled[0], shuffled[1]);
-    match rng.random_range(0..11) {
+    match rng.random_range(0..12) {
         0 => Fault::Partition { a: vec![a], b: vec![b] },
         1 => {
             let minority = (ids.len() - 1) / 2;
@@ -238,6 +250,7 @@ fn draw_fault(rng: &mut SmallRng, ids: &[NodeId]) -> Fault {
         7 => Fault::Crash { nodes: vec![a, b] },
         8 => Fault::CrashLeaderMidAppend,
         9 => Fault::SlowDisk { node: a, latency_ms: rng.random_range(5..=80) },
+        10 => Fault::LossyLink { a, b, loss: rng.random_range(0.001..0.02) },
         _ => {
             let magnitude = rng.random_range(500..=10_000i64);
             Fault::ClockJump { node: a, delta_ms: if rng.random_bool(0.5) { magnitude } else { -magnitude } }
