@@ -75,6 +75,12 @@ impl JwtKeys {
     }
 
     pub fn verify(&self, token: &str, now_secs: u64) -> Result<Identity, Problem> {
+        self.verify_with_expiry(token, now_secs).map(|(identity, _)| identity)
+    }
+
+    /// Like [`JwtKeys::verify`], also answering the token's `exp` (seconds), for a connection
+    /// that must end when its token does.
+    pub fn verify_with_expiry(&self, token: &str, now_secs: u64) -> Result<(Identity, u64), Problem> {
         if token.len() > limits::TOKEN_BYTES_MAX {
             return Err(Problem::unauthenticated("the token is too long"));
         }
@@ -96,7 +102,7 @@ impl JwtKeys {
             .in_session("check".into())
             .validate()
             .map_err(|reason| Problem::unauthenticated(format!("the token's claims are not acceptable: {reason}")))?;
-        Ok(identity)
+        Ok((identity, claims.exp))
     }
 }
 

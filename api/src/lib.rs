@@ -21,7 +21,7 @@ use lockd_raft::node::LockNode;
 
 use crate::auth::JwtKeys;
 use crate::problem::Problem;
-use crate::routes::{appointments, cluster, locks, login};
+use crate::routes::{appointments, cluster, locks, login, updates};
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -68,6 +68,8 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
         .route("/appointments/{id}/release-lock", axum::routing::delete(locks::release))
         .route("/appointments/{id}/takeover", post(locks::takeover))
         .route("/appointments/{id}/audit", get(locks::audit))
+        .route("/appointments/{id}/updates", get(updates::appointment_updates))
+        .route("/updates", get(updates::all_updates))
         .route("/cluster/status", get(cluster::status))
         .route("/cluster/members", post(cluster::add_member))
         .route("/healthz", get(cluster::healthz))

@@ -15,3 +15,7 @@ pub const LOCK_TTL_MS_DEFAULT: u64 = 5 * 60 * 1_000;
 pub const WAITER_TTL_MS_DEFAULT: u64 = 60 * 1_000;
 /// Audit records one request returns.
 pub const AUDIT_PAGE_MAX: usize = 256;
+/// Largest frame a client may send on a WebSocket (pointer and ping messages are tiny).
+pub const WS_INBOUND_BYTES_MAX: usize = 4 * 1024;
+/// A socket whose client does not take a frame within this is closed.
+pub const WS_SEND_TIMEOUT_MS: u64 = 10_000;

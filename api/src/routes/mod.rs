@@ -4,6 +4,7 @@ pub mod appointments;
 pub mod cluster;
 pub mod locks;
 pub mod login;
+pub mod updates;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};

@@ -1,0 +1,171 @@
+//! WebSocket updates with real `lockd` processes: a lock taken through one node reaches
+//! sockets on the others, in log order; sockets authenticate with a subprotocol, refuse bad
+//! frames, and close when the token expires.
+
+mod support;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::{SinkExt, StreamExt};
+use lockd_api::auth::{Identity, JwtKeys};
+use lockd_raft::sm::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{Cluster, Tab};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(cluster: &Cluster, node: usize, path: &str, token: &str) -> Socket {
+    let url = cluster.url(node, path).replace("http://", "ws://");
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{token}").parse().unwrap());
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "lockd");
+    socket
+}
+
+/// The next JSON message, skipping nothing; fails after `limit`.
+async fn next(socket: &mut Socket, limit: Duration) -> Value {
+    loop {
+        let frame = tokio::time::timeout(limit, socket.next()).await.expect("a message in time").expect("open").unwrap();
+        match frame {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Messages until one of `kind` arrives; every index seen must not go back.
+async fn until(socket: &mut Socket, kind: &str, last_index: &mut u64) -> Value {
+    loop {
+        let message = next(socket, Duration::from_secs(5)).await;
+        let index = message["index"].as_u64().expect("every message carries its index");
+        assert!(index >= *last_index, "index went back from {last_index} to {index}: {message}");
+        *last_index = index;
+        if message["type"] == kind {
+            return message;
+        }
+    }
+}
+
+fn appointment(id: &str) -> Value {
+    json!({ "id": id, "title": "Check-up", "startsAt": "2030-01-01T09:00:00Z", "endsAt": "2030-01-01T09:45:00Z" })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_taken_through_one_node_reaches_sockets_on_the_others_in_log_order() {
+    let cluster = Cluster::start(3).await;
+    cluster.wait_for_leader(&[0, 1, 2]).await;
+    let http = cluster.http.clone();
+    let alice = Tab::new(cluster.login(0, "alice", "user").await, "alice-tab");
+    let created = alice.request(&http, Method::POST, cluster.url(0, "/appointments")).json(&appointment("ws-1"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+
+    let viewer_token = cluster.login(2, "bob", "user").await;
+    // The appointment's stream on node 2 and the list stream on node 1.
+    cluster
+        .eventually(Duration::from_secs(5), "nodes 1 and 2 applied the appointment", || async {
+            let mut applied = true;
+            for node in [1, 2] {
+                let url = cluster.url(node, "/appointments/ws-1?stale=true");
+                applied &= http.get(url).bearer_auth(&viewer_token).send().await.is_ok_and(|r| r.status() == 200);
+            }
+            applied
+        })
+        .await;
+    let mut watcher = connect(&cluster, 2, "/appointments/ws-1/updates", &viewer_token).await;
+    let mut list = connect(&cluster, 1, "/updates", &viewer_token).await;
+    let snapshot = next(&mut watcher, Duration::from_secs(5)).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["appointment"]["version"], 1);
+    assert!(snapshot["lock"].is_null());
+    let mut watched_index = snapshot["index"].as_u64().unwrap();
+    let list_snapshot = next(&mut list, Duration::from_secs(5)).await;
+    assert_eq!(list_snapshot["type"], "snapshot");
+    assert!(list_snapshot["appointments"].as_array().unwrap().iter().any(|a| a["id"] == "ws-1"));
+    let mut list_index = list_snapshot["index"].as_u64().unwrap();
+
+    // Alice acquires through node 0.
+    let started = Instant::now();
+    let acquired = alice.request(&http, Method::POST, cluster.url(0, "/appointments/ws-1/acquire-lock")).send().await.unwrap();
+    assert_eq!(acquired.status(), 200);
+    let token = acquired.json::<Value>().await.unwrap()["fencingToken"].as_u64().unwrap();
+    let event = until(&mut watcher, "lock.acquired", &mut watched_index).await;
+    println!("lock.acquired reached a socket on another node {:?} after the request began", started.elapsed());
+    assert_eq!(event["lock"]["holder"]["userId"], "alice");
+    assert_eq!(event["lock"]["fencingToken"], token);
+    assert_eq!(event["appointmentId"], "ws-1");
+    let on_list = until(&mut list, "lock.acquired", &mut list_index).await;
+    assert_eq!(on_list["lock"]["fencingToken"], token);
+
+    // A fenced save and the release follow, in order, after the grant.
+    let save = alice
+        .request(&http, Method::PUT, cluster.url(0, "/appointments/ws-1"))
+        .header("if-match", "1")
+        .header("x-fencing-token", token.to_string())
+        .json(&json!({ "title": "Moved", "startsAt": "2030-01-01T10:00:00Z", "endsAt": "2030-01-01T10:45:00Z" }));
+    assert_eq!(save.send().await.unwrap().status(), 200);
+    let updated = until(&mut watcher, "appointment.updated", &mut watched_index).await;
+    assert_eq!(updated["appointment"]["version"], 2);
+    assert_eq!(updated["appointment"]["title"], "Moved");
+    let release = alice
+        .request(&http, Method::DELETE, cluster.url(0, "/appointments/ws-1/release-lock"))
+        .header("x-fencing-token", token.to_string());
+    assert_eq!(release.send().await.unwrap().status(), 204);
+    let released = until(&mut watcher, "lock.released", &mut watched_index).await;
+    assert_eq!(released["previous"]["fencingToken"], token);
+    assert_eq!(released["reason"], "released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_authenticate_refuse_bad_frames_and_close_when_the_token_expires() {
+    let cluster = Cluster::start(3).await;
+    cluster.wait_for_leader(&[0, 1, 2]).await;
+
+    // No token: the upgrade is refused with a problem, not a socket.
+    let refused = cluster.http.get(cluster.url(0, "/updates")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+
+    let token = cluster.login(0, "carol", "user").await;
+    let mut socket = connect(&cluster, 0, "/updates", &token).await;
+    assert_eq!(next(&mut socket, Duration::from_secs(5)).await["type"], "snapshot");
+    socket.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+    assert_eq!(next(&mut socket, Duration::from_secs(5)).await["type"], "pong");
+    for bad in [r#"{"type":"ping","x":1}"#, r#"{"type":"launch"}"#, "not json"] {
+        socket.send(Message::text(bad)).await.unwrap();
+        let answer = next(&mut socket, Duration::from_secs(5)).await;
+        assert_eq!(answer["type"], "error", "{bad}");
+        assert_eq!(answer["code"], "invalid_input");
+    }
+    // Still serving after the bad frames.
+    socket.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+    assert_eq!(next(&mut socket, Duration::from_secs(5)).await["type"], "pong");
+    // An oversized frame ends the socket.
+    socket.send(Message::text("x".repeat(64 * 1024))).await.ok();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(frame) = socket.next().await {
+            if frame.is_err() || matches!(frame, Ok(Message::Close(_))) {
+                return;
+            }
+        }
+    });
+    ended.await.expect("the oversized frame closed the socket");
+
+    // A token that expires in about a second (the server allows 30 s of leeway).
+    let keys = JwtKeys::from_secret(b"integration-test-jwt-secret");
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let identity = Identity { user_id: "dave".into(), name: "Dave".into(), email: "dave@example.com".into(), role: Role::User };
+    let short = keys.issue(&identity, now - 120, 120 - 29);
+    let mut socket = connect(&cluster, 1, "/updates", &short).await;
+    assert_eq!(next(&mut socket, Duration::from_secs(5)).await["type"], "snapshot");
+    let closed = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("closed in time");
+    match closed {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4401),
+        other => panic!("expected a 4401 close, got {other:?}"),
+    }
+}
