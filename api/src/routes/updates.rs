@@ -277,4 +277,39 @@ mod tests {
         let huge = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(limits::WS_INBOUND_BYTES_MAX));
         assert_eq!(parse_client_message(&huge).unwrap_err(), "message too large");
     }
+
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// JSON-looking text: objects with a few keys, including `type`, and odd values.
+        fn json_like() -> impl Strategy<Value = String> {
+            let key = prop_oneof![Just("type".to_owned()), Just("x".to_owned()), "[a-zA-Z_]{0,8}"];
+            let value = prop_oneof![
+                Just("\"ping\"".to_owned()),
+                Just("\"pointer\"".to_owned()),
+                any::<f64>().prop_map(|f| f.to_string()),
+                any::<i64>().prop_map(|i| i.to_string()),
+                Just("null".to_owned()),
+                Just("[]".to_owned()),
+                "\"[^\"\\\\]{0,12}\"",
+            ];
+            prop::collection::vec((key, value), 0..4).prop_map(|pairs| {
+                let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", fields.join(","))
+            })
+        }
+
+        proptest! {
+            /// Any text parses without a panic, and the only thing accepted is a bare ping.
+            #[test]
+            fn only_a_bare_ping_is_accepted(text in prop_oneof![json_like(), any::<String>()]) {
+                if parse_client_message(&text).is_ok() {
+                    let value: serde_json::Value = serde_json::from_str(&text).expect("accepted text is JSON");
+                    prop_assert_eq!(value, serde_json::json!({ "type": "ping" }));
+                }
+            }
+        }
+    }
 }
