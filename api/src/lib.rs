@@ -9,6 +9,7 @@ pub mod auth;
 pub mod dto;
 pub mod limits;
 pub mod problem;
+pub mod rate;
 pub mod routes;
 
 use std::sync::Arc;
@@ -25,6 +26,9 @@ use crate::routes::{appointments, cluster, locks, login, updates};
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
+    /// Lock attempts (acquire, takeover) per user; `None` switches the limit off
+    /// (`LOCKD_RATE_LIMITS=off`, for benchmarks).
+    pub lock_attempts: Option<rate::LockAttemptQuota>,
     /// `POST /auth/dev-login` hands out tokens for any demo identity.
     pub dev_mode: bool,
     /// The lease a lock gets when the client does not ask for a shorter one.
@@ -34,7 +38,12 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { dev_mode: false, lock_ttl_ms: limits::LOCK_TTL_MS_DEFAULT, waiter_ttl_ms: limits::WAITER_TTL_MS_DEFAULT }
+        ApiConfig {
+            lock_attempts: Some(rate::LockAttemptQuota::default()),
+            dev_mode: false,
+            lock_ttl_ms: limits::LOCK_TTL_MS_DEFAULT,
+            waiter_ttl_ms: limits::WAITER_TTL_MS_DEFAULT,
+        }
     }
 }
 
@@ -44,9 +53,23 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     pub clock: Arc<dyn Clock>,
     pub config: ApiConfig,
+    lock_attempts: Option<Arc<rate::LockAttemptLimiter>>,
 }
 
 impl AppState {
+    pub fn new(node: LockNode, keys: Arc<JwtKeys>, clock: Arc<dyn Clock>, config: ApiConfig) -> Self {
+        let lock_attempts = config.lock_attempts.map(|quota| Arc::new(rate::LockAttemptLimiter::new(quota, clock.clone())));
+        AppState { node, keys, clock, config, lock_attempts }
+    }
+
+    /// Counts one lock attempt of `user_id`; a problem (429) when over the limit.
+    pub fn lock_attempt(&self, user_id: &str) -> Result<(), Problem> {
+        match &self.lock_attempts {
+            Some(limiter) => limiter.check(user_id).map_err(Problem::rate_limited),
+            None => Ok(()),
+        }
+    }
+
     /// The time lock answers carry as `serverTime`: this node's clock, never behind the
     /// cluster time it has applied. Clients run countdowns against it, not their own clock.
     pub fn server_time_ms(&self) -> u64 {

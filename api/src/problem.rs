@@ -45,6 +45,15 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, "not_found", detail)
     }
 
+    /// Over a rate limit: try again after `wait` (`Retry-After` in whole seconds, at least 1).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let retry_after_ms = wait.as_millis() as u64;
+        let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many lock attempts; wait a moment")
+            .with("retryAfterMs", retry_after_ms.into());
+        problem.retry_after_secs = Some(retry_after_ms.div_ceil(1000).max(1));
+        problem
+    }
+
     /// A rejection decided by the state machine: nothing changed, and the answer carries the
     /// current state so the client can show it.
     pub fn from_rejection(rejection: Rejection, server_time_ms: u64) -> Self {

@@ -74,6 +74,21 @@ pub struct Args {
     /// Log entries kept behind a snapshot for lagging followers.
     #[arg(long, env = "LOCKD_KEEP_LOG_ENTRIES", default_value_t = 1_000)]
     pub keep_log_entries: u64,
+
+    /// `off` switches every rate limit off (benchmarks); anything else, or unset, keeps them.
+    #[arg(long, env = "LOCKD_RATE_LIMITS", default_value = "on")]
+    pub rate_limits: String,
+    /// Lock attempts (acquire, takeover) per user and second, and the burst above that.
+    #[arg(long, env = "LOCKD_LOCK_ATTEMPTS_PER_SEC", default_value_t = 5)]
+    pub lock_attempts_per_sec: u32,
+    #[arg(long, env = "LOCKD_LOCK_ATTEMPTS_BURST", default_value_t = 20)]
+    pub lock_attempts_burst: u32,
+}
+
+impl Args {
+    pub fn rate_limits_off(&self) -> bool {
+        self.rate_limits.trim().eq_ignore_ascii_case("off")
+    }
 }
 
 pub fn read_secret(value: &Option<String>, file: &Option<PathBuf>, what: &str) -> anyhow::Result<String> {

@@ -77,9 +77,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         node.initialize(peers).await?;
     }
 
-    let api_config = ApiConfig { dev_mode: args.dev, lock_ttl_ms: args.lock_ttl_ms, ..ApiConfig::default() };
+    let lock_attempts = (!args.rate_limits_off())
+        .then_some(lockd_api::rate::LockAttemptQuota { per_second: args.lock_attempts_per_sec, burst: args.lock_attempts_burst });
+    if lock_attempts.is_none() {
+        tracing::warn!("rate limits are off (LOCKD_RATE_LIMITS=off)");
+    }
+    let api_config = ApiConfig { dev_mode: args.dev, lock_ttl_ms: args.lock_ttl_ms, lock_attempts, ..ApiConfig::default() };
     let keys = Arc::new(lockd_api::auth::JwtKeys::from_secret(jwt_secret.as_bytes()));
-    let state = AppState { node: node.clone(), keys, clock, config: api_config };
+    let state = AppState::new(node.clone(), keys, clock, api_config);
     if args.seed_demo {
         tokio::spawn(seed::demo_appointments(node.clone()));
     }

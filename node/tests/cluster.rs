@@ -348,7 +348,8 @@ async fn a_peer_rpc_without_the_cluster_secret_is_refused() {
 /// restarts recovers from its own snapshot plus the log after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_follower_catches_up_by_snapshot_and_restarts_from_its_own() {
-    let mut cluster = Cluster::start_with(3, &["--snapshot-every", "20", "--keep-log-entries", "0"]).await;
+    // Rate limits off: this test makes 40 quick lock attempts on purpose.
+    let mut cluster = Cluster::start_with(3, &["--snapshot-every", "20", "--keep-log-entries", "0", "--rate-limits", "off"]).await;
     let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
     let lagging = (leader + 1) % 3;
     let other = (leader + 2) % 3;
@@ -400,4 +401,49 @@ async fn a_lagging_follower_catches_up_by_snapshot_and_restarts_from_its_own() {
     let acquire = alice.request(&http, Method::POST, cluster.url(lagging, "/appointments/snap-1/acquire-lock"));
     let (_, body) = json_of(acquire.send().await.unwrap()).await;
     assert!(body["fencingToken"].as_u64().unwrap() > held_token, "{body}");
+}
+
+/// Lock attempts over the per-user limit answer 429 with `Retry-After`, change nothing, and
+/// leave other users alone; `--rate-limits off` lifts the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_attempts_over_the_per_user_limit_get_429_and_change_nothing() {
+    let cluster = Cluster::start_with(3, &["--lock-attempts-per-sec", "1", "--lock-attempts-burst", "3"]).await;
+    cluster.wait_for_leader(&[0, 1, 2]).await;
+    let http = cluster.http.clone();
+    let alice = Tab::new(cluster.login(1, "alice", "user").await, "alice-tab");
+    let bob = Tab::new(cluster.login(1, "bob", "user").await, "bob-tab");
+    let created = alice.request(&http, Method::POST, cluster.url(0, "/appointments")).json(&appointment("rl-1"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+
+    let acquire = |tab: &Tab| tab.request(&http, Method::POST, cluster.url(1, "/appointments/rl-1/acquire-lock")).send();
+    let (status, first) = json_of(acquire(&alice).await.unwrap()).await;
+    assert_eq!(status, 200, "{first}");
+    let mut limited = None;
+    for _ in 0..10 {
+        let response = acquire(&alice).await.unwrap();
+        if response.status() == 429 {
+            let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            let (_, body) = json_of(response).await;
+            limited = Some((retry_after, body));
+            break;
+        }
+    }
+    let (retry_after, body) = limited.expect("a burst of 3 then 429");
+    assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(body["code"], "rate_limited");
+    // Nothing changed: alice still holds the first grant; bob is limited separately.
+    let (status, body) = json_of(acquire(&bob).await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("lock_held")), "{body}");
+    assert_eq!(body["lock"]["fencingToken"], first["fencingToken"]);
+
+    drop(cluster);
+    let unlimited = Cluster::start_with(3, &["--rate-limits", "off", "--lock-attempts-per-sec", "1", "--lock-attempts-burst", "1"]).await;
+    unlimited.wait_for_leader(&[0, 1, 2]).await;
+    let carol = Tab::new(unlimited.login(0, "carol", "user").await, "carol-tab");
+    let created = carol.request(&http, Method::POST, unlimited.url(0, "/appointments")).json(&appointment("rl-2"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+    for _ in 0..10 {
+        let response = carol.request(&http, Method::POST, unlimited.url(0, "/appointments/rl-2/acquire-lock")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
 }

@@ -148,8 +148,8 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         node.initialize(world.members.clone()).await?;
         world.running.lock().expect("single-threaded").insert(id, node.clone());
 
-        let api_config = ApiConfig { dev_mode: false, lock_ttl_ms: 3_000, waiter_ttl_ms: 2_000 };
-        let state = AppState { node, keys: world.keys.clone(), clock, config: api_config };
+        let api_config = ApiConfig { lock_ttl_ms: 3_000, waiter_ttl_ms: 2_000, ..ApiConfig::default() };
+        let state = AppState::new(node, world.keys.clone(), clock, api_config);
         let http_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, HTTP_PORT)).await?;
         axum::serve(HttpListener(http_listener), lockd_api::router(state, None)).await?;
         Ok(())

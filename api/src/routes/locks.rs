@@ -47,6 +47,7 @@ pub async fn acquire(
     OptionalJsonBody(input): OptionalJsonBody<dto::AcquireInput>,
 ) -> Result<Response, Problem> {
     let appointment_id = checked_id(id)?;
+    state.lock_attempt(&actor.user_id)?;
     let op = Op::Acquire {
         actor,
         appointment_id,
@@ -97,6 +98,7 @@ pub async fn takeover(
     if !actor.is_admin() {
         return Err(Problem::forbidden("Request Control needs the admin role"));
     }
+    state.lock_attempt(&actor.user_id)?;
     let op = Op::Takeover {
         actor,
         appointment_id: checked_id(id)?,
