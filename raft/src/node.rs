@@ -444,20 +444,21 @@ async fn run_ticker(node: LockNode) {
         };
         // Wake early for a new deadline (an applied entry) or a change of leadership; not for
         // every other metrics update (each commit changes them).
+        // Answers false once raft has stopped (the metrics channel closed).
         let leadership_changed = async {
             loop {
                 if metrics.changed().await.is_err() {
-                    return;
+                    return false;
                 }
                 if (metrics.borrow_watched().state == ServerState::Leader) != leading {
-                    return;
+                    return true;
                 }
             }
         };
         tokio::select! {
             _ = sleep(wait) => {}
             changed = applied.changed() => if changed.is_err() { return },
-            _ = leadership_changed => {}
+            running = leadership_changed => if !running { return },
             _ = shutdown.changed() => {}
         }
     }

@@ -42,6 +42,8 @@ pub struct Counts {
 #[derive(Default)]
 pub struct Checker {
     inner: Mutex<Inner>,
+    /// `SIM_VERBOSE=1`: print starts and snapshot installs. `SIM_VERBOSE_APPLY=1`: every apply.
+    verbose: bool,
 }
 
 #[derive(Default)]
@@ -61,6 +63,7 @@ struct Inner {
     violations: Vec<String>,
     /// Everything observed, in order: equal for equal seeds when the run is deterministic.
     trace: DefaultHasher,
+    verbose_apply: bool,
 }
 
 /// What one replica holds, as its applied entries told the checker.
@@ -97,7 +100,8 @@ impl Replica {
 
 impl Checker {
     pub fn new() -> Arc<Self> {
-        Arc::new(Checker::default())
+        let inner = Inner { verbose_apply: std::env::var_os("SIM_VERBOSE_APPLY").is_some(), ..Inner::default() };
+        Arc::new(Checker { inner: Mutex::new(inner), verbose: std::env::var_os("SIM_VERBOSE").is_some() })
     }
 
     pub fn observer(self: &Arc<Self>, node: NodeId) -> Arc<dyn ApplyObserver> {
@@ -122,7 +126,7 @@ impl Checker {
 
     /// A replica (re)started from what its disk kept.
     pub fn started(&self, node: NodeId, state: &Applied) {
-        if std::env::var_os("SIM_VERBOSE").is_some() {
+        if self.verbose {
             eprintln!("node {node} starts at index {:?}", state.applied_index());
         }
         self.with(|i| {
@@ -134,7 +138,7 @@ impl Checker {
     }
 
     fn installed(&self, node: NodeId, state: &Applied) {
-        if std::env::var_os("SIM_VERBOSE").is_some() {
+        if self.verbose {
             eprintln!("node {node} installs a snapshot at index {:?}", state.applied_index());
         }
         self.with(|i| {
@@ -266,7 +270,7 @@ impl Inner {
     ) {
         let index = log_id.index;
         self.counts.entries_applied += 1;
-        if std::env::var_os("SIM_VERBOSE_APPLY").is_some() {
+        if self.verbose_apply {
             let version = |id: &str| after.sm.appointment(id).map(|a| a.version);
             eprintln!("node {node} applies {log_id}: {command:?} -> {response:?}; a0 now v{:?}", version("a0"));
         }

@@ -40,7 +40,6 @@ pub struct SimDisk {
     appends_in_flight: AtomicU64,
     ack_before_sync: AtomicBool,
     appends_since_sync: AtomicU64,
-    syncs: AtomicU64,
 }
 
 impl SimDisk {
@@ -74,10 +73,6 @@ impl SimDisk {
         self.ack_before_sync.store(true, Ordering::Relaxed);
     }
 
-    pub fn syncs(&self) -> u64 {
-        self.syncs.load(Ordering::Relaxed)
-    }
-
     fn write<T>(&self, f: impl FnOnce(&mut LogImage) -> T) -> T {
         f(&mut self.written.lock().expect("single-threaded"))
     }
@@ -94,7 +89,6 @@ impl SimDisk {
         }
         let written = self.read(LogImage::clone);
         *self.durable.lock().expect("single-threaded") = written;
-        self.syncs.fetch_add(1, Ordering::Relaxed);
     }
 }
 
