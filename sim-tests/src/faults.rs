@@ -3,7 +3,7 @@
 //! the middle of an append), a slow disk, and clock jumps. Each fault lasts a while and is
 //! undone; at the heal time everything is repaired and every crashed host restarts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,13 +75,47 @@ pub struct Schedule {
     pub injected: BTreeMap<&'static str, u32>,
     /// A base sync latency every disk returns to (the planted-sync bug needs a window).
     base_disk_latency_ms: u64,
+    /// Every host a crashed node could be talking to: the other nodes and the users' hosts.
+    hosts: Vec<String>,
+    links: LinkModel,
+}
+
+/// What the schedule did to the links, so a crash can cut a host off and restore them after.
+#[derive(Default)]
+struct LinkModel {
+    /// Directed (from, to) pairs explicitly partitioned.
+    cut: BTreeSet<(String, String)>,
+    /// Held pairs, in name order.
+    held: BTreeSet<(String, String)>,
+}
+
+impl LinkModel {
+    fn cut(&mut self, from: &str, to: &str) {
+        self.cut.insert((from.to_owned(), to.to_owned()));
+    }
+
+    fn hold(&mut self, a: &str, b: &str) {
+        self.held.insert(ordered(a, b));
+    }
+
+    /// turmoil's `repair` and `release` both leave the pair healthy in both directions.
+    fn healthy(&mut self, a: &str, b: &str) {
+        self.cut.remove(&(a.to_owned(), b.to_owned()));
+        self.cut.remove(&(b.to_owned(), a.to_owned()));
+        self.held.remove(&ordered(a, b));
+    }
+}
+
+fn ordered(a: &str, b: &str) -> (String, String) {
+    if a <= b { (a.to_owned(), b.to_owned()) } else { (b.to_owned(), a.to_owned()) }
 }
 
 pub const LINK_LATENCY_MAX: Duration = Duration::from_millis(12);
 
 impl Schedule {
-    /// Faults between 1 s and `until_ms`, drawn from `seed`.
-    pub fn draw(seed: u64, ids: &[NodeId], until_ms: u64, base_disk_latency_ms: u64) -> Schedule {
+    /// Faults between 1 s and `until_ms`, drawn from `seed`. `user_hosts` are the other hosts
+    /// a node talks to.
+    pub fn draw(seed: u64, ids: &[NodeId], user_hosts: &[String], until_ms: u64, base_disk_latency_ms: u64) -> Schedule {
         let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_fa17);
         let mut pending = Vec::new();
         let count = rng.random_range(4..=10);
@@ -100,6 +134,8 @@ impl Schedule {
             ids: ids.to_vec(),
             injected: BTreeMap::new(),
             base_disk_latency_ms,
+            hosts: ids.iter().map(|&id| host_name(id)).chain(user_hosts.iter().cloned()).collect(),
+            links: LinkModel::default(),
         }
     }
 
@@ -133,21 +169,31 @@ impl Schedule {
         *self.injected.entry(scheduled.fault.name()).or_default() += 1;
         match scheduled.fault {
             Fault::Partition { a, b } => {
-                for_pairs(&a, &b, |x, y| sim.partition(x, y));
+                for_pairs(&a, &b, |x, y| {
+                    self.links.cut(&x, &y);
+                    self.links.cut(&y, &x);
+                    sim.partition(x, y);
+                });
                 self.undos.push((until_ms, Undo::Repair { a, b }));
             }
             Fault::OneWay { from, to } => {
+                self.links.cut(&host_name(from), &host_name(to));
                 sim.partition_oneway(host_name(from), host_name(to));
                 self.undos.push((until_ms, Undo::RepairOneWay { from, to }));
             }
             Fault::IsolateLeader => {
                 if let Some(leader) = world.leader() {
                     let others: Vec<NodeId> = self.ids.iter().copied().filter(|&id| id != leader).collect();
-                    for_pairs(&[leader], &others, |x, y| sim.partition(x, y));
+                    for_pairs(&[leader], &others, |x, y| {
+                        self.links.cut(&x, &y);
+                        self.links.cut(&y, &x);
+                        sim.partition(x, y);
+                    });
                     self.undos.push((until_ms, Undo::Repair { a: vec![leader], b: others }));
                 }
             }
             Fault::Hold { a, b } => {
+                self.links.hold(&host_name(a), &host_name(b));
                 sim.hold(host_name(a), host_name(b));
                 self.undos.push((until_ms, Undo::Release { a, b }));
             }
@@ -172,20 +218,51 @@ impl Schedule {
     fn crash(&mut self, sim: &mut Sim<'_>, world: &Arc<World>, nodes: Vec<NodeId>, restart_at_ms: u64) {
         let nodes: Vec<NodeId> = nodes.into_iter().filter(|id| !self.crashed.contains(id)).collect();
         for &id in &nodes {
-            sim.crash(host_name(id));
+            self.crash_silently(sim, &host_name(id));
             world.stopped(id);
             self.crashed.push(id);
         }
         self.undos.push((restart_at_ms, Undo::Restart { nodes }));
     }
 
+    /// Crashes `host` as a machine crash: the sockets it drops send nothing. turmoil would send
+    /// a FIN per socket in the order tokio drops its tasks, and that order follows task ids,
+    /// which come from a process-wide counter: another simulation on another test thread
+    /// would change this one's history. So the host's outbound links are cut for the crash
+    /// and then put back as the schedule had them.
+    fn crash_silently(&mut self, sim: &mut Sim<'_>, host: &str) {
+        let others: Vec<&String> = self.hosts.iter().filter(|o| o.as_str() != host).collect();
+        for &other in &others {
+            sim.partition_oneway(host, other.as_str());
+        }
+        sim.crash(host);
+        for &other in &others {
+            sim.repair_oneway(host, other.as_str());
+            if self.links.held.contains(&ordered(host, other)) {
+                sim.hold(host, other.as_str());
+            } else if self.links.cut.contains(&(host.to_owned(), other.clone())) {
+                sim.partition_oneway(host, other.as_str());
+            }
+        }
+    }
+
     fn undo(&mut self, sim: &mut Sim<'_>, world: &Arc<World>, undo: Undo) {
         match undo {
-            Undo::Repair { a, b } => for_pairs(&a, &b, |x, y| sim.repair(x, y)),
-            Undo::RepairOneWay { from, to } => sim.repair_oneway(host_name(from), host_name(to)),
-            Undo::Release { a, b } => sim.release(host_name(a), host_name(b)),
+            Undo::Repair { a, b } => for_pairs(&a, &b, |x, y| {
+                self.links.healthy(&x, &y);
+                sim.repair(x, y);
+            }),
+            Undo::RepairOneWay { from, to } => {
+                self.links.cut.remove(&(host_name(from), host_name(to)));
+                sim.repair_oneway(host_name(from), host_name(to));
+            }
+            Undo::Release { a, b } => {
+                self.links.healthy(&host_name(a), &host_name(b));
+                sim.release(host_name(a), host_name(b));
+            }
             Undo::LinkLatency { a, b } => sim.set_link_latency(host_name(a), host_name(b), LINK_LATENCY_MAX / 2),
             Undo::LinkLoss { a, b } => {
+                self.links.healthy(&host_name(a), &host_name(b));
                 sim.set_link_fail_rate(host_name(a), host_name(b), 0.0);
                 sim.repair(host_name(a), host_name(b));
             }
@@ -213,6 +290,7 @@ impl Schedule {
         for &a in &self.ids {
             for &b in &self.ids {
                 if a < b {
+                    self.links.healthy(&host_name(a), &host_name(b));
                     sim.repair(host_name(a), host_name(b));
                     sim.release(host_name(a), host_name(b));
                 }

@@ -154,6 +154,7 @@ pub fn run(seed: u64, config: &SimConfig) -> Report {
     }
     let tallies = Arc::new(Mutex::new(Vec::new()));
     let nodes: Vec<String> = ids.iter().map(|&id| host_name(id)).collect();
+    let user_hosts: Vec<String> = (0..USER_HOSTS).map(|n| format!("users{n}")).collect();
     // Users share a few client hosts: each host costs a runtime tick per simulated millisecond.
     let mut hosts: Vec<Vec<User>> = (0..USER_HOSTS).map(|_| Vec::new()).collect();
     for index in 0..config.users {
@@ -170,14 +171,14 @@ pub fn run(seed: u64, config: &SimConfig) -> Report {
     }
     for (n, users) in hosts.into_iter().enumerate() {
         let tallies = tallies.clone();
-        sim.client(format!("users{n}"), async move {
+        sim.client(user_hosts[n].clone(), async move {
             let done = futures::future::join_all(users.into_iter().map(run_user)).await;
             tallies.lock().expect("single-threaded").extend(done);
             Ok(())
         });
     }
 
-    let mut schedule = faults::Schedule::draw(seed, &ids, config.heal_at_ms, base_disk_latency_ms);
+    let mut schedule = faults::Schedule::draw(seed, &ids, &user_hosts, config.heal_at_ms, base_disk_latency_ms);
     let mut healed = false;
     let mut users_done_at_ms = None;
     let checker = world.checker.clone();
