@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod dto;
 pub mod limits;
+pub mod presence;
 pub mod problem;
 pub mod rate;
 pub mod routes;
@@ -28,21 +29,44 @@ use crate::routes::{appointments, cluster, locks, login, updates};
 pub struct ApiConfig {
     /// Lock attempts (acquire, takeover) per user; `None` switches the limit off
     /// (`LOCKD_RATE_LIMITS=off`, for benchmarks).
-    pub lock_attempts: Option<rate::LockAttemptQuota>,
+    pub lock_attempts: Option<rate::Quota>,
     /// `POST /auth/dev-login` hands out tokens for any demo identity.
     pub dev_mode: bool,
     /// The lease a lock gets when the client does not ask for a shorter one.
     pub lock_ttl_ms: u64,
     pub waiter_ttl_ms: u64,
+    /// Frames a WebSocket client may send, per socket and per user; `None` switches the
+    /// limits off (with the lock-attempt limit).
+    pub ws_frames: Option<FrameQuotas>,
+    /// How long the lock holder's tab may be gone before its lock is released
+    /// (`disconnected`); `None` leaves it to the lease.
+    pub disconnect_grace_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FrameQuotas {
+    pub per_socket: rate::Quota,
+    pub per_user: rate::Quota,
+}
+
+impl Default for FrameQuotas {
+    fn default() -> Self {
+        FrameQuotas {
+            per_socket: rate::Quota { per_second: limits::WS_FRAMES_PER_SEC, burst: limits::WS_FRAMES_BURST },
+            per_user: rate::Quota { per_second: limits::WS_USER_FRAMES_PER_SEC, burst: limits::WS_USER_FRAMES_BURST },
+        }
+    }
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
-            lock_attempts: Some(rate::LockAttemptQuota::default()),
+            lock_attempts: Some(rate::Quota::LOCK_ATTEMPTS),
             dev_mode: false,
             lock_ttl_ms: limits::LOCK_TTL_MS_DEFAULT,
             waiter_ttl_ms: limits::WAITER_TTL_MS_DEFAULT,
+            ws_frames: Some(FrameQuotas::default()),
+            disconnect_grace_ms: Some(limits::DISCONNECT_GRACE_MS_DEFAULT),
         }
     }
 }
@@ -53,13 +77,45 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     pub clock: Arc<dyn Clock>,
     pub config: ApiConfig,
-    lock_attempts: Option<Arc<rate::LockAttemptLimiter>>,
+    pub presence: Arc<presence::PresenceHub>,
+    pub relay_stats: Arc<presence::relay::RelayStats>,
+    lock_attempts: Option<Arc<rate::UserLimiter>>,
+    user_frames: Option<Arc<rate::UserLimiter>>,
 }
 
 impl AppState {
     pub fn new(node: LockNode, keys: Arc<JwtKeys>, clock: Arc<dyn Clock>, config: ApiConfig) -> Self {
-        let lock_attempts = config.lock_attempts.map(|quota| Arc::new(rate::LockAttemptLimiter::new(quota, clock.clone())));
-        AppState { node, keys, clock, config, lock_attempts }
+        let lock_attempts = config.lock_attempts.map(|quota| Arc::new(rate::UserLimiter::new(quota, clock.clone())));
+        let user_frames = config.ws_frames.map(|q| Arc::new(rate::UserLimiter::new(q.per_user, clock.clone())));
+        let presence = presence::PresenceHub::new(node.id(), clock.clone());
+        let relay_stats = Arc::default();
+        AppState { node, keys, clock, config, presence, relay_stats, lock_attempts, user_frames }
+    }
+
+    /// The presence relay's receiving end, to serve beside the Raft service on the peer port.
+    pub fn presence_service(
+        &self,
+    ) -> tonic::service::interceptor::InterceptedService<
+        lockd_raft::codec::pb::presence_relay_server::PresenceRelayServer<presence::relay::RelayService>,
+        lockd_raft::network::RequireSecret,
+    > {
+        presence::relay::RelayService::new(self.presence.clone(), self.relay_stats.clone()).into_server(&self.node)
+    }
+
+    /// Starts what runs beside the handlers: the presence relay to every peer. It stops when
+    /// the node does.
+    pub fn spawn_background(&self) {
+        tokio::spawn(presence::relay::run(self.node.clone(), self.presence.clone(), self.relay_stats.clone()));
+    }
+
+    /// A limiter for one new socket's frames, if frames are limited.
+    pub fn socket_frames(&self) -> Option<rate::SocketLimiter> {
+        self.config.ws_frames.map(|q| rate::SocketLimiter::new(q.per_socket, self.clock.clone()))
+    }
+
+    /// Counts one frame of `user_id` against the per-user limit.
+    pub fn user_frame(&self, user_id: &str) -> bool {
+        self.user_frames.as_ref().is_none_or(|limiter| limiter.check(user_id).is_ok())
     }
 
     /// Counts one lock attempt of `user_id`; a problem (429) when over the limit.

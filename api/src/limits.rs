@@ -19,3 +19,38 @@ pub const AUDIT_PAGE_MAX: usize = 256;
 pub const WS_INBOUND_BYTES_MAX: usize = 4 * 1024;
 /// A socket whose client does not take a frame within this is closed.
 pub const WS_SEND_TIMEOUT_MS: u64 = 10_000;
+
+/// Presence (`presence/`): how often a socket or a peer stream is flushed at most (30 Hz).
+pub const PRESENCE_FLUSH_MS: u64 = 33;
+/// A node re-sends its whole roster this often, so peers' copies stay fresh.
+pub const PRESENCE_REFRESH_MS: u64 = 5_000;
+/// A relayed viewer not refreshed within this is dropped (a peer that went silent).
+pub const PRESENCE_REMOTE_TTL_MS: u64 = 3 * PRESENCE_REFRESH_MS;
+/// A socket that sends nothing (no heartbeat, ping or pointer) for this long is closed: the
+/// tab is gone or asleep, and its viewer with it. The web app sends a heartbeat every 20 s.
+pub const PRESENCE_IDLE_MS: u64 = 90_000;
+/// How often the relay looks at the membership for peers to stream to.
+pub const PRESENCE_MEMBERSHIP_POLL_MS: u64 = 1_000;
+/// Batches a peer stream may buffer before the sender drops (and coalesces) instead.
+pub const PRESENCE_STREAM_BATCHES: usize = 4;
+/// Viewers (or departures) in one relay message, and the message's size bound.
+pub const PRESENCE_BATCH_VIEWERS_MAX: usize = 256;
+pub const PRESENCE_MESSAGE_BYTES_MAX: usize = 256 * 1024;
+/// Departed viewers remembered for peers that lag; beyond this a peer gets a full roster.
+pub const PRESENCE_GONE_KEPT_MAX: usize = 4_096;
+/// Reconnect backoff of a peer stream.
+pub const PRESENCE_RECONNECT_MS_MIN: u64 = 200;
+pub const PRESENCE_RECONNECT_MS_MAX: u64 = 5_000;
+/// Frames a socket may send per second (pointer at 30 Hz plus heartbeats, with room), and
+/// the burst. Frames over it are dropped with an error frame.
+pub const WS_FRAMES_PER_SEC: u32 = 40;
+pub const WS_FRAMES_BURST: u32 = 80;
+/// All of one user's sockets together (several tabs).
+pub const WS_USER_FRAMES_PER_SEC: u32 = 120;
+pub const WS_USER_FRAMES_BURST: u32 = 240;
+/// A socket that has this many frames refused within one flood window is closed (1008).
+pub const WS_FLOOD_REFUSED_MAX: u32 = 100;
+pub const WS_FLOOD_WINDOW_MS: u64 = 5_000;
+/// Default wait after the lock holder's last socket closes before the lock is released
+/// with reason `disconnected` (a reload or a reconnect to another node comes back sooner).
+pub const DISCONNECT_GRACE_MS_DEFAULT: u64 = 5_000;

@@ -1,9 +1,12 @@
-//! Rate limits on lock attempts (acquire, takeover), per user: the JWT subject, checked on the
-//! node that receives the request, before anything is forwarded or proposed. A caller over
-//! the limit gets 429 `rate_limited` with `Retry-After`.
+//! Rate limits, per user (the JWT subject) and per socket, checked on the node that
+//! receives the input, before anything is forwarded or proposed:
+//! - lock attempts (acquire, takeover): over the limit answers 429 `rate_limited` with
+//!   `Retry-After`;
+//! - WebSocket frames, per socket and per user: over the limit a frame is refused with an
+//!   error frame, and a flood closes the socket (`routes/updates.rs`).
 //!
-//! governor's keyed GCRA runs on the node's injected clock (not its own), so the simulation
-//! and tests control time (DESIGN pitfall 7).
+//! governor's GCRA runs on the node's injected clock (not its own), so the simulation and
+//! tests control time (DESIGN pitfall 7).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -11,24 +14,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::clock::Clock as GovernorClock;
+use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::DefaultKeyedStateStore;
-use governor::middleware::NoOpMiddleware;
-use governor::{Quota, RateLimiter};
+use governor::state::{InMemoryState, NotKeyed};
+use governor::RateLimiter;
 use lockd_raft::clock::Clock;
 
-/// How many lock attempts a user may make: a steady rate and a burst on top.
+/// A steady rate and a burst on top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockAttemptQuota {
+pub struct Quota {
     pub per_second: u32,
     pub burst: u32,
 }
 
-impl Default for LockAttemptQuota {
-    /// A person clicking "Start editing" or "Request Control" never comes close; a script
-    /// hammering the leader does.
-    fn default() -> Self {
-        LockAttemptQuota { per_second: 5, burst: 20 }
+impl Quota {
+    /// Lock attempts: a person clicking "Start editing" or "Request Control" never comes
+    /// close; a script hammering the leader does.
+    pub const LOCK_ATTEMPTS: Quota = Quota { per_second: 5, burst: 20 };
+
+    fn governor(self) -> governor::Quota {
+        let per_second = NonZeroU32::new(self.per_second.max(1)).expect("at least 1");
+        let burst = NonZeroU32::new(self.burst.max(1)).expect("at least 1");
+        governor::Quota::per_second(per_second).allow_burst(burst)
     }
 }
 
@@ -46,19 +54,18 @@ impl GovernorClock for InjectedClock {
 /// Forget users idle this many checks apart, so the table stays bounded.
 const SWEEP_EVERY_CHECKS: u64 = 4_096;
 
-pub struct LockAttemptLimiter {
+/// A limit per user.
+pub struct UserLimiter {
     limiter: RateLimiter<String, DefaultKeyedStateStore<String>, InjectedClock, NoOpMiddleware<Nanos>>,
     clock: InjectedClock,
     checks: AtomicU64,
 }
 
-impl LockAttemptLimiter {
-    pub fn new(quota: LockAttemptQuota, clock: Arc<dyn Clock>) -> Self {
-        let per_second = NonZeroU32::new(quota.per_second.max(1)).expect("at least 1");
-        let burst = NonZeroU32::new(quota.burst.max(1)).expect("at least 1");
+impl UserLimiter {
+    pub fn new(quota: Quota, clock: Arc<dyn Clock>) -> Self {
         let clock = InjectedClock(clock);
-        let limiter = RateLimiter::hashmap_with_clock(Quota::per_second(per_second).allow_burst(burst), clock.clone());
-        LockAttemptLimiter { limiter, clock, checks: AtomicU64::new(0) }
+        let limiter = RateLimiter::hashmap_with_clock(quota.governor(), clock.clone());
+        UserLimiter { limiter, clock, checks: AtomicU64::new(0) }
     }
 
     /// `Ok` to go ahead, or how long the user must wait.
@@ -67,6 +74,21 @@ impl LockAttemptLimiter {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&user_id.to_owned()).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// A limit for one socket.
+pub struct SocketLimiter {
+    limiter: RateLimiter<NotKeyed, InMemoryState, InjectedClock, NoOpMiddleware<Nanos>>,
+}
+
+impl SocketLimiter {
+    pub fn new(quota: Quota, clock: Arc<dyn Clock>) -> Self {
+        SocketLimiter { limiter: RateLimiter::direct_with_clock(quota.governor(), InjectedClock(clock)) }
+    }
+
+    pub fn allows(&self) -> bool {
+        self.limiter.check().is_ok()
     }
 }
 
@@ -87,7 +109,7 @@ mod tests {
     #[test]
     fn a_user_gets_the_burst_then_waits_while_others_are_unaffected() {
         let clock = Arc::new(ManualClock(AtomicU64::new(1_000_000)));
-        let limiter = LockAttemptLimiter::new(LockAttemptQuota { per_second: 2, burst: 3 }, clock.clone());
+        let limiter = UserLimiter::new(Quota { per_second: 2, burst: 3 }, clock.clone());
         for _ in 0..3 {
             assert!(limiter.check("alice").is_ok());
         }
@@ -97,5 +119,14 @@ mod tests {
         clock.0.fetch_add(500, Ordering::Relaxed);
         assert!(limiter.check("alice").is_ok(), "half a second refills one attempt at 2/s");
         assert!(limiter.check("alice").is_err());
+    }
+
+    #[test]
+    fn a_socket_gets_its_burst_then_its_rate() {
+        let clock = Arc::new(ManualClock(AtomicU64::new(1_000_000)));
+        let limiter = SocketLimiter::new(Quota { per_second: 10, burst: 5 }, clock.clone());
+        assert_eq!((0..8).filter(|_| limiter.allows()).count(), 5, "the burst, then nothing at the same instant");
+        clock.0.fetch_add(300, Ordering::Relaxed);
+        assert_eq!((0..8).filter(|_| limiter.allows()).count(), 3, "300 ms at 10/s refill three");
     }
 }

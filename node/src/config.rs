@@ -83,6 +83,10 @@ pub struct Args {
     pub lock_attempts_per_sec: u32,
     #[arg(long, env = "LOCKD_LOCK_ATTEMPTS_BURST", default_value_t = 20)]
     pub lock_attempts_burst: u32,
+    /// How long the lock holder's tab may be gone (its last socket closed) before the lock is
+    /// released with reason `disconnected`; 0 leaves it to the lease.
+    #[arg(long, env = "LOCKD_DISCONNECT_GRACE_MS", default_value_t = lockd_api::limits::DISCONNECT_GRACE_MS_DEFAULT)]
+    pub disconnect_grace_ms: u64,
 }
 
 impl Args {

@@ -65,26 +65,35 @@ async fn run(args: Args) -> anyhow::Result<()> {
         stop_tx.send_replace(true);
     });
 
+    let limits_on = !args.rate_limits_off();
+    if !limits_on {
+        tracing::warn!("rate limits are off (LOCKD_RATE_LIMITS=off)");
+    }
+    let api_config = ApiConfig {
+        dev_mode: args.dev,
+        lock_ttl_ms: args.lock_ttl_ms,
+        lock_attempts: limits_on
+            .then_some(lockd_api::rate::Quota { per_second: args.lock_attempts_per_sec, burst: args.lock_attempts_burst }),
+        ws_frames: limits_on.then(lockd_api::FrameQuotas::default),
+        disconnect_grace_ms: (args.disconnect_grace_ms > 0).then_some(args.disconnect_grace_ms),
+        ..ApiConfig::default()
+    };
+    let keys = Arc::new(lockd_api::auth::JwtKeys::from_secret(jwt_secret.as_bytes()));
+    let state = AppState::new(node.clone(), keys, clock, api_config);
+
     let grpc_incoming = tonic::transport::server::TcpIncoming::bind(args.raft_addr)
         .with_context(|| format!("binding the peer address {}", args.raft_addr))?
         .with_nodelay(Some(true));
     let grpc = lockd_raft::network::peer_server()
         .add_service(node.grpc_service())
+        .add_service(state.presence_service())
         .serve_with_incoming_shutdown(grpc_incoming, stopped(stop_rx.clone()));
     let grpc_task = tokio::spawn(grpc);
 
     if let Some(peers) = peers {
         node.initialize(peers).await?;
     }
-
-    let lock_attempts = (!args.rate_limits_off())
-        .then_some(lockd_api::rate::LockAttemptQuota { per_second: args.lock_attempts_per_sec, burst: args.lock_attempts_burst });
-    if lock_attempts.is_none() {
-        tracing::warn!("rate limits are off (LOCKD_RATE_LIMITS=off)");
-    }
-    let api_config = ApiConfig { dev_mode: args.dev, lock_ttl_ms: args.lock_ttl_ms, lock_attempts, ..ApiConfig::default() };
-    let keys = Arc::new(lockd_api::auth::JwtKeys::from_secret(jwt_secret.as_bytes()));
-    let state = AppState::new(node.clone(), keys, clock, api_config);
+    state.spawn_background();
     if args.seed_demo {
         tokio::spawn(seed::demo_appointments(node.clone()));
     }

@@ -11,33 +11,9 @@ use lockd_api::auth::{Identity, JwtKeys};
 use lockd_raft::sm::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
+use support::ws::{Socket, connect, next};
 use support::{Cluster, Tab};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(cluster: &Cluster, node: usize, path: &str, token: &str) -> Socket {
-    let url = cluster.url(node, path).replace("http://", "ws://");
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{token}").parse().unwrap());
-    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
-    assert_eq!(response.headers()["sec-websocket-protocol"], "lockd");
-    socket
-}
-
-/// The next JSON message, skipping nothing; fails after `limit`.
-async fn next(socket: &mut Socket, limit: Duration) -> Value {
-    loop {
-        let frame = tokio::time::timeout(limit, socket.next()).await.expect("a message in time").expect("open").unwrap();
-        match frame {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
 
 /// Messages until one of `kind` arrives; every index seen must not go back.
 async fn until(socket: &mut Socket, kind: &str, last_index: &mut u64) -> Value {

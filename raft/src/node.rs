@@ -178,6 +178,16 @@ impl LockNode {
         &self.inner.shared
     }
 
+    /// Channels to the peers, shared by every service between nodes.
+    pub fn peers(&self) -> &Arc<Peers> {
+        &self.inner.peers
+    }
+
+    /// The guard every service between nodes sits behind.
+    pub fn require_secret(&self) -> RequireSecret {
+        RequireSecret::new(&self.inner.secret)
+    }
+
     /// The gRPC service peers call, guarded by the cluster secret.
     pub fn grpc_service(
         &self,
@@ -186,7 +196,7 @@ impl LockNode {
         let inner = pb::raft_service_server::RaftServiceServer::new(RaftGrpc::new(self.clone()))
             .max_decoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX)
             .max_encoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX);
-        tonic::service::interceptor::InterceptedService::new(inner, RequireSecret::new(&self.inner.secret))
+        tonic::service::interceptor::InterceptedService::new(inner, self.require_secret())
     }
 
     /// Forms a new cluster with exactly `members`. Call it with the same map on every
@@ -362,6 +372,11 @@ impl LockNode {
         voters.insert(id);
         raft.change_membership(voters, false).await.map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// Turns true when the node shuts down, for tasks that live as long as it.
+    pub fn stopped(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
     }
 
     pub async fn shutdown(&self) {

@@ -142,14 +142,18 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         let config = NodeConfig { node_id: id, cluster_secret: "simulated-cluster-secret".into(), timing: timing() };
         let log_store = SimLogStore::new(disk);
         let node = LockNode::start(config, log_store, state_machine, clock.clone(), Arc::new(SimChannels)).await?;
+        let api_config = ApiConfig { lock_ttl_ms: 3_000, waiter_ttl_ms: 2_000, ..ApiConfig::default() };
+        let state = AppState::new(node.clone(), world.keys.clone(), clock, api_config);
         let raft_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, RAFT_PORT)).await?;
-        let grpc = lockd_raft::network::peer_server().add_service(node.grpc_service()).serve_with_incoming(grpc_incoming(raft_listener));
+        let grpc = lockd_raft::network::peer_server()
+            .add_service(node.grpc_service())
+            .add_service(state.presence_service())
+            .serve_with_incoming(grpc_incoming(raft_listener));
         tokio::spawn(grpc);
         node.initialize(world.members.clone()).await?;
         world.running.lock().expect("single-threaded").insert(id, node.clone());
+        state.spawn_background();
 
-        let api_config = ApiConfig { lock_ttl_ms: 3_000, waiter_ttl_ms: 2_000, ..ApiConfig::default() };
-        let state = AppState::new(node, world.keys.clone(), clock, api_config);
         let http_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, HTTP_PORT)).await?;
         axum::serve(HttpListener(http_listener), lockd_api::router(state, None)).await?;
         Ok(())

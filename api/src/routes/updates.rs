@@ -8,6 +8,14 @@
 //! back. A client that falls behind the node's bounded event buffer, or a node that installs
 //! a snapshot, gets a fresh `snapshot` instead of a gap.
 //!
+//! An appointment's socket also carries presence (`presence/`): the tab joins the viewers
+//! while the socket is open; it gets `presence` (the roster, when it changes) and `pointer`
+//! (other tabs' pointers, at most 30 times a second, latest only) and sends `pointer`,
+//! `pointerLeave`, `heartbeat` and `ping`. Inbound frames are bounded, parsed strictly and
+//! rate-limited per socket and per user; a flood closes the socket (1008), so does silence
+//! longer than the idle limit (4408). When the lock holder's tab closes, `presence::disconnect`
+//! releases the lock after a grace period.
+//!
 //! Browsers cannot set headers on a WebSocket: the JWT travels as the subprotocol
 //! `bearer.<token>` next to `lockd` (or as `?accessToken=`), the tab's session as
 //! `?sessionId=`. When the token expires the socket closes with code 4401.
@@ -19,15 +27,19 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use lockd_raft::sm::{self, Event};
+use lockd_raft::sm::{self, Actor, Event};
 use lockd_raft::store::{Applied, Notification};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::checked_id;
 use crate::auth::Identity;
+use crate::presence::{Pointer, Viewer, ViewerKey};
 use crate::problem::Problem;
+use crate::rate::SocketLimiter;
 use crate::{AppState, dto, limits};
 
 /// The subprotocol the server speaks; a client offers it with its `bearer.<token>`.
@@ -35,6 +47,7 @@ pub const SUBPROTOCOL: &str = "lockd";
 const BEARER_PREFIX: &str = "bearer.";
 /// Close codes (4000–4999 are the application's).
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4401;
+pub const CLOSE_IDLE: u16 = 4408;
 pub const CLOSE_POLICY: u16 = 1008;
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,14 +109,16 @@ pub async fn appointment_updates(
 ) -> Result<Response, Problem> {
     let (identity, exp_secs, speaks_lockd) = authenticate(&state, &headers, &query)?;
     let id = checked_id(id)?;
-    if let Some(session_id) = &query.session_id {
-        identity.clone().in_session(session_id.clone()).validate().map_err(Problem::invalid_input)?;
-    }
+    // A tab without a session id is still a viewer, under a session of its own.
+    let session_id = query.session_id.clone().unwrap_or_else(|| format!("ws-{}", uuid::Uuid::new_v4()));
+    let actor = identity.in_session(session_id);
+    actor.validate().map_err(Problem::invalid_input)?;
     if !state.node.state().read(|a| a.sm.appointment(&id).is_some()) {
         return Err(Problem::not_found("no such appointment"));
     }
+    let viewer = Some((id.clone(), actor.clone()));
     let scope = Scope::Appointment(id);
-    Ok(upgrade(ws, speaks_lockd)?.on_upgrade(move |socket| serve(state, scope, exp_secs, socket)))
+    Ok(upgrade(ws, speaks_lockd)?.on_upgrade(move |socket| serve(state, scope, actor, viewer, exp_secs, socket)))
 }
 
 pub async fn all_updates(
@@ -112,14 +127,16 @@ pub async fn all_updates(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
-    let (_identity, exp_secs, speaks_lockd) = authenticate(&state, &headers, &query)?;
-    Ok(upgrade(ws, speaks_lockd)?.on_upgrade(move |socket| serve(state, Scope::All, exp_secs, socket)))
+    let (identity, exp_secs, speaks_lockd) = authenticate(&state, &headers, &query)?;
+    let actor = identity.in_session(query.session_id.clone().unwrap_or_else(|| "list".to_owned()));
+    actor.validate().map_err(Problem::invalid_input)?;
+    Ok(upgrade(ws, speaks_lockd)?.on_upgrade(move |socket| serve(state, Scope::All, actor, None, exp_secs, socket)))
 }
 
 /// The state a socket starts from (and restarts from after a gap), with its applied index.
 fn snapshot(state: &AppState, scope: &Scope) -> (u64, Value) {
     let server_time = dto::rfc3339(state.server_time_ms());
-    state.node.state().read(|applied: &Applied| {
+    let (index, mut body) = state.node.state().read(|applied: &Applied| {
         let index = applied.applied_index().unwrap_or(0);
         let sm = &applied.sm;
         let body = match scope {
@@ -148,6 +165,40 @@ fn snapshot(state: &AppState, scope: &Scope) -> (u64, Value) {
             }
         };
         (index, body)
+    });
+    if let Scope::Appointment(id) = scope {
+        let roster = state.presence.view(id, 0, 0, None).roster.unwrap_or_default();
+        body["viewers"] = viewers_json(&roster);
+    }
+    (index, body)
+}
+
+fn viewer_json(viewer: &Viewer) -> Value {
+    json!({
+        "userId": viewer.actor.user_id,
+        "sessionId": viewer.actor.session_id,
+        "name": viewer.actor.name,
+        "email": viewer.actor.email,
+        "role": dto::role_name(viewer.actor.role),
+        "nodeId": viewer.node_id,
+        "pointer": viewer.pointer.map(|p| json!({ "x": p.x, "y": p.y })),
+    })
+}
+
+fn viewers_json(viewers: &[Viewer]) -> Value {
+    Value::Array(viewers.iter().map(viewer_json).collect())
+}
+
+/// A `pointer` message: where another tab's pointer is now (`x`, `y` null: off the form).
+pub fn pointer_message(appointment_id: &str, viewer: &Viewer) -> Value {
+    json!({
+        "type": "pointer",
+        "appointmentId": appointment_id,
+        "userId": viewer.actor.user_id,
+        "sessionId": viewer.actor.session_id,
+        "name": viewer.actor.name,
+        "x": viewer.pointer.map(|p| p.x),
+        "y": viewer.pointer.map(|p| p.y),
     })
 }
 
@@ -185,8 +236,22 @@ pub fn event_message(index: u64, event: &Event, server_time_ms: u64) -> Value {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ClientMessage {
-    /// Keeps the socket (and later, presence) alive; answered with `pong`.
+    /// Answered with `pong` (and the server time).
     Ping(NoFields),
+    /// Keeps the tab present; never renews the lock (activity does, through the REST
+    /// heartbeat).
+    Heartbeat(NoFields),
+    /// The pointer moved over the form.
+    Pointer(PointerPosition),
+    /// The pointer left the form.
+    PointerLeave(NoFields),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointerPosition {
+    pub x: f64,
+    pub y: f64,
 }
 
 /// A message body with nothing but its `type` (serde ignores `deny_unknown_fields` on a unit
@@ -195,12 +260,17 @@ pub enum ClientMessage {
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}
 
-/// Parses one inbound text frame strictly.
+/// Parses one inbound text frame strictly: known types, no unknown fields, pointers on the
+/// form.
 pub fn parse_client_message(text: &str) -> Result<ClientMessage, String> {
     if text.len() > limits::WS_INBOUND_BYTES_MAX {
         return Err("message too large".into());
     }
-    serde_json::from_str(text).map_err(|e| format!("bad message: {e}"))
+    let message: ClientMessage = serde_json::from_str(text).map_err(|e| format!("bad message: {e}"))?;
+    if let ClientMessage::Pointer(PointerPosition { x, y }) = &message {
+        Pointer::checked(*x, *y)?;
+    }
+    Ok(message)
 }
 
 async fn send(socket: &mut WebSocket, value: &Value) -> bool {
@@ -214,17 +284,132 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(Some(frame)))).await;
 }
 
-async fn serve(state: AppState, scope: Scope, exp_secs: u64, mut socket: WebSocket) {
+/// What one socket has shown of its room's presence, and when it may show more.
+struct PresenceFeed {
+    appointment_id: String,
+    me: ViewerKey,
+    room: watch::Receiver<u64>,
+    seen_seq: u64,
+    seen_roster_seq: u64,
+    /// Set when the room changed: the earliest the socket may flush (30 Hz at most).
+    flush_at: Option<Instant>,
+    last_flush: Instant,
+}
+
+impl PresenceFeed {
+    fn changed(&mut self) {
+        if self.flush_at.is_none() {
+            self.flush_at = Some((self.last_flush + Duration::from_millis(limits::PRESENCE_FLUSH_MS)).max(Instant::now()));
+        }
+    }
+
+    /// The messages that bring the client up to date.
+    fn flush(&mut self, state: &AppState) -> Vec<Value> {
+        self.flush_at = None;
+        self.last_flush = Instant::now();
+        let view = state.presence.view(&self.appointment_id, self.seen_seq, self.seen_roster_seq, Some(&self.me));
+        self.seen_seq = view.seen_seq;
+        self.seen_roster_seq = view.seen_roster_seq;
+        let mut messages = Vec::new();
+        if let Some(roster) = view.roster {
+            messages.push(json!({ "type": "presence", "appointmentId": self.appointment_id, "viewers": viewers_json(&roster) }));
+        }
+        messages.extend(view.pointers.iter().map(|v| pointer_message(&self.appointment_id, v)));
+        messages
+    }
+}
+
+/// Inbound limits of one socket: its own rate, its user's, and the flood window.
+struct Inbound {
+    frames: Option<SocketLimiter>,
+    refused_in_window: u32,
+    window_started: Instant,
+}
+
+enum Verdict {
+    Take,
+    /// Refused; the first refusal of a window is told to the client.
+    Refuse { tell: bool },
+    Flood,
+}
+
+impl Inbound {
+    fn judge(&mut self, state: &AppState, user_id: &str) -> Verdict {
+        let allowed = self.frames.as_ref().is_none_or(SocketLimiter::allows) && state.user_frame(user_id);
+        if allowed {
+            return Verdict::Take;
+        }
+        if self.window_started.elapsed() > Duration::from_millis(limits::WS_FLOOD_WINDOW_MS) {
+            self.window_started = Instant::now();
+            self.refused_in_window = 0;
+        }
+        self.refused_in_window += 1;
+        if self.refused_in_window > limits::WS_FLOOD_REFUSED_MAX {
+            Verdict::Flood
+        } else {
+            Verdict::Refuse { tell: self.refused_in_window == 1 }
+        }
+    }
+}
+
+async fn serve(
+    state: AppState,
+    scope: Scope,
+    actor: Actor,
+    viewer: Option<(String, Actor)>,
+    exp_secs: u64,
+    mut socket: WebSocket,
+) {
+    // Join before the snapshot, so the snapshot's viewers include this tab.
+    let guard = viewer.as_ref().map(|(id, actor)| state.presence.join(id, actor));
+    let mut feed = guard.as_ref().map(|guard| {
+        let key = guard.key().clone();
+        let room = state.presence.watch_room(&key.appointment_id);
+        PresenceFeed {
+            appointment_id: key.appointment_id.clone(),
+            me: key,
+            room,
+            seen_seq: 0,
+            seen_roster_seq: 0,
+            flush_at: None,
+            last_flush: Instant::now(),
+        }
+    });
+    serve_until_closed(&state, &scope, &actor, feed.as_mut(), exp_secs, &mut socket).await;
+    drop(guard);
+    if let Some((appointment_id, actor)) = viewer {
+        crate::presence::disconnect::socket_closed(&state, &appointment_id, actor);
+    }
+}
+
+async fn serve_until_closed(
+    state: &AppState,
+    scope: &Scope,
+    actor: &Actor,
+    mut feed: Option<&mut PresenceFeed>,
+    exp_secs: u64,
+    socket: &mut WebSocket,
+) {
     // Subscribe before the snapshot: nothing applied in between is missed.
     let mut notifications = state.node.state().subscribe();
-    let (mut shown_index, first) = snapshot(&state, &scope);
-    if !send(&mut socket, &first).await {
+    let (mut shown_index, first) = snapshot(state, scope);
+    if let Some(feed) = feed.as_deref_mut() {
+        // The first flush brings the pointers (and repeats the roster, which may have moved
+        // since the snapshot was taken).
+        feed.changed();
+    }
+    if !send(socket, &first).await {
         return;
     }
     let until_expiry_ms = (exp_secs * 1000 + limits::TOKEN_LEEWAY_SECS * 1000).saturating_sub(state.clock.now_ms());
     let expiry = tokio::time::sleep(Duration::from_millis(until_expiry_ms));
     tokio::pin!(expiry);
+    let idle_limit = Duration::from_millis(limits::PRESENCE_IDLE_MS);
+    let idle = tokio::time::sleep(idle_limit);
+    tokio::pin!(idle);
+    let mut inbound = Inbound { frames: state.socket_frames(), refused_in_window: 0, window_started: Instant::now() };
     loop {
+        let flush_at = feed.as_ref().and_then(|f| f.flush_at);
         tokio::select! {
             notification = notifications.recv() => match notification {
                 Ok(Notification::Event { log_index, event }) => {
@@ -232,34 +417,80 @@ async fn serve(state: AppState, scope: Scope, exp_secs: u64, mut socket: WebSock
                     if log_index <= shown_index || !scope.covers(&event) {
                         continue;
                     }
-                    if !send(&mut socket, &event_message(log_index, &event, state.server_time_ms())).await {
+                    if !send(socket, &event_message(log_index, &event, state.server_time_ms())).await {
                         return;
                     }
                 }
                 Ok(Notification::Reset { .. }) | Err(RecvError::Lagged(_)) => {
-                    let (index, fresh) = snapshot(&state, &scope);
+                    let (index, fresh) = snapshot(state, scope);
                     shown_index = index;
-                    if !send(&mut socket, &fresh).await {
+                    if !send(socket, &fresh).await {
                         return;
                     }
                 }
-                Err(RecvError::Closed) => return close(&mut socket, 1001, "node shutting down").await,
+                Err(RecvError::Closed) => return close(socket, 1001, "node shutting down").await,
             },
-            inbound = socket.recv() => match inbound {
-                Some(Ok(Message::Text(text))) => {
-                    let answer = match parse_client_message(text.as_str()) {
-                        Ok(ClientMessage::Ping(_)) => json!({ "type": "pong", "serverTime": dto::rfc3339(state.server_time_ms()) }),
-                        Err(reason) => json!({ "type": "error", "code": "invalid_input", "detail": reason }),
-                    };
-                    if !send(&mut socket, &answer).await {
+            changed = async { feed.as_mut().expect("guarded").room.changed().await }, if feed.is_some() => {
+                if changed.is_err() {
+                    return close(socket, 1001, "node shutting down").await;
+                }
+                feed.as_deref_mut().expect("guarded").changed();
+            }
+            () = async { tokio::time::sleep_until(flush_at.expect("guarded")).await }, if flush_at.is_some() => {
+                for message in feed.as_deref_mut().expect("guarded").flush(state) {
+                    if !send(socket, &message).await {
                         return;
                     }
                 }
-                Some(Ok(Message::Binary(_))) => return close(&mut socket, CLOSE_POLICY, "text frames only").await,
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
-            },
-            () = &mut expiry => return close(&mut socket, CLOSE_TOKEN_EXPIRED, "token expired").await,
+            }
+            inbound_frame = socket.recv() => {
+                let text = match inbound_frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => return close(socket, CLOSE_POLICY, "text frames only").await,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                };
+                idle.as_mut().reset(Instant::now() + idle_limit);
+                let answer = match inbound.judge(state, &actor.user_id) {
+                    Verdict::Flood => return close(socket, CLOSE_POLICY, "too many messages").await,
+                    Verdict::Refuse { tell: false } => continue,
+                    Verdict::Refuse { tell: true } => Some(error_frame("rate_limited", "too many messages: slow down; more will close the socket")),
+                    Verdict::Take => take(state, feed.as_deref(), text.as_str()),
+                };
+                if let Some(answer) = answer
+                    && !send(socket, &answer).await
+                {
+                    return;
+                }
+            }
+            () = &mut expiry => return close(socket, CLOSE_TOKEN_EXPIRED, "token expired").await,
+            () = &mut idle => return close(socket, CLOSE_IDLE, "idle: no heartbeat").await,
+        }
+    }
+}
+
+fn error_frame(code: &str, detail: &str) -> Value {
+    json!({ "type": "error", "code": code, "detail": detail })
+}
+
+/// Acts on one accepted frame; the answer to send, if any.
+fn take(state: &AppState, feed: Option<&PresenceFeed>, text: &str) -> Option<Value> {
+    let message = match parse_client_message(text) {
+        Ok(message) => message,
+        Err(reason) => return Some(error_frame("invalid_input", &reason)),
+    };
+    match message {
+        ClientMessage::Ping(_) => Some(json!({ "type": "pong", "serverTime": dto::rfc3339(state.server_time_ms()) })),
+        ClientMessage::Heartbeat(_) => None,
+        ClientMessage::Pointer(PointerPosition { x, y }) => {
+            let Some(feed) = feed else { return Some(error_frame("invalid_input", "pointers belong on an appointment's socket")) };
+            state.presence.point(&feed.me, Pointer::checked(x, y).ok());
+            None
+        }
+        ClientMessage::PointerLeave(_) => {
+            let Some(feed) = feed else { return Some(error_frame("invalid_input", "pointers belong on an appointment's socket")) };
+            state.presence.point(&feed.me, None);
+            None
         }
     }
 }
@@ -271,7 +502,25 @@ mod tests {
     #[test]
     fn client_messages_are_parsed_strictly() {
         assert!(matches!(parse_client_message(r#"{"type":"ping"}"#), Ok(ClientMessage::Ping(_))));
-        for bad in [r#"{"type":"ping","extra":1}"#, r#"{"type":"shout"}"#, "[]", "not json", r#"{"type":1}"#] {
+        assert!(matches!(parse_client_message(r#"{"type":"heartbeat"}"#), Ok(ClientMessage::Heartbeat(_))));
+        assert!(matches!(parse_client_message(r#"{"type":"pointerLeave"}"#), Ok(ClientMessage::PointerLeave(_))));
+        assert!(matches!(
+            parse_client_message(r#"{"type":"pointer","x":0.25,"y":1}"#),
+            Ok(ClientMessage::Pointer(PointerPosition { x: 0.25, y: 1.0 }))
+        ));
+        for bad in [
+            r#"{"type":"ping","extra":1}"#,
+            r#"{"type":"shout"}"#,
+            "[]",
+            "not json",
+            r#"{"type":1}"#,
+            r#"{"type":"pointer","x":0.5}"#,
+            r#"{"type":"pointer","x":0.5,"y":1.5}"#,
+            r#"{"type":"pointer","x":-0.1,"y":0.5}"#,
+            r#"{"type":"pointer","x":"0.5","y":0.5}"#,
+            r#"{"type":"pointer","x":0.5,"y":0.5,"userId":"someone-else"}"#,
+            r#"{"type":"pointer","x":1e400,"y":0.5}"#,
+        ] {
             assert!(parse_client_message(bad).is_err(), "{bad} was accepted");
         }
         let huge = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(limits::WS_INBOUND_BYTES_MAX));
@@ -285,10 +534,13 @@ mod tests {
 
         /// JSON-looking text: objects with a few keys, including `type`, and odd values.
         fn json_like() -> impl Strategy<Value = String> {
-            let key = prop_oneof![Just("type".to_owned()), Just("x".to_owned()), "[a-zA-Z_]{0,8}"];
+            let key = prop_oneof![Just("type".to_owned()), Just("x".to_owned()), Just("y".to_owned()), "[a-zA-Z_]{0,8}"];
             let value = prop_oneof![
                 Just("\"ping\"".to_owned()),
                 Just("\"pointer\"".to_owned()),
+                Just("\"heartbeat\"".to_owned()),
+                Just("\"pointerLeave\"".to_owned()),
+                (0.0..1.0f64).prop_map(|f| f.to_string()),
                 any::<f64>().prop_map(|f| f.to_string()),
                 any::<i64>().prop_map(|i| i.to_string()),
                 Just("null".to_owned()),
@@ -302,12 +554,24 @@ mod tests {
         }
 
         proptest! {
-            /// Any text parses without a panic, and the only thing accepted is a bare ping.
+            /// Any text parses without a panic, and what is accepted is exactly a known message:
+            /// its type, its fields and nothing else, pointers on the form.
             #[test]
-            fn only_a_bare_ping_is_accepted(text in prop_oneof![json_like(), any::<String>()]) {
+            fn only_well_formed_messages_are_accepted(text in prop_oneof![json_like(), any::<String>()]) {
                 if parse_client_message(&text).is_ok() {
                     let value: serde_json::Value = serde_json::from_str(&text).expect("accepted text is JSON");
-                    prop_assert_eq!(value, serde_json::json!({ "type": "ping" }));
+                    let object = value.as_object().expect("accepted text is an object");
+                    match object["type"].as_str().expect("a string type") {
+                        "ping" | "heartbeat" | "pointerLeave" => prop_assert_eq!(object.len(), 1),
+                        "pointer" => {
+                            prop_assert_eq!(object.len(), 3);
+                            for axis in ["x", "y"] {
+                                let v = object[axis].as_f64().expect("a number");
+                                prop_assert!((0.0..=1.0).contains(&v));
+                            }
+                        }
+                        other => prop_assert!(false, "accepted type {other}"),
+                    }
                 }
             }
         }

@@ -55,14 +55,25 @@ impl Peers {
         Peers { factory, channels: Mutex::new(BTreeMap::new()), secret: secret.into() }
     }
 
-    pub fn client(&self, raft_addr: &str) -> PeerClient {
-        let channel = self
-            .channels
+    /// The shared channel to a peer, for other services between peers (the presence relay).
+    pub fn channel(&self, raft_addr: &str) -> Channel {
+        self.channels
             .lock()
             .expect("not poisoned")
             .entry(raft_addr.to_owned())
             .or_insert_with(|| self.factory.channel(raft_addr))
-            .clone();
+            .clone()
+    }
+
+    /// `message` as a request carrying the cluster secret.
+    pub fn signed<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        super::auth::sign(&mut request, &self.secret);
+        request
+    }
+
+    pub fn client(&self, raft_addr: &str) -> PeerClient {
+        let channel = self.channel(raft_addr);
         let client = pb::raft_service_client::RaftServiceClient::new(channel)
             .max_decoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX)
             .max_encoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX);

@@ -1,0 +1,417 @@
+//! Who is looking at which appointment, and where their pointer is: this node's own viewers
+//! (one entry per tab, alive while its sockets are) and the viewers other nodes relay.
+//!
+//! Everything here is the latest state only. A socket or a peer that wakes up late reads
+//! what is current, never a queue of what happened, so a slow reader costs nothing and
+//! nothing grows without bound: the hub is the coalescing buffer.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use lockd_raft::clock::Clock;
+use lockd_raft::sm::Actor;
+use lockd_raft::types::NodeId;
+use tokio::sync::watch;
+
+use crate::limits;
+
+/// A position over the appointment form, each axis normalised to 0..=1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pointer {
+    pub x: f32,
+    pub y: f32,
+}
+
+impl Pointer {
+    /// Finite and within the form, or why not.
+    pub fn checked(x: f64, y: f64) -> Result<Pointer, String> {
+        let in_range = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+        if in_range(x) && in_range(y) {
+            Ok(Pointer { x: x as f32, y: y as f32 })
+        } else {
+            Err("pointer x and y must be numbers from 0 to 1".into())
+        }
+    }
+}
+
+/// One tab viewing one appointment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ViewerKey {
+    pub appointment_id: String,
+    pub user_id: String,
+    pub session_id: String,
+}
+
+impl ViewerKey {
+    pub fn of(appointment_id: &str, actor: &Actor) -> Self {
+        ViewerKey {
+            appointment_id: appointment_id.to_owned(),
+            user_id: actor.user_id.clone(),
+            session_id: actor.session_id.clone(),
+        }
+    }
+}
+
+/// A viewer as sockets and peers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Viewer {
+    pub actor: Actor,
+    /// The node the tab is connected to.
+    pub node_id: NodeId,
+    pub pointer: Option<Pointer>,
+    /// The room's sequence number when the pointer last changed.
+    pub pointer_seq: u64,
+}
+
+/// What changed in one room since a reader's last look.
+#[derive(Debug, Default)]
+pub struct RoomView {
+    /// The whole roster (one entry per tab), when it changed.
+    pub roster: Option<Vec<Viewer>>,
+    /// Viewers whose pointer moved, appeared or left the form.
+    pub pointers: Vec<Viewer>,
+    /// Pointer updates that were overwritten before this reader saw them.
+    pub seen_seq: u64,
+    pub seen_roster_seq: u64,
+}
+
+/// Changes among this node's own viewers, for one peer.
+#[derive(Debug, Default, PartialEq)]
+pub struct LocalChanges {
+    /// The peer may hold entries it should no longer (tombstones were trimmed): replace all.
+    pub replace: bool,
+    pub viewers: Vec<(String, Viewer)>,
+    pub gone: Vec<ViewerKey>,
+    /// Pass this back as `since` next time.
+    pub upto: u64,
+}
+
+struct Local {
+    viewer: Viewer,
+    sockets: u32,
+    /// The hub-wide local sequence number of the last change, for the relay.
+    local_seq: u64,
+}
+
+struct Remote {
+    viewer: Viewer,
+    refreshed_at_ms: u64,
+}
+
+#[derive(Default)]
+struct Room {
+    local: BTreeMap<(String, String), Local>,
+    /// By (user, session, node): the same tab may briefly show up through two nodes while it
+    /// reconnects; the roster shows it once.
+    remote: BTreeMap<(String, String, NodeId), Remote>,
+    seq: u64,
+    roster_seq: u64,
+    changed: Option<watch::Sender<u64>>,
+}
+
+impl Room {
+    fn bump(&mut self, roster: bool) -> u64 {
+        self.seq += 1;
+        if roster {
+            self.roster_seq = self.seq;
+        }
+        if let Some(changed) = &self.changed {
+            changed.send_replace(self.seq);
+        }
+        self.seq
+    }
+
+    fn is_idle(&self) -> bool {
+        self.local.is_empty() && self.remote.is_empty() && self.changed.as_ref().is_none_or(|c| c.receiver_count() == 0)
+    }
+
+    /// One entry per tab: this node's own first, then the freshest relayed one.
+    fn viewers(&self) -> Vec<&Viewer> {
+        let mut by_tab: BTreeMap<(&str, &str), &Viewer> = BTreeMap::new();
+        for ((user, session, _), remote) in &self.remote {
+            let slot = by_tab.entry((user, session)).or_insert(&remote.viewer);
+            if remote.viewer.pointer_seq > slot.pointer_seq {
+                *slot = &remote.viewer;
+            }
+        }
+        for ((user, session), local) in &self.local {
+            by_tab.insert((user, session), &local.viewer);
+        }
+        by_tab.into_values().collect()
+    }
+}
+
+struct Inner {
+    rooms: BTreeMap<String, Room>,
+    local_seq: u64,
+    /// Local viewers that left, newest last, so peers can be told; trimmed to a bound, after
+    /// which a lagging peer gets a full replacement instead.
+    gone: VecDeque<(u64, ViewerKey)>,
+    /// The oldest `since` that `gone` can still answer exactly.
+    gone_floor: u64,
+}
+
+/// The presence state of this node, shared by its sockets and its relay.
+pub struct PresenceHub {
+    node_id: NodeId,
+    clock: Arc<dyn Clock>,
+    inner: Mutex<Inner>,
+    local_changed: watch::Sender<u64>,
+}
+
+impl PresenceHub {
+    pub fn new(node_id: NodeId, clock: Arc<dyn Clock>) -> Arc<Self> {
+        let (local_changed, _) = watch::channel(0);
+        let inner = Inner { rooms: BTreeMap::new(), local_seq: 0, gone: VecDeque::new(), gone_floor: 0 };
+        Arc::new(PresenceHub { node_id, clock, inner: Mutex::new(inner), local_changed })
+    }
+
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self.inner.lock().expect("presence lock poisoned"))
+    }
+
+    fn local_change(&self, inner: &mut Inner) -> u64 {
+        inner.local_seq += 1;
+        self.local_changed.send_replace(inner.local_seq);
+        inner.local_seq
+    }
+
+    /// A socket of `actor`'s tab opened on `appointment_id`. The tab stays present until
+    /// every guard of it is dropped.
+    pub fn join(self: &Arc<Self>, appointment_id: &str, actor: &Actor) -> ViewerGuard {
+        self.with(|inner| {
+            let local_seq = self.local_change(inner);
+            let room = inner.rooms.entry(appointment_id.to_owned()).or_default();
+            let tab = (actor.user_id.clone(), actor.session_id.clone());
+            match room.local.get_mut(&tab) {
+                Some(local) => {
+                    local.sockets += 1;
+                    local.local_seq = local_seq;
+                }
+                None => {
+                    let viewer = Viewer { actor: actor.clone(), node_id: self.node_id, pointer: None, pointer_seq: 0 };
+                    room.local.insert(tab, Local { viewer, sockets: 1, local_seq });
+                    room.bump(true);
+                }
+            }
+        });
+        ViewerGuard { hub: self.clone(), key: ViewerKey::of(appointment_id, actor) }
+    }
+
+    fn leave(&self, key: &ViewerKey) {
+        self.with(|inner| {
+            let Some(room) = inner.rooms.get_mut(&key.appointment_id) else { return };
+            let tab = (key.user_id.clone(), key.session_id.clone());
+            let Some(local) = room.local.get_mut(&tab) else { return };
+            local.sockets -= 1;
+            if local.sockets > 0 {
+                return;
+            }
+            room.local.remove(&tab);
+            room.bump(true);
+            let idle = room.is_idle();
+            if idle {
+                inner.rooms.remove(&key.appointment_id);
+            }
+            let seq = self.local_change(inner);
+            inner.gone.push_back((seq, key.clone()));
+            while inner.gone.len() > limits::PRESENCE_GONE_KEPT_MAX {
+                let (trimmed, _) = inner.gone.pop_front().expect("longer than the bound");
+                inner.gone_floor = trimmed;
+            }
+        });
+    }
+
+    /// The tab's pointer moved (or left the form, `None`). Unknown tabs are ignored.
+    pub fn point(&self, key: &ViewerKey, pointer: Option<Pointer>) {
+        self.with(|inner| {
+            let tab = (key.user_id.clone(), key.session_id.clone());
+            if !inner.rooms.get(&key.appointment_id).is_some_and(|room| room.local.contains_key(&tab)) {
+                return;
+            }
+            let local_seq = self.local_change(inner);
+            let room = inner.rooms.get_mut(&key.appointment_id).expect("checked above");
+            let seq = room.bump(false);
+            let local = room.local.get_mut(&tab).expect("checked above");
+            local.viewer.pointer = pointer;
+            local.viewer.pointer_seq = seq;
+            local.local_seq = local_seq;
+        });
+    }
+
+    /// Whether the tab has a socket open on any node, as far as this node knows.
+    pub fn is_present(&self, key: &ViewerKey) -> bool {
+        self.with(|inner| {
+            inner.rooms.get(&key.appointment_id).is_some_and(|room| {
+                room.local.contains_key(&(key.user_id.clone(), key.session_id.clone()))
+                    || room.remote.keys().any(|(user, session, _)| *user == key.user_id && *session == key.session_id)
+            })
+        })
+    }
+
+    /// Wakes with a new sequence number whenever the room changes.
+    pub fn watch_room(&self, appointment_id: &str) -> watch::Receiver<u64> {
+        self.with(|inner| {
+            let room = inner.rooms.entry(appointment_id.to_owned()).or_default();
+            let seq = room.seq;
+            room.changed.get_or_insert_with(|| watch::channel(seq).0).subscribe()
+        })
+    }
+
+    /// What changed in the room since `seen_seq` / `seen_roster_seq` (0, 0 for everything).
+    /// `me` is left out of the pointers: a tab does not need its own.
+    pub fn view(&self, appointment_id: &str, seen_seq: u64, seen_roster_seq: u64, me: Option<&ViewerKey>) -> RoomView {
+        self.with(|inner| {
+            let Some(room) = inner.rooms.get(appointment_id) else {
+                return RoomView { roster: (seen_roster_seq == 0).then(Vec::new), ..RoomView::default() };
+            };
+            let viewers = room.viewers();
+            let is_me = |v: &Viewer| me.is_some_and(|k| k.user_id == v.actor.user_id && k.session_id == v.actor.session_id);
+            let pointers =
+                viewers.iter().filter(|v| v.pointer_seq > seen_seq && !is_me(v)).map(|v| (*v).clone()).collect();
+            let roster_changed = room.roster_seq > seen_roster_seq || seen_roster_seq == 0;
+            RoomView {
+                roster: roster_changed.then(|| viewers.into_iter().cloned().collect()),
+                pointers,
+                seen_seq: room.seq,
+                seen_roster_seq: room.roster_seq,
+            }
+        })
+    }
+
+    /// Wakes whenever one of this node's own viewers changes.
+    pub fn watch_local(&self) -> watch::Receiver<u64> {
+        self.local_changed.subscribe()
+    }
+
+    /// This node's viewers changed since `since` (0: all of them, replacing).
+    pub fn local_changes(&self, since: u64) -> LocalChanges {
+        self.with(|inner| {
+            let replace = since == 0 || since < inner.gone_floor;
+            let mut viewers = Vec::new();
+            for (appointment_id, room) in &inner.rooms {
+                for local in room.local.values() {
+                    if replace || local.local_seq > since {
+                        viewers.push((appointment_id.clone(), local.viewer.clone()));
+                    }
+                }
+            }
+            let gone = if replace {
+                Vec::new()
+            } else {
+                inner.gone.iter().filter(|(seq, _)| *seq > since).map(|(_, key)| key.clone()).collect()
+            };
+            LocalChanges { replace, viewers, gone, upto: inner.local_seq }
+        })
+    }
+
+    /// Every viewer of this node, to refresh a peer's copy before it expires.
+    pub fn all_local(&self) -> Vec<(String, Viewer)> {
+        self.local_changes(0).viewers
+    }
+
+    /// A peer's batch. `replace` forgets what that peer told before.
+    pub fn apply_remote(&self, from: NodeId, replace: bool, viewers: Vec<(String, Viewer)>, gone: &[ViewerKey]) {
+        let now_ms = self.clock.now_ms();
+        self.with(|inner| {
+            if replace {
+                forget_node_in(inner, from);
+            }
+            for key in gone {
+                let Some(room) = inner.rooms.get_mut(&key.appointment_id) else { continue };
+                if room.remote.remove(&(key.user_id.clone(), key.session_id.clone(), from)).is_some() {
+                    room.bump(true);
+                }
+            }
+            for (appointment_id, mut viewer) in viewers {
+                let room = inner.rooms.entry(appointment_id).or_default();
+                let tab = (viewer.actor.user_id.clone(), viewer.actor.session_id.clone(), from);
+                viewer.node_id = from;
+                match room.remote.get_mut(&tab) {
+                    Some(remote) => {
+                        remote.refreshed_at_ms = now_ms;
+                        let moved = remote.viewer.pointer != viewer.pointer;
+                        let renamed = remote.viewer.actor != viewer.actor;
+                        let kept_seq = remote.viewer.pointer_seq;
+                        if moved || renamed {
+                            let seq = room.bump(renamed);
+                            viewer.pointer_seq = if moved { seq } else { kept_seq };
+                            room.remote.get_mut(&tab).expect("found above").viewer = viewer;
+                        }
+                    }
+                    None => {
+                        let seq = room.bump(true);
+                        viewer.pointer_seq = if viewer.pointer.is_some() { seq } else { 0 };
+                        room.remote.insert(tab, Remote { viewer, refreshed_at_ms: now_ms });
+                    }
+                }
+            }
+            inner.rooms.retain(|_, room| !room.is_idle());
+        });
+    }
+
+    /// A peer's stream ended: its viewers are gone until it says otherwise.
+    pub fn forget_node(&self, from: NodeId) {
+        self.with(|inner| {
+            forget_node_in(inner, from);
+            inner.rooms.retain(|_, room| !room.is_idle());
+        });
+    }
+
+    /// Drops relayed viewers not refreshed within the presence TTL, and idle rooms.
+    pub fn sweep(&self) {
+        let now_ms = self.clock.now_ms();
+        self.with(|inner| {
+            for room in inner.rooms.values_mut() {
+                let before = room.remote.len();
+                room.remote.retain(|_, r| now_ms.saturating_sub(r.refreshed_at_ms) < limits::PRESENCE_REMOTE_TTL_MS);
+                if room.remote.len() != before {
+                    room.bump(true);
+                }
+            }
+            inner.rooms.retain(|_, room| !room.is_idle());
+        });
+    }
+
+    /// How many tabs this node holds, own and relayed (for metrics).
+    pub fn counts(&self) -> (usize, usize) {
+        self.with(|inner| {
+            inner.rooms.values().fold((0, 0), |(local, remote), room| (local + room.local.len(), remote + room.remote.len()))
+        })
+    }
+}
+
+fn forget_node_in(inner: &mut Inner, from: NodeId) {
+    for room in inner.rooms.values_mut() {
+        let before = room.remote.len();
+        room.remote.retain(|(_, _, node), _| *node != from);
+        if room.remote.len() != before {
+            room.bump(true);
+        }
+    }
+}
+
+/// Keeps a tab present while a socket holds it.
+pub struct ViewerGuard {
+    hub: Arc<PresenceHub>,
+    key: ViewerKey,
+}
+
+impl ViewerGuard {
+    pub fn key(&self) -> &ViewerKey {
+        &self.key
+    }
+}
+
+impl Drop for ViewerGuard {
+    fn drop(&mut self) {
+        self.hub.leave(&self.key);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lockd_raft::sm::Role;
+
+use super::*;
+
+struct ManualClock(AtomicU64);
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+fn actor(user: &str, session: &str) -> Actor {
+    Actor {
+        user_id: user.into(),
+        session_id: session.into(),
+        name: format!("User {user}"),
+        email: format!("{user}@example.com"),
+        role: Role::User,
+    }
+}
+
+fn hub(node: NodeId) -> (Arc<PresenceHub>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock(AtomicU64::new(1_000_000)));
+    (PresenceHub::new(node, clock.clone()), clock)
+}
+
+fn tabs(view: &RoomView) -> Vec<(String, String, NodeId)> {
+    let roster = view.roster.as_ref().expect("a roster");
+    roster.iter().map(|v| (v.actor.user_id.clone(), v.actor.session_id.clone(), v.node_id)).collect()
+}
+
+fn at(x: f32, y: f32) -> Option<Pointer> {
+    Some(Pointer { x, y })
+}
+
+#[test]
+fn a_tab_is_present_while_any_of_its_sockets_is_open() {
+    let (hub, _) = hub(1);
+    let first = hub.join("a1", &actor("alice", "t1"));
+    let second = hub.join("a1", &actor("alice", "t1"));
+    let key = first.key().clone();
+    assert_eq!(tabs(&hub.view("a1", 0, 0, None)), vec![("alice".into(), "t1".into(), 1)]);
+    drop(first);
+    assert!(hub.is_present(&key), "the second socket keeps the tab");
+    drop(second);
+    assert!(!hub.is_present(&key));
+    assert_eq!(tabs(&hub.view("a1", 0, 0, None)), vec![]);
+}
+
+#[test]
+fn a_reader_sees_only_the_latest_pointer_of_each_other_tab() {
+    let (hub, _) = hub(1);
+    let alice = hub.join("a1", &actor("alice", "t1"));
+    let bob = hub.join("a1", &actor("bob", "t2"));
+    let first = hub.view("a1", 0, 0, Some(bob.key()));
+    for step in 1..=10 {
+        hub.point(alice.key(), at(step as f32 / 10.0, 0.5));
+    }
+    let view = hub.view("a1", first.seen_seq, first.seen_roster_seq, Some(bob.key()));
+    assert!(view.roster.is_none(), "nobody came or went");
+    assert_eq!(view.pointers.len(), 1, "ten moves coalesce into one");
+    assert_eq!(view.pointers[0].pointer, at(1.0, 0.5));
+    hub.point(bob.key(), at(0.2, 0.2));
+    let own = hub.view("a1", view.seen_seq, view.seen_roster_seq, Some(bob.key()));
+    assert!(own.pointers.is_empty(), "a tab is not sent its own pointer");
+}
+
+#[test]
+fn a_pointer_for_a_tab_that_is_not_here_is_ignored() {
+    let (hub, _) = hub(1);
+    let _alice = hub.join("a1", &actor("alice", "t1"));
+    let before = hub.view("a1", 0, 0, None);
+    hub.point(&ViewerKey::of("a1", &actor("mallory", "t9")), at(0.5, 0.5));
+    hub.point(&ViewerKey::of("a2", &actor("alice", "t1")), at(0.5, 0.5));
+    assert_eq!(hub.view("a1", 0, 0, None).seen_seq, before.seen_seq);
+}
+
+#[test]
+fn watchers_wake_on_changes_of_their_room_only() {
+    let (hub, _) = hub(1);
+    let mut room = hub.watch_room("a1");
+    room.borrow_and_update();
+    let _elsewhere = hub.join("a2", &actor("bob", "t2"));
+    assert!(!room.has_changed().unwrap());
+    let _alice = hub.join("a1", &actor("alice", "t1"));
+    assert!(room.has_changed().unwrap());
+}
+
+#[test]
+fn local_changes_carry_joins_moves_and_departures_once() {
+    let (hub, _) = hub(1);
+    let alice = hub.join("a1", &actor("alice", "t1"));
+    let everything = hub.local_changes(0);
+    assert!(everything.replace);
+    assert_eq!(everything.viewers.len(), 1);
+    assert_eq!(hub.local_changes(everything.upto), LocalChanges { upto: everything.upto, ..LocalChanges::default() });
+
+    hub.point(alice.key(), at(0.3, 0.4));
+    let moved = hub.local_changes(everything.upto);
+    assert!(!moved.replace);
+    assert_eq!(moved.viewers[0].1.pointer, at(0.3, 0.4));
+
+    let key = alice.key().clone();
+    drop(alice);
+    let left = hub.local_changes(moved.upto);
+    assert_eq!((left.viewers.len(), left.gone), (0, vec![key]));
+}
+
+#[test]
+fn a_peer_lagging_past_the_kept_departures_is_sent_a_replacement() {
+    let (hub, _) = hub(1);
+    let stay = hub.join("a1", &actor("alice", "t1"));
+    let start = hub.local_changes(0).upto;
+    for n in 0..=limits::PRESENCE_GONE_KEPT_MAX {
+        drop(hub.join("a1", &actor("bob", &format!("t{n}"))));
+    }
+    let changes = hub.local_changes(start);
+    assert!(changes.replace, "departures were trimmed: only a full roster is exact");
+    assert_eq!(changes.viewers.iter().map(|(_, v)| v.actor.user_id.as_str()).collect::<Vec<_>>(), ["alice"]);
+    drop(stay);
+}
+
+#[test]
+fn relayed_viewers_join_the_roster_and_leave_with_their_node() {
+    let (hub, _) = hub(1);
+    let _alice = hub.join("a1", &actor("alice", "t1"));
+    let bob = Viewer { actor: actor("bob", "t2"), node_id: 0, pointer: at(0.9, 0.1), pointer_seq: 0 };
+    hub.apply_remote(2, true, vec![("a1".into(), bob)], &[]);
+    let view = hub.view("a1", 0, 0, None);
+    assert_eq!(tabs(&view), vec![("alice".into(), "t1".into(), 1), ("bob".into(), "t2".into(), 2)]);
+    assert_eq!(view.pointers.iter().map(|v| v.actor.user_id.as_str()).collect::<Vec<_>>(), ["bob"]);
+    assert!(hub.is_present(&ViewerKey::of("a1", &actor("bob", "t2"))));
+
+    hub.forget_node(2);
+    assert_eq!(tabs(&hub.view("a1", 0, 0, None)), vec![("alice".into(), "t1".into(), 1)]);
+}
+
+#[test]
+fn a_replacing_batch_drops_what_the_peer_no_longer_has() {
+    let (hub, _) = hub(1);
+    let viewer = |user: &str| ("a1".to_owned(), Viewer { actor: actor(user, "t"), node_id: 2, pointer: None, pointer_seq: 0 });
+    hub.apply_remote(2, true, vec![viewer("bob"), viewer("carol")], &[]);
+    hub.apply_remote(2, true, vec![viewer("carol")], &[]);
+    assert_eq!(tabs(&hub.view("a1", 0, 0, None)), vec![("carol".into(), "t".into(), 2)]);
+    hub.apply_remote(2, false, vec![], &[ViewerKey::of("a1", &actor("carol", "t"))]);
+    assert_eq!(tabs(&hub.view("a1", 0, 0, None)), vec![]);
+}
+
+#[test]
+fn relayed_viewers_not_refreshed_expire() {
+    let (hub, clock) = hub(1);
+    let bob = Viewer { actor: actor("bob", "t2"), node_id: 2, pointer: None, pointer_seq: 0 };
+    hub.apply_remote(2, true, vec![("a1".into(), bob.clone())], &[]);
+    clock.0.fetch_add(limits::PRESENCE_REMOTE_TTL_MS - 1, Ordering::Relaxed);
+    hub.apply_remote(2, false, vec![("a1".into(), bob)], &[]);
+    clock.0.fetch_add(limits::PRESENCE_REMOTE_TTL_MS - 1, Ordering::Relaxed);
+    hub.sweep();
+    assert_eq!(hub.counts(), (0, 1), "refreshed in time");
+    clock.0.fetch_add(1, Ordering::Relaxed);
+    hub.sweep();
+    assert_eq!(hub.counts(), (0, 0));
+}
+
+#[test]
+fn a_tab_seen_through_two_nodes_is_listed_once_and_its_own_node_wins() {
+    let (hub, _) = hub(1);
+    let _alice = hub.join("a1", &actor("alice", "t1"));
+    let echo = Viewer { actor: actor("alice", "t1"), node_id: 2, pointer: at(0.5, 0.5), pointer_seq: 0 };
+    hub.apply_remote(2, true, vec![("a1".into(), echo)], &[]);
+    assert_eq!(tabs(&hub.view("a1", 0, 0, None)), vec![("alice".into(), "t1".into(), 1)]);
+}
+
+#[test]
+fn pointers_must_lie_on_the_form() {
+    assert!(Pointer::checked(0.0, 1.0).is_ok());
+    for (x, y) in [(-0.01, 0.5), (0.5, 1.01), (f64::NAN, 0.5), (0.5, f64::INFINITY)] {
+        assert!(Pointer::checked(x, y).is_err(), "({x}, {y}) was accepted");
+    }
+}
