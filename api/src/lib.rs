@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod dto;
 pub mod limits;
+pub mod metrics;
 pub mod presence;
 pub mod problem;
 pub mod rate;
@@ -41,6 +42,9 @@ pub struct ApiConfig {
     /// How long the lock holder's tab may be gone before its lock is released
     /// (`disconnected`); `None` leaves it to the lease.
     pub disconnect_grace_ms: Option<u64>,
+    /// Origins other than the node's own that browsers may call the API from. Empty (the
+    /// default): same origin only, no CORS headers at all.
+    pub cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +71,7 @@ impl Default for ApiConfig {
             waiter_ttl_ms: limits::WAITER_TTL_MS_DEFAULT,
             ws_frames: Some(FrameQuotas::default()),
             disconnect_grace_ms: Some(limits::DISCONNECT_GRACE_MS_DEFAULT),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -79,6 +84,7 @@ pub struct AppState {
     pub config: ApiConfig,
     pub presence: Arc<presence::PresenceHub>,
     pub relay_stats: Arc<presence::relay::RelayStats>,
+    pub metrics: Arc<metrics::HttpMetrics>,
     lock_attempts: Option<Arc<rate::UserLimiter>>,
     user_frames: Option<Arc<rate::UserLimiter>>,
 }
@@ -89,7 +95,8 @@ impl AppState {
         let user_frames = config.ws_frames.map(|q| Arc::new(rate::UserLimiter::new(q.per_user, clock.clone())));
         let presence = presence::PresenceHub::new(node.id(), clock.clone());
         let relay_stats = Arc::default();
-        AppState { node, keys, clock, config, presence, relay_stats, lock_attempts, user_frames }
+        let metrics = Arc::new(metrics::HttpMetrics::new());
+        AppState { node, keys, clock, config, presence, relay_stats, metrics, lock_attempts, user_frames }
     }
 
     /// The presence relay's receiving end, to serve beside the Raft service on the peer port.
@@ -154,11 +161,17 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
         .route("/healthz", get(cluster::healthz))
         .route("/readyz", get(cluster::readyz))
         .route("/auth/dev-login", post(login::dev_login))
+        .route("/metrics", get(metrics::metrics))
         .method_not_allowed_fallback(|| async {
             Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })
-        .layer(DefaultBodyLimit::max(limits::BODY_BYTES_MAX))
-        .with_state(state);
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
+        .layer(DefaultBodyLimit::max(limits::BODY_BYTES_MAX));
+    let api = match cors(&state.config.cors_origins) {
+        Some(layer) => api.layer(layer),
+        None => api,
+    }
+    .with_state(state);
     match web_dir {
         Some(dir) => {
             let index = tower_http::services::ServeFile::new(dir.join("index.html"));
@@ -167,6 +180,34 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
         }
         None => api.fallback(|| async { Problem::not_found("no such route") }),
     }
+}
+
+/// CORS for the configured origins only; none configured means same origin only.
+fn cors(origins: &[axum::http::HeaderValue]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{Method, header};
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins.to_vec())
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::HeaderName::from_static("idempotency-key"),
+                header::HeaderName::from_static("x-fencing-token"),
+                header::HeaderName::from_static("x-session-id"),
+                header::HeaderName::from_static(lockd_raft::trace::HEADER),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::RETRY_AFTER,
+                header::HeaderName::from_static(lockd_raft::trace::HEADER),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// Unknown paths under the API's prefixes are API 404s, not the web app's index page.

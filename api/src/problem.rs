@@ -106,6 +106,10 @@ impl From<SubmitError> for Problem {
     }
 }
 
+/// The code of a problem answer, for the request metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemCode(pub &'static str);
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut body = Map::new();
@@ -117,6 +121,7 @@ impl IntoResponse for Problem {
         body.extend(self.extra);
         let mut response = (self.status, Value::Object(body).to_string()).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.extensions_mut().insert(ProblemCode(self.code));
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -87,6 +87,10 @@ pub struct Args {
     /// released with reason `disconnected`; 0 leaves it to the lease.
     #[arg(long, env = "LOCKD_DISCONNECT_GRACE_MS", default_value_t = lockd_api::limits::DISCONNECT_GRACE_MS_DEFAULT)]
     pub disconnect_grace_ms: u64,
+    /// Origins (comma-separated, e.g. `https://app.example.com`) allowed to call the API from
+    /// a browser page they serve. Unset: same origin only.
+    #[arg(long, env = "LOCKD_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 impl Args {

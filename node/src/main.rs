@@ -19,7 +19,12 @@ use crate::config::{Args, parse_peers, read_secret};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        // Escape codes only for a person at a terminal, never into journald or a file.
+        .with_ansi(std::io::stderr().is_terminal())
+        // Logs go to stderr (the runbook says so; fmt's default is stdout).
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LOCKD_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
         )
@@ -69,7 +74,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if !limits_on {
         tracing::warn!("rate limits are off (LOCKD_RATE_LIMITS=off)");
     }
+    let cors_origins = args
+        .cors_origins
+        .iter()
+        .map(|origin| {
+            let origin = origin.trim();
+            anyhow::ensure!(
+                (origin.starts_with("https://") || origin.starts_with("http://")) && !origin.ends_with('/'),
+                "--cors-origins: {origin:?} is not an origin like https://app.example.com"
+            );
+            axum::http::HeaderValue::from_str(origin).with_context(|| format!("--cors-origins: {origin:?}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let api_config = ApiConfig {
+        cors_origins,
         dev_mode: args.dev,
         lock_ttl_ms: args.lock_ttl_ms,
         lock_attempts: limits_on

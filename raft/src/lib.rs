@@ -20,4 +20,5 @@ pub mod node;
 pub mod runtime;
 pub mod sm;
 pub mod store;
+pub mod trace;
 pub mod types;

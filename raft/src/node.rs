@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
@@ -98,6 +99,16 @@ pub struct ClusterStatus {
     pub nodes: BTreeMap<NodeId, NodeInfo>,
 }
 
+/// What this node did with client writes since it started (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct WriteStats {
+    /// Writes proposed here as the leader (local or forwarded to it).
+    pub proposed: AtomicU64,
+    /// Attempts to forward a write to the leader, and those that failed (then retried).
+    pub forwarded: AtomicU64,
+    pub forward_failures: AtomicU64,
+}
+
 #[derive(Clone)]
 pub struct LockNode {
     inner: Arc<Inner>,
@@ -111,6 +122,7 @@ struct Inner {
     peers: Arc<Peers>,
     secret: String,
     shutdown: watch::Sender<bool>,
+    writes: WriteStats,
 }
 
 impl LockNode {
@@ -160,6 +172,7 @@ impl LockNode {
                 peers,
                 secret: config.cluster_secret,
                 shutdown,
+                writes: WriteStats::default(),
             }),
         };
         tokio::spawn(run_ticker(node.clone()));
@@ -176,6 +189,10 @@ impl LockNode {
 
     pub fn state(&self) -> &SharedState {
         &self.inner.shared
+    }
+
+    pub fn write_stats(&self) -> &WriteStats {
+        &self.inner.writes
     }
 
     /// Channels to the peers, shared by every service between nodes.
@@ -273,10 +290,13 @@ impl LockNode {
         let mut peer = self.inner.peers.client(&info.raft_addr);
         let message = pb::ForwardRequest { request_id: Some(request_id.to_owned()), op: Some(op.into()) };
         let attempt_limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS).min(remaining);
-        let request = peer.request(message, Some(attempt_limit));
+        let mut request = peer.request(message, Some(attempt_limit));
+        crate::trace::attach(&mut request);
+        self.inner.writes.forwarded.fetch_add(1, Ordering::Relaxed);
         let response = match peer.grpc().forward(request).await {
             Ok(response) => response.into_inner(),
             Err(status) => {
+                self.inner.writes.forward_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(leader, %status, "forwarding a write failed; will retry");
                 return None;
             }
@@ -293,6 +313,7 @@ impl LockNode {
     /// Stamps `op` with this leader's time and proposes it. Called for local writes and for
     /// writes forwarded by followers.
     pub async fn propose_as_leader(&self, request_id: Option<String>, op: Op) -> Result<Applied, ProposeError> {
+        self.inner.writes.proposed.fetch_add(1, Ordering::Relaxed);
         let command = Command { issued_at_ms: self.stamp_ms(), request_id, op };
         match self.inner.raft.client_write(command).await {
             Ok(written) => Ok(Applied { log_index: written.log_id.index, response: written.data }),

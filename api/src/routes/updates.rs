@@ -339,6 +339,7 @@ impl Inbound {
         if allowed {
             return Verdict::Take;
         }
+        state.metrics.ws_frames_refused.inc();
         if self.window_started.elapsed() > Duration::from_millis(limits::WS_FLOOD_WINDOW_MS) {
             self.window_started = Instant::now();
             self.refused_in_window = 0;
@@ -360,6 +361,7 @@ async fn serve(
     exp_secs: u64,
     mut socket: WebSocket,
 ) {
+    state.metrics.ws_connections.inc();
     // Join before the snapshot, so the snapshot's viewers include this tab.
     let guard = viewer.as_ref().map(|(id, actor)| state.presence.join(id, actor));
     let mut feed = guard.as_ref().map(|guard| {
@@ -377,6 +379,7 @@ async fn serve(
     });
     serve_until_closed(&state, &scope, &actor, feed.as_mut(), exp_secs, &mut socket).await;
     drop(guard);
+    state.metrics.ws_connections.dec();
     if let Some((appointment_id, actor)) = viewer {
         crate::presence::disconnect::socket_closed(&state, &appointment_id, actor);
     }
@@ -452,7 +455,10 @@ async fn serve_until_closed(
                 };
                 idle.as_mut().reset(Instant::now() + idle_limit);
                 let answer = match inbound.judge(state, &actor.user_id) {
-                    Verdict::Flood => return close(socket, CLOSE_POLICY, "too many messages").await,
+                    Verdict::Flood => {
+                        state.metrics.ws_flood_closes.inc();
+                        return close(socket, CLOSE_POLICY, "too many messages").await;
+                    }
                     Verdict::Refuse { tell: false } => continue,
                     Verdict::Refuse { tell: true } => Some(error_frame("rate_limited", "too many messages: slow down; more will close the socket")),
                     Verdict::Take => take(state, feed.as_deref(), text.as_str()),

@@ -17,6 +17,7 @@ pub struct Node {
     pub http: String,
     pub raft: String,
     pub data_dir: PathBuf,
+    pub log_path: PathBuf,
     child: Option<Child>,
 }
 
@@ -26,6 +27,8 @@ pub struct Cluster {
     /// Nodes `0..founders` form the cluster with `--peers`; later ones join by request.
     founders: usize,
     extra_args: Vec<String>,
+    /// `LOCKD_LOG` of every node; each node logs to `node-<id>.log` in the cluster's directory.
+    log_filter: String,
     dir: tempfile::TempDir,
     pub http: reqwest::Client,
 }
@@ -41,6 +44,11 @@ impl Cluster {
 
     /// Starts with extra `lockd` flags for every node.
     pub async fn start_with(size: u64, extra_args: &[&str]) -> Cluster {
+        Cluster::start_logging(size, extra_args, "warn").await
+    }
+
+    /// Starts with extra flags and a log filter (`LOCKD_LOG`) for every node.
+    pub async fn start_logging(size: u64, extra_args: &[&str], log_filter: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
         for id in 1..=size {
@@ -49,6 +57,7 @@ impl Cluster {
                 http: format!("127.0.0.1:{}", free_port()),
                 raft: format!("127.0.0.1:{}", free_port()),
                 data_dir: dir.path().join(format!("node-{id}")),
+                log_path: dir.path().join(format!("node-{id}.log")),
                 child: None,
             });
         }
@@ -56,7 +65,8 @@ impl Cluster {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         let founders = nodes.len();
         let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
-        let mut cluster = Cluster { nodes, peers, founders, extra_args, dir, http };
+        let log_filter = log_filter.to_owned();
+        let mut cluster = Cluster { nodes, peers, founders, extra_args, log_filter, dir, http };
         for i in 0..cluster.nodes.len() {
             cluster.spawn(i);
         }
@@ -73,12 +83,14 @@ impl Cluster {
             command.args(["--peers", &peers]);
         }
         command.args(&self.extra_args);
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&node.log_path).expect("a log file");
         let child = command
             .args(["--jwt-secret", "integration-test-jwt-secret", "--cluster-secret", "integration-test-cluster-secret"])
             .args(["--dev", "--heartbeat-ms", "50", "--election-min-ms", "300", "--election-max-ms", "600"])
-            .env("LOCKD_LOG", "warn")
+            .env("LOCKD_LOG", &self.log_filter)
+            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .expect("start lockd");
         node.child = Some(child);
@@ -92,6 +104,7 @@ impl Cluster {
             http: format!("127.0.0.1:{}", free_port()),
             raft: format!("127.0.0.1:{}", free_port()),
             data_dir: self.dir.path().join(format!("node-{id}")),
+            log_path: self.dir.path().join(format!("node-{id}.log")),
             child: None,
         });
         let index = self.nodes.len() - 1;
@@ -156,10 +169,23 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// What node `index` has logged so far.
+    pub fn log(&self, index: usize) -> String {
+        std::fs::read_to_string(&self.nodes[index].log_path).unwrap_or_default()
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for i in 0..self.nodes.len() {
             self.kill(i);
+        }
+        // A failing test shows what the nodes said.
+        if std::thread::panicking() {
+            for (i, node) in self.nodes.iter().enumerate() {
+                eprintln!("--- node {} log ---\n{}", node.id, self.log(i));
+            }
         }
     }
 }

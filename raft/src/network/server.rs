@@ -59,16 +59,23 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
 
     async fn forward(&self, request: Request<pb::ForwardRequest>) -> Result<Response<pb::ForwardResponse>, Status> {
         use pb::forward_response::{Applied, Kind, NotLeader};
-        let request = request.into_inner();
-        let op = request.op.ok_or_else(|| Status::invalid_argument("missing op"))?.try_into().map_err(invalid)?;
-        let kind = match self.node.propose_as_leader(request.request_id, op).await {
-            Ok(applied) => {
-                Kind::Applied(Applied { log_index: applied.log_index, response: Some((&applied.response).into()) })
-            }
-            Err(ProposeError::NotLeader { leader }) => Kind::NotLeader(NotLeader { leader_id: leader }),
-            Err(ProposeError::Fatal(e)) => return Err(fatal(e)),
-        };
-        Ok(Response::new(pb::ForwardResponse { kind: Some(kind) }))
+        use tracing::Instrument;
+        let span = tracing::info_span!("forwarded", request_id = %crate::trace::incoming(&request));
+        async move {
+            let request = request.into_inner();
+            let op = request.op.ok_or_else(|| Status::invalid_argument("missing op"))?.try_into().map_err(invalid)?;
+            let kind = match self.node.propose_as_leader(request.request_id, op).await {
+                Ok(applied) => {
+                    tracing::debug!(log_index = applied.log_index, "applied a forwarded write");
+                    Kind::Applied(Applied { log_index: applied.log_index, response: Some((&applied.response).into()) })
+                }
+                Err(ProposeError::NotLeader { leader }) => Kind::NotLeader(NotLeader { leader_id: leader }),
+                Err(ProposeError::Fatal(e)) => return Err(fatal(e)),
+            };
+            Ok(Response::new(pb::ForwardResponse { kind: Some(kind) }))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn read_index(

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
 pub use log::RocksLogStore;
-pub use state::{Applied, ApplyObserver, MemorySnapshotStore, Notification, SharedState, SnapshotStore, StateMachineStore};
+pub use state::{
+    Applied, ApplyObserver, EventCounts, MemorySnapshotStore, Notification, SharedState, SnapshotStore, StateMachineStore,
+};
 
 const CF_LOGS: &str = "logs";
 const CF_META: &str = "meta";

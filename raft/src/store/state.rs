@@ -8,6 +8,7 @@
 //! See `docs/adr/0005-storage.md`.
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use futures::{Stream, TryStreamExt};
@@ -17,7 +18,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::codec;
 use crate::limits;
-use crate::sm::{Command, Event, LockStateMachine, Response};
+use crate::sm::{Command, Event, LockStateMachine, ReleaseReason, Response};
 use crate::types::{LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig};
 
 /// Where snapshots rest. Synchronous on purpose: a snapshot write is one put, and keeping it
@@ -60,19 +61,53 @@ impl Applied {
     }
 }
 
+/// Lock events this replica has applied since it started, by kind (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct EventCounts {
+    pub acquired: AtomicU64,
+    pub renewed: AtomicU64,
+    pub released: AtomicU64,
+    pub released_disconnected: AtomicU64,
+    pub expired: AtomicU64,
+    pub taken_over: AtomicU64,
+    pub queue_changed: AtomicU64,
+    pub appointment_changed: AtomicU64,
+}
+
+impl EventCounts {
+    fn count(&self, event: &Event) {
+        let counter = match event {
+            Event::LockAcquired { .. } => &self.acquired,
+            Event::LockRenewed { .. } => &self.renewed,
+            Event::LockReleased { reason: ReleaseReason::Released, .. } => &self.released,
+            Event::LockReleased { reason: ReleaseReason::Disconnected, .. } => &self.released_disconnected,
+            Event::LockExpired { .. } => &self.expired,
+            Event::LockTakenOver { .. } => &self.taken_over,
+            Event::QueueChanged { .. } => &self.queue_changed,
+            Event::AppointmentCreated(_) | Event::AppointmentUpdated(_) => &self.appointment_changed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// A handle to the applied state and its change feeds. Cheap to clone.
 #[derive(Clone)]
 pub struct SharedState {
     applied: Arc<RwLock<Applied>>,
     notifications: broadcast::Sender<Notification>,
     applied_index: watch::Sender<Option<u64>>,
+    event_counts: Arc<EventCounts>,
 }
 
 impl SharedState {
     fn new(applied: Applied) -> Self {
         let (notifications, _) = broadcast::channel(limits::NOTIFICATIONS_BUFFERED_MAX);
         let (applied_index, _) = watch::channel(applied.applied_index());
-        SharedState { applied: Arc::new(RwLock::new(applied)), notifications, applied_index }
+        SharedState { applied: Arc::new(RwLock::new(applied)), notifications, applied_index, event_counts: Arc::default() }
+    }
+
+    pub fn event_counts(&self) -> &EventCounts {
+        &self.event_counts
     }
 
     /// Runs `f` on the applied state. Never hold the view across an await.
@@ -229,6 +264,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 self.shared.write(|applied| applied.sm.apply(&tick));
             }
             for event in events {
+                self.shared.event_counts.count(&event);
                 self.shared.publish(Notification::Event { log_index: log_id.index, event });
             }
             self.shared.applied_index.send_replace(Some(log_id.index));
