@@ -3,6 +3,7 @@
 
 use lockd_raft::sm;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -19,13 +20,15 @@ pub fn parse_rfc3339(what: &str, value: &str) -> Result<u64, String> {
     u64::try_from(ms).map_err(|_| format!("{what} must be after 1970"))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
     pub user_id: String,
     pub session_id: String,
     pub name: String,
     pub email: String,
+    /// `user` or `admin`.
+    #[schema(value_type = String)]
     pub role: &'static str,
 }
 
@@ -48,7 +51,7 @@ pub fn role_name(role: sm::Role) -> &'static str {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Lock {
     pub appointment_id: String,
@@ -74,7 +77,7 @@ impl From<&sm::Lock> for Lock {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Waiter {
     pub person: Person,
@@ -96,7 +99,7 @@ pub fn queue(waiters: &[sm::Waiter]) -> Vec<Waiter> {
         .collect()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Appointment {
     pub id: String,
@@ -129,7 +132,7 @@ impl From<&sm::Appointment> for Appointment {
 }
 
 /// An appointment with its lock, as the list and detail routes show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppointmentWithLock {
     #[serde(flatten)]
@@ -138,12 +141,14 @@ pub struct AppointmentWithLock {
     pub queue_length: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
     pub seq: u64,
     pub at: String,
     pub appointment_id: String,
+    /// `granted`, `released`, `disconnected`, `expired` or `taken_over`.
+    #[schema(value_type = String)]
     pub action: &'static str,
     pub by: Option<Person>,
     pub from: Option<Person>,
@@ -174,7 +179,7 @@ impl From<&sm::AuditRecord> for AuditRecord {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Draft {
     pub appointment_id: String,
@@ -206,7 +211,7 @@ impl From<&sm::Draft> for Draft {
 
 /// An appointment as a client sends it (create, update, draft). Unknown fields are refused,
 /// not ignored. `id` is accepted only on create, `baseVersion` only on a draft.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppointmentInput {
     pub id: Option<String>,
@@ -237,7 +242,7 @@ impl AppointmentInput {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcquireInput {
     #[serde(default)]
@@ -245,12 +250,46 @@ pub struct AcquireInput {
     pub ttl_ms: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TakeoverInput {
     #[serde(default)]
     pub reason: String,
     pub expected_fencing_token: Option<u64>,
+}
+
+/// 200 from acquire-lock or heartbeat: the lock is this tab's.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LockGranted {
+    pub lock: Lock,
+    pub fencing_token: u64,
+    pub expires_at: String,
+    /// The tab already held it: the lease was renewed, the token kept.
+    pub renewed: bool,
+    pub server_time: String,
+}
+
+/// 202 from acquire-lock with `wait`: a place in the queue; the grant comes as an event.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Queued {
+    pub queued: bool,
+    /// Counts from 1.
+    pub position: u32,
+    pub queue: Vec<Waiter>,
+    pub server_time: String,
+}
+
+/// `GET …/lock-status`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LockStatus {
+    pub locked: bool,
+    pub lock: Option<Lock>,
+    pub queue: Vec<Waiter>,
+    pub applied_index: Option<u64>,
+    pub server_time: String,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod dto;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod presence;
 pub mod problem;
 pub mod rate;
@@ -141,27 +142,53 @@ impl AppState {
     }
 }
 
+/// Every path the API serves; the router uses these names, and the OpenAPI document must
+/// list exactly these (`openapi::tests`).
+pub mod paths {
+    pub const APPOINTMENTS: &str = "/appointments";
+    pub const APPOINTMENT: &str = "/appointments/{id}";
+    pub const DRAFT: &str = "/appointments/{id}/draft";
+    pub const LOCK_STATUS: &str = "/appointments/{id}/lock-status";
+    pub const ACQUIRE: &str = "/appointments/{id}/acquire-lock";
+    pub const HEARTBEAT: &str = "/appointments/{id}/heartbeat";
+    pub const RELEASE: &str = "/appointments/{id}/release-lock";
+    pub const TAKEOVER: &str = "/appointments/{id}/takeover";
+    pub const AUDIT: &str = "/appointments/{id}/audit";
+    pub const APPOINTMENT_UPDATES: &str = "/appointments/{id}/updates";
+    pub const UPDATES: &str = "/updates";
+    pub const CLUSTER_STATUS: &str = "/cluster/status";
+    pub const CLUSTER_MEMBERS: &str = "/cluster/members";
+    pub const HEALTHZ: &str = "/healthz";
+    pub const READYZ: &str = "/readyz";
+    pub const DEV_LOGIN: &str = "/auth/dev-login";
+    pub const METRICS: &str = "/metrics";
+    pub const OPENAPI: &str = "/openapi.json";
+}
+
+pub const ROUTES: &[&str] = &[paths::APPOINTMENTS, paths::APPOINTMENT, paths::DRAFT, paths::LOCK_STATUS, paths::ACQUIRE, paths::HEARTBEAT, paths::RELEASE, paths::TAKEOVER, paths::AUDIT, paths::APPOINTMENT_UPDATES, paths::UPDATES, paths::CLUSTER_STATUS, paths::CLUSTER_MEMBERS, paths::HEALTHZ, paths::READYZ, paths::DEV_LOGIN, paths::METRICS, paths::OPENAPI];
+
 /// The API router, and the built web app from `web_dir` for every other path (a single-page
 /// app: unknown paths get `index.html`). API paths never fall through to the web app.
 pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
     let api = Router::new()
-        .route("/appointments", get(appointments::list).post(appointments::create))
-        .route("/appointments/{id}", get(appointments::get).put(appointments::update))
-        .route("/appointments/{id}/draft", get(appointments::get_draft).put(appointments::save_draft))
-        .route("/appointments/{id}/lock-status", get(locks::lock_status))
-        .route("/appointments/{id}/acquire-lock", post(locks::acquire))
-        .route("/appointments/{id}/heartbeat", post(locks::heartbeat))
-        .route("/appointments/{id}/release-lock", axum::routing::delete(locks::release))
-        .route("/appointments/{id}/takeover", post(locks::takeover))
-        .route("/appointments/{id}/audit", get(locks::audit))
-        .route("/appointments/{id}/updates", get(updates::appointment_updates))
-        .route("/updates", get(updates::all_updates))
-        .route("/cluster/status", get(cluster::status))
-        .route("/cluster/members", post(cluster::add_member))
-        .route("/healthz", get(cluster::healthz))
-        .route("/readyz", get(cluster::readyz))
-        .route("/auth/dev-login", post(login::dev_login))
-        .route("/metrics", get(metrics::metrics))
+        .route(paths::APPOINTMENTS, get(appointments::list).post(appointments::create))
+        .route(paths::APPOINTMENT, get(appointments::get).put(appointments::update))
+        .route(paths::DRAFT, get(appointments::get_draft).put(appointments::save_draft))
+        .route(paths::LOCK_STATUS, get(locks::lock_status))
+        .route(paths::ACQUIRE, post(locks::acquire))
+        .route(paths::HEARTBEAT, post(locks::heartbeat))
+        .route(paths::RELEASE, axum::routing::delete(locks::release))
+        .route(paths::TAKEOVER, post(locks::takeover))
+        .route(paths::AUDIT, get(locks::audit))
+        .route(paths::APPOINTMENT_UPDATES, get(updates::appointment_updates))
+        .route(paths::UPDATES, get(updates::all_updates))
+        .route(paths::CLUSTER_STATUS, get(cluster::status))
+        .route(paths::CLUSTER_MEMBERS, post(cluster::add_member))
+        .route(paths::HEALTHZ, get(cluster::healthz))
+        .route(paths::READYZ, get(cluster::readyz))
+        .route(paths::DEV_LOGIN, post(login::dev_login))
+        .route(paths::METRICS, get(metrics::metrics))
+        .route(paths::OPENAPI, get(openapi::document))
         .method_not_allowed_fallback(|| async {
             Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })

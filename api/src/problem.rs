@@ -106,6 +106,26 @@ impl From<SubmitError> for Problem {
     }
 }
 
+/// The shape of every error answer (RFC 9457 problem+json), for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ProblemDoc {
+    /// `https://lockd.dev/problems/<code>`
+    r#type: String,
+    title: String,
+    status: u16,
+    /// The stable code clients branch on: `invalid_input`, `unauthenticated`, `forbidden`,
+    /// `not_found`, `lock_held`, `not_holder`, `stale_token`, `version_conflict`,
+    /// `already_exists`, `rate_limited`, `no_leader`, `not_leader`, `payload_too_large`, …
+    code: String,
+    detail: String,
+    /// Present on some codes: the current lock (`lock_held`), the current appointment
+    /// (`version_conflict`).
+    lock: Option<crate::dto::Lock>,
+    #[schema(rename = "serverTime")]
+    server_time: Option<String>,
+}
+
 /// The code of a problem answer, for the request metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct ProblemCode(pub &'static str);

@@ -1,6 +1,6 @@
 //! Observability and edges with real `lockd` processes: `/metrics` counts what happened on
-//! each node, a request id follows a forwarded write into the leader's log, and CORS is
-//! same-origin unless origins are configured.
+//! each node, a request id follows a forwarded write into the leader's log, CORS is
+//! same-origin unless origins are configured, and every node serves its OpenAPI document.
 
 mod support;
 
@@ -114,4 +114,9 @@ async fn cors_is_same_origin_unless_origins_are_configured() {
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("access-control-allow-origin").is_none());
     let _: Value = response.json().await.unwrap();
+
+    // Every node serves its OpenAPI document.
+    let doc: Value = plain.http.get(plain.url(0, "/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/appointments/{id}/takeover"]["post"].is_object());
 }

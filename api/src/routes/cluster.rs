@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::auth::Identity;
 use crate::problem::Problem;
 
+#[utoipa::path(get, path = "/cluster/status", tag = "cluster", responses((status = 200, description = "Raft state, term, leader, indexes, members", body = Object)))]
 pub async fn status(State(state): State<AppState>) -> Response {
     let s = state.node.status();
     let members: Vec<_> = s
@@ -43,11 +44,13 @@ pub async fn status(State(state): State<AppState>) -> Response {
 }
 
 /// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "cluster", responses((status = 200, description = "The process answers")))]
 pub async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
 /// Readiness: this node knows a leader and has applied up to the commit point it knows.
+#[utoipa::path(get, path = "/readyz", tag = "cluster", responses((status = 200, description = "A leader is known and this node caught up"), (status = 503, description = "Not ready")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let s = state.node.status();
     let caught_up = match (s.applied_index, s.committed_index) {
@@ -60,7 +63,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(json!({ "ready": ready, "leaderId": s.leader, "appliedIndex": s.applied_index }))).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddMember {
     pub node_id: u64,
@@ -70,6 +73,7 @@ pub struct AddMember {
 
 /// Adds a node: as a learner first, caught up, then promoted to voter. Admin only; on the
 /// leader (a follower answers `not_leader` with the leader's HTTP address).
+#[utoipa::path(post, path = "/cluster/members", tag = "cluster", request_body = AddMember, security(("bearer" = [])), responses((status = 200, description = "Added and promoted to voter", body = Object), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "Admins only", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 421, description = "not_leader, with leaderHttpAddr", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn add_member(
     State(state): State<AppState>,
     identity: Identity,

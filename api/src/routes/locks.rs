@@ -13,6 +13,7 @@ use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
 use crate::{AppState, dto, limits};
 
+#[utoipa::path(get, path = "/appointments/{id}/lock-status", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("stale" = Option<bool>, Query, description = "Answer from this node's applied state without the read barrier")), security(("bearer" = [])), responses((status = 200, description = "The lock and queue", body = crate::dto::LockStatus), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn lock_status(
     State(state): State<AppState>,
     _identity: Identity,
@@ -26,19 +27,20 @@ pub async fn lock_status(
         let sm = &applied.sm;
         sm.appointment(&id).map(|_| {
             let lock = sm.lock(&id);
-            json!({
-                "locked": lock.is_some(),
-                "lock": lock.map(dto::Lock::from),
-                "queue": dto::queue(sm.queue(&id)),
-                "appliedIndex": applied.applied_index(),
-                "serverTime": dto::rfc3339(server_time),
-            })
+            dto::LockStatus {
+                locked: lock.is_some(),
+                lock: lock.map(dto::Lock::from),
+                queue: dto::queue(sm.queue(&id)),
+                applied_index: applied.applied_index(),
+                server_time: dto::rfc3339(server_time),
+            }
         })
     });
     let body = body.ok_or_else(|| Problem::not_found("no such appointment"))?;
     Ok(Json(body).into_response())
 }
 
+#[utoipa::path(post, path = "/appointments/{id}/acquire-lock", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry")), request_body(content = Option<crate::dto::AcquireInput>, description = "Optional: wait in the queue, a shorter lease"), security(("bearer" = [])), responses((status = 200, description = "Granted (or renewed for the same tab)", body = crate::dto::LockGranted), (status = 202, description = "Queued", body = crate::dto::Queued), (status = 400, description = "Invalid input", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "lock_held, with the holder", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, description = "Over the per-user lock-attempt limit; see Retry-After", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn acquire(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -59,6 +61,7 @@ pub async fn acquire(
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }
 
+#[utoipa::path(post, path = "/appointments/{id}/heartbeat", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry")), security(("bearer" = [])), responses((status = 200, description = "Lease renewed", body = crate::dto::LockGranted), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "not_holder", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn heartbeat(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -70,6 +73,7 @@ pub async fn heartbeat(
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }
 
+#[utoipa::path(delete, path = "/appointments/{id}/release-lock", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"), ("X-Fencing-Token" = Option<u64>, Header, description = "The lock's fencing token")), security(("bearer" = [])), responses((status = 204, description = "Released (or already free); a waiter may have been granted"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "not_holder or stale_token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn release(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -87,6 +91,7 @@ pub async fn release(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/appointments/{id}/takeover", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry")), request_body = crate::dto::TakeoverInput, security(("bearer" = [])), responses((status = 200, description = "The admin holds the lock; audited in the same entry", body = crate::dto::LockGranted), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "Admins only", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "The lock changed hands since expectedFencingToken (with the winner)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, description = "Over the per-user lock-attempt limit; see Retry-After", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn takeover(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -110,6 +115,7 @@ pub async fn takeover(
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }
 
+#[utoipa::path(get, path = "/appointments/{id}/audit", tag = "locks", params(("id" = String, Path, description = "Appointment id")), security(("bearer" = [])), responses((status = 200, description = "The appointment's lock audit, newest last: {appointmentId, records}", body = Object), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn audit(
     State(state): State<AppState>,
     identity: Identity,
@@ -136,22 +142,17 @@ pub async fn audit(
 fn lock_answer(state: &AppState, response: sm::Response) -> Result<Response, Problem> {
     let server_time = dto::rfc3339(state.server_time_ms());
     match response {
-        sm::Response::Granted { lock, renewed } => Ok(Json(json!({
-            "lock": dto::Lock::from(&lock),
-            "fencingToken": lock.fencing_token,
-            "expiresAt": dto::rfc3339(lock.expires_at_ms),
-            "renewed": renewed,
-            "serverTime": server_time,
-        }))
+        sm::Response::Granted { lock, renewed } => Ok(Json(dto::LockGranted {
+            lock: dto::Lock::from(&lock),
+            fencing_token: lock.fencing_token,
+            expires_at: dto::rfc3339(lock.expires_at_ms),
+            renewed,
+            server_time,
+        })
         .into_response()),
         sm::Response::Queued { position, queue } => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({
-                "queued": true,
-                "position": position,
-                "queue": dto::queue(&queue),
-                "serverTime": server_time,
-            })),
+            Json(dto::Queued { queued: true, position, queue: dto::queue(&queue), server_time }),
         )
             .into_response()),
         other => Err(unexpected(other)),

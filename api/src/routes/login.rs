@@ -12,7 +12,7 @@ use crate::auth::Identity;
 use crate::problem::Problem;
 use crate::{AppState, limits};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DevLogin {
     pub user_id: String,
@@ -21,6 +21,7 @@ pub struct DevLogin {
     pub role: String,
 }
 
+#[utoipa::path(post, path = "/auth/dev-login", tag = "auth", request_body = DevLogin, responses((status = 200, description = "A signed token for the demo identity: {token}", body = Object), (status = 400, description = "Invalid input", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "Dev mode is off", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn dev_login(State(state): State<AppState>, JsonBody(input): JsonBody<DevLogin>) -> Result<Response, Problem> {
     if !state.config.dev_mode {
         return Err(Problem::not_found("dev login is off"));

@@ -100,6 +100,7 @@ fn upgrade(ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>, speaks_lockd
     Ok(if speaks_lockd { ws.protocols([SUBPROTOCOL]) } else { ws })
 }
 
+#[utoipa::path(get, path = "/appointments/{id}/updates", tag = "live", params(("id" = String, Path, description = "Appointment id"), ("sessionId" = Option<String>, Query, description = "The tab's session id"), ("accessToken" = Option<String>, Query, description = "The JWT, for clients that cannot offer the bearer.<token> subprotocol")), responses((status = 101, description = "WebSocket: snapshot, lock and appointment events, presence, pointer (see docs/api.md)"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn appointment_updates(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -121,6 +122,7 @@ pub async fn appointment_updates(
     Ok(upgrade(ws, speaks_lockd)?.on_upgrade(move |socket| serve(state, scope, actor, viewer, exp_secs, socket)))
 }
 
+#[utoipa::path(get, path = "/updates", tag = "live", params(("accessToken" = Option<String>, Query, description = "The JWT, if not offered as a subprotocol")), responses((status = 101, description = "WebSocket: every appointment's lock summary, then events"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn all_updates(
     State(state): State<AppState>,
     Query(query): Query<SocketQuery>,
