@@ -152,7 +152,12 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         tokio::spawn(grpc);
         node.initialize(world.members.clone()).await?;
         world.running.lock().expect("single-threaded").insert(id, node.clone());
-        state.spawn_background();
+        // Not `state.spawn_background()`: a host that panics (a planted bug caught by
+        // openraft's assertions) can abort the whole test process while tokio unwinds its
+        // runtime (a dropped h2 stream wakes a task, tokio's scheduler is already borrowed and
+        // panics inside h2's lock, the poisoned lock panics again in a destructor), and the
+        // relay's long-lived streams made that happen on every such seed. No simulated user
+        // views appointments, so the relay would carry nothing; real processes test it.
 
         let http_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, HTTP_PORT)).await?;
         axum::serve(HttpListener(http_listener), lockd_api::router(state, None)).await?;
