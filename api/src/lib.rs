@@ -107,7 +107,8 @@ impl AppState {
         lockd_raft::codec::pb::presence_relay_server::PresenceRelayServer<presence::relay::RelayService>,
         lockd_raft::network::RequireSecret,
     > {
-        presence::relay::RelayService::new(self.presence.clone(), self.relay_stats.clone()).into_server(&self.node)
+        presence::relay::RelayService::new(self.presence.clone(), self.relay_stats.clone(), self.node.stopped())
+            .into_server(&self.node)
     }
 
     /// Starts what runs beside the handlers: the presence relay to every peer. It stops when

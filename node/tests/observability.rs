@@ -120,3 +120,18 @@ async fn cors_is_same_origin_unless_origins_are_configured() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["paths"]["/appointments/{id}/takeover"]["post"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_node_promptly_while_peers_stream_presence_to_it() {
+    let mut cluster = Cluster::start_logging(3, &[], "info").await;
+    cluster.wait_for_leader(&[0, 1, 2]).await;
+    // Both peers' presence streams to node 0 are open (each starts with a batch).
+    cluster
+        .eventually(Duration::from_secs(10), "node 0 receives both peers' presence streams", || async {
+            sample(&metrics(&cluster, 0).await, "lockd_presence_batches_received_total").is_some_and(|n| n >= 2.0)
+        })
+        .await;
+    let took = cluster.terminate(0, Duration::from_secs(10)).expect("node 0 exits on SIGTERM");
+    println!("node 0 stopped {took:?} after SIGTERM");
+    assert!(cluster.log(0).contains("stopped"), "a clean stop is logged");
+}

@@ -197,11 +197,14 @@ pub fn batch_from_pb(batch: pb::PresenceBatch) -> Result<(Vec<(String, Viewer)>,
 pub struct RelayService {
     hub: Arc<PresenceHub>,
     stats: Arc<RelayStats>,
+    /// Streams from peers never end by themselves: they end when this node stops, or the
+    /// gRPC server's graceful shutdown would wait for them for ever.
+    stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 impl RelayService {
-    pub fn new(hub: Arc<PresenceHub>, stats: Arc<RelayStats>) -> Self {
-        RelayService { hub, stats }
+    pub fn new(hub: Arc<PresenceHub>, stats: Arc<RelayStats>, stopped: tokio::sync::watch::Receiver<bool>) -> Self {
+        RelayService { hub, stats, stopped }
     }
 
     pub fn into_server(
@@ -221,9 +224,14 @@ impl RelayService {
 impl pb::presence_relay_server::PresenceRelay for RelayService {
     async fn relay(&self, request: Request<Streaming<pb::PresenceBatch>>) -> Result<Response<pb::RelayAck>, Status> {
         let mut stream = request.into_inner();
+        let mut stopped = self.stopped.clone();
         let mut from: Option<NodeId> = None;
         let result = loop {
-            let batch = match stream.message().await {
+            let message = tokio::select! {
+                message = stream.message() => message,
+                _ = stopped.wait_for(|s| *s) => break Err(Status::unavailable("this node is shutting down")),
+            };
+            let batch = match message {
                 Ok(Some(batch)) => batch,
                 Ok(None) => break Ok(Response::new(pb::RelayAck {})),
                 Err(status) => break Err(status),

@@ -380,6 +380,8 @@ async fn serve(
         }
     });
     serve_until_closed(&state, &scope, &actor, feed.as_mut(), exp_secs, &mut socket).await;
+    // The room's watcher goes first, so leaving can drop a room nobody watches any more.
+    drop(feed);
     drop(guard);
     state.metrics.ws_connections.dec();
     if let Some((appointment_id, actor)) = viewer {

@@ -112,6 +112,24 @@ impl Cluster {
         index
     }
 
+    /// SIGTERM, then waits up to `limit` for the process to exit; how long it took, or `None`
+    /// if it was still running (it is then killed).
+    pub fn terminate(&mut self, index: usize, limit: Duration) -> Option<Duration> {
+        let mut child = self.nodes[index].child.take()?;
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
+        assert!(status.success());
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if child.try_wait().expect("wait").is_some() {
+                return Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().ok();
+        child.wait().ok();
+        None
+    }
+
     /// SIGKILL: no shutdown path runs.
     pub fn kill(&mut self, index: usize) {
         if let Some(mut child) = self.nodes[index].child.take() {
