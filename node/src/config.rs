@@ -87,6 +87,11 @@ pub struct Args {
     /// released with reason `disconnected`; 0 leaves it to the lease.
     #[arg(long, env = "LOCKD_DISCONNECT_GRACE_MS", default_value_t = lockd_api::limits::DISCONNECT_GRACE_MS_DEFAULT)]
     pub disconnect_grace_ms: u64,
+    /// Applied-log events buffered for WebSocket streams (16 to 1,000,000). A socket that falls
+    /// further behind gets a fresh snapshot instead; more buffer rides out longer stalls at
+    /// the cost of memory (an event is ~0.5–6 KiB).
+    #[arg(long, env = "LOCKD_EVENT_BUFFER", default_value_t = lockd_raft::limits::NOTIFICATIONS_BUFFERED_MAX)]
+    pub event_buffer: usize,
     /// Origins (comma-separated, e.g. `https://app.example.com`) allowed to call the API from
     /// a browser page they serve. Unset: same origin only.
     #[arg(long, env = "LOCKD_CORS_ORIGINS", value_delimiter = ',')]

@@ -225,3 +225,70 @@ async fn a_hundred_watchers_on_other_nodes_see_every_grant_in_order() {
         at(&answered, 0.5)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_falls_behind_gets_a_fresh_snapshot_not_a_gap() {
+    // A small event buffer, so falling behind takes seconds, not minutes.
+    let cluster = Cluster::start_with(3, &["--event-buffer", "32"]).await;
+    cluster.wait_for_leader(&[0, 1, 2]).await;
+    let http = cluster.http.clone();
+    let alice = Tab::new(cluster.login(0, "alice", "user").await, "alice-tab");
+    let created = alice.request(&http, Method::POST, cluster.url(0, "/appointments")).json(&appointment("slow-1"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+    let acquired = alice.request(&http, Method::POST, cluster.url(0, "/appointments/slow-1/acquire-lock")).send().await.unwrap();
+    let token = acquired.json::<Value>().await.unwrap()["fencingToken"].as_u64().unwrap();
+
+    // A client with a tiny receive buffer that stops reading after the snapshot.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(cluster.nodes[0].http.parse().unwrap()).await.unwrap();
+    let url = cluster.url(0, "/appointments/slow-1/updates").replace("http://", "ws://");
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{}", alice.token).parse().unwrap());
+    let (mut slow, _) = tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
+    let first = next(&mut slow, Duration::from_secs(5)).await;
+    assert_eq!(first["type"], "snapshot");
+    let mut last_index = first["index"].as_u64().unwrap();
+
+    // Large appointment saves while it does not read: far more bytes than the socket buffers
+    // hold and far more events than the node buffers.
+    let notes = "n".repeat(4_900);
+    let mut version = 1;
+    for _ in 0..1_000 {
+        let save = alice
+            .request(&http, Method::PUT, cluster.url(0, "/appointments/slow-1"))
+            .header("if-match", version.to_string())
+            .header("x-fencing-token", token.to_string())
+            .json(&json!({ "title": "Slow", "startsAt": "2030-01-01T10:00:00Z", "endsAt": "2030-01-01T10:45:00Z", "notes": notes }));
+        assert_eq!(save.send().await.unwrap().status(), 200);
+        version += 1;
+    }
+
+    // Reading again: events in order, then a snapshot that jumps ahead, ending at the last
+    // version; never an event past a gap.
+    let mut snapshots = 0;
+    let mut latest_version = 0;
+    while latest_version < version {
+        let message = next(&mut slow, Duration::from_secs(10)).await;
+        match message["type"].as_str().unwrap() {
+            "presence" | "pointer" => continue,
+            // A fenced save renews the lease too.
+            "lock.renewed" => {}
+            "snapshot" => {
+                snapshots += 1;
+                latest_version = message["appointment"]["version"].as_u64().unwrap();
+            }
+            "appointment.updated" => {
+                let v = message["appointment"]["version"].as_u64().unwrap();
+                assert_eq!(v, latest_version.max(1) + 1, "an event after a gap: {v} after {latest_version}");
+                latest_version = v;
+            }
+            other => panic!("unexpected {other}"),
+        }
+        let index = message["index"].as_u64().unwrap();
+        assert!(index >= last_index, "index went back");
+        last_index = index;
+    }
+    assert!(snapshots >= 1, "the slow socket never fell behind (buffers too large for the test?)");
+    println!("slow socket: {snapshots} fresh snapshot(s), caught up to version {latest_version}");
+}

@@ -198,6 +198,13 @@ impl StateMachineStore {
         self
     }
 
+    /// Buffers `events` notifications for watchers instead of the default; a watcher further
+    /// behind re-reads the whole state. Call before anything subscribes.
+    pub fn with_event_buffer(mut self, events: usize) -> Self {
+        self.shared.notifications = broadcast::channel(events.max(1)).0;
+        self
+    }
+
     pub fn observed_by(mut self, observer: Arc<dyn ApplyObserver>) -> Self {
         self.observer = Some(observer);
         self
