@@ -61,30 +61,29 @@ impl std::fmt::Debug for HttpMetrics {
 
 impl HttpMetrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("lockd");
-        let requests = Family::<RequestLabels, Counter>::default();
         // 0.5 ms to ~8 s: a local read to a write that waited out an election.
         let durations =
             Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new((0..15).map(|i| 0.0005 * 2f64.powi(i))));
-        let problems = Family::<CodeLabels, Counter>::default();
-        let metrics = HttpMetrics {
-            requests: requests.clone(),
-            durations: durations.clone(),
-            problems: problems.clone(),
+        let mut metrics = HttpMetrics {
+            registry: Registry::with_prefix("lockd"),
+            requests: Family::default(),
+            durations,
+            problems: Family::default(),
             lock_conflicts: Counter::default(),
             ws_connections: Gauge::default(),
             ws_frames_refused: Counter::default(),
             ws_flood_closes: Counter::default(),
-            registry: Registry::default(),
         };
-        registry.register("http_requests", "HTTP requests answered, by route and status", requests);
-        registry.register("http_request_duration_seconds", "Time to answer an HTTP request, by route", durations);
-        registry.register("problems", "problem+json answers, by code", problems);
-        registry.register("lock_conflicts", "Lock attempts answered lock_held (409)", metrics.lock_conflicts.clone());
-        registry.register("ws_connections", "WebSockets open on this node", metrics.ws_connections.clone());
-        registry.register("ws_frames_refused", "Inbound WebSocket frames over a rate limit", metrics.ws_frames_refused.clone());
-        registry.register("ws_flood_closes", "WebSockets closed for flooding (1008)", metrics.ws_flood_closes.clone());
-        HttpMetrics { registry, ..metrics }
+        // The registry holds handles to the same metrics (each is an Arc inside).
+        let r = &mut metrics.registry;
+        r.register("http_requests", "HTTP requests answered, by route and status", metrics.requests.clone());
+        r.register("http_request_duration_seconds", "Time to answer an HTTP request, by route", metrics.durations.clone());
+        r.register("problems", "problem+json answers, by code", metrics.problems.clone());
+        r.register("lock_conflicts", "Lock attempts answered lock_held (409)", metrics.lock_conflicts.clone());
+        r.register("ws_connections", "WebSockets open on this node", metrics.ws_connections.clone());
+        r.register("ws_frames_refused", "Inbound WebSocket frames over a rate limit", metrics.ws_frames_refused.clone());
+        r.register("ws_flood_closes", "WebSockets closed for flooding (1008)", metrics.ws_flood_closes.clone());
+        metrics
     }
 
     fn observe(&self, method: &str, route: &str, status: StatusCode, seconds: f64, problem: Option<&ProblemCode>) {
@@ -107,17 +106,11 @@ impl Default for HttpMetrics {
 }
 
 /// Everything read at scrape time from the node, the store and the presence layer.
-#[derive(Debug)]
-struct NodeCollector {
-    state: ScrapeView,
-}
+struct NodeCollector(AppState);
 
-/// The parts of the state a scrape reads (the `AppState` itself is not `Debug`).
-struct ScrapeView(AppState);
-
-impl std::fmt::Debug for ScrapeView {
+impl std::fmt::Debug for NodeCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ScrapeView")
+        f.write_str("NodeCollector")
     }
 }
 
@@ -133,7 +126,7 @@ fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) 
 
 impl Collector for NodeCollector {
     fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
-        let state = &self.state.0;
+        let state = &self.0;
         let status = state.node.status();
         let index = |i: Option<u64>| i.map_or(-1, |i| i as i64);
         gauge(&mut e, "lockd_raft_term", "Current Raft term", status.term as i64)?;
@@ -189,7 +182,7 @@ pub fn render(state: &AppState) -> Result<String, std::fmt::Error> {
     let mut out = String::new();
     prometheus_client::encoding::text::encode_registry(&mut out, &state.metrics.registry)?;
     let mut scraped = Registry::default();
-    scraped.register_collector(Box::new(NodeCollector { state: ScrapeView(state.clone()) }));
+    scraped.register_collector(Box::new(NodeCollector(state.clone())));
     prometheus_client::encoding::text::encode_registry(&mut out, &scraped)?;
     prometheus_client::encoding::text::encode_eof(&mut out)?;
     Ok(out)

@@ -25,17 +25,7 @@ async fn cluster_with(id: &str, extra_args: &[&str]) -> (Cluster, Tab) {
     let alice = Tab::new(cluster.login(0, "alice", "user").await, "alice-tab");
     let created = alice.request(&cluster.http, Method::POST, cluster.url(0, "/appointments")).json(&appointment(id));
     assert_eq!(created.send().await.unwrap().status(), 201);
-    let path = format!("/appointments/{id}?stale=true");
-    cluster
-        .eventually(Duration::from_secs(5), "every node applied the appointment", || async {
-            let mut applied = true;
-            for node in 0..3 {
-                let response = cluster.http.get(cluster.url(node, &path)).bearer_auth(&alice.token).send().await;
-                applied &= response.is_ok_and(|r| r.status() == 200);
-            }
-            applied
-        })
-        .await;
+    cluster.wait_applied(&[0, 1, 2], id, &alice.token).await;
     (cluster, alice)
 }
 

@@ -47,16 +47,7 @@ async fn a_lock_taken_through_one_node_reaches_sockets_on_the_others_in_log_orde
 
     let viewer_token = cluster.login(2, "bob", "user").await;
     // The appointment's stream on node 2 and the list stream on node 1.
-    cluster
-        .eventually(Duration::from_secs(5), "nodes 1 and 2 applied the appointment", || async {
-            let mut applied = true;
-            for node in [1, 2] {
-                let url = cluster.url(node, "/appointments/ws-1?stale=true");
-                applied &= http.get(url).bearer_auth(&viewer_token).send().await.is_ok_and(|r| r.status() == 200);
-            }
-            applied
-        })
-        .await;
+    cluster.wait_applied(&[1, 2], "ws-1", &viewer_token).await;
     let mut watcher = connect(&cluster, 2, "/appointments/ws-1/updates", &viewer_token).await;
     let mut list = connect(&cluster, 1, "/updates", &viewer_token).await;
     let snapshot = next(&mut watcher, Duration::from_secs(5)).await;
@@ -159,16 +150,7 @@ async fn a_hundred_watchers_on_other_nodes_see_every_grant_in_order() {
     let created = alice.request(&http, Method::POST, cluster.url(0, "/appointments")).json(&appointment("fan-1"));
     assert_eq!(created.send().await.unwrap().status(), 201);
     let viewer = cluster.login(1, "viewer", "user").await;
-    cluster
-        .eventually(Duration::from_secs(5), "nodes 1 and 2 applied the appointment", || async {
-            let mut applied = true;
-            for node in [1, 2] {
-                let url = cluster.url(node, "/appointments/fan-1?stale=true");
-                applied &= http.get(url).bearer_auth(&viewer).send().await.is_ok_and(|r| r.status() == 200);
-            }
-            applied
-        })
-        .await;
+    cluster.wait_applied(&[1, 2], "fan-1", &viewer).await;
 
     // 100 sockets, half on node 1 and half on node 2, each read by its own task that stamps
     // when every lock.acquired arrives.

@@ -290,12 +290,22 @@ impl PresenceHub {
 
     /// This node's viewers changed since `since` (0: all of them, replacing).
     pub fn local_changes(&self, since: u64) -> LocalChanges {
+        self.local_changes_with(since, false)
+    }
+
+    /// Like [`Self::local_changes`], but every viewer, changed or not (not replacing), so a
+    /// peer's copies are refreshed before they expire.
+    pub fn local_refresh(&self, since: u64) -> LocalChanges {
+        self.local_changes_with(since, true)
+    }
+
+    fn local_changes_with(&self, since: u64, every_viewer: bool) -> LocalChanges {
         self.with(|inner| {
             let replace = since == 0 || since < inner.gone_floor;
             let mut viewers = Vec::new();
             for (appointment_id, room) in &inner.rooms {
                 for local in room.local.values() {
-                    if replace || local.local_seq > since {
+                    if replace || every_viewer || local.local_seq > since {
                         viewers.push((appointment_id.clone(), local.viewer.clone()));
                     }
                 }
@@ -307,11 +317,6 @@ impl PresenceHub {
             };
             LocalChanges { replace, viewers, gone, upto: inner.local_seq }
         })
-    }
-
-    /// Every viewer of this node, to refresh a peer's copy before it expires.
-    pub fn all_local(&self) -> Vec<(String, Viewer)> {
-        self.local_changes(0).viewers
     }
 
     /// A peer's batch. `replace` forgets what that peer told before.

@@ -99,9 +99,8 @@ async fn stream_changes(from: NodeId, hub: &PresenceHub, stats: &RelayStats, tx:
     loop {
         let changes = if refreshed.elapsed() >= refresh {
             refreshed = tokio::time::Instant::now();
-            // Everything again (not replacing), so the peer's copies do not expire.
-            let latest = hub.local_changes(since);
-            LocalChanges { viewers: hub.all_local(), ..latest }
+            // Everything again, so the peer's copies do not expire.
+            hub.local_refresh(since)
         } else {
             hub.local_changes(since)
         };

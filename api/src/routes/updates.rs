@@ -494,8 +494,13 @@ fn take(state: &AppState, feed: Option<&PresenceFeed>, text: &str) -> Option<Val
         ClientMessage::Heartbeat(_) => None,
         ClientMessage::Pointer(PointerPosition { x, y }) => {
             let Some(feed) = feed else { return Some(error_frame("invalid_input", "pointers belong on an appointment's socket")) };
-            state.presence.point(&feed.me, Pointer::checked(x, y).ok());
-            None
+            match Pointer::checked(x, y) {
+                Ok(pointer) => {
+                    state.presence.point(&feed.me, Some(pointer));
+                    None
+                }
+                Err(reason) => Some(error_frame("invalid_input", &reason)),
+            }
         }
         ClientMessage::PointerLeave(_) => {
             let Some(feed) = feed else { return Some(error_frame("invalid_input", "pointers belong on an appointment's socket")) };

@@ -188,6 +188,20 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// Waits until every node of `nodes` has applied appointment `id` (a stale read finds it).
+    pub async fn wait_applied(&self, nodes: &[usize], id: &str, token: &str) {
+        let path = format!("/appointments/{id}?stale=true");
+        self.eventually(Duration::from_secs(5), &format!("nodes {nodes:?} applied appointment {id}"), || async {
+            let mut applied = true;
+            for &node in nodes {
+                let response = self.http.get(self.url(node, &path)).bearer_auth(token).send().await;
+                applied &= response.is_ok_and(|r| r.status() == 200);
+            }
+            applied
+        })
+        .await;
+    }
+
     /// What node `index` has logged so far.
     pub fn log(&self, index: usize) -> String {
         std::fs::read_to_string(&self.nodes[index].log_path).unwrap_or_default()

@@ -45,19 +45,3 @@ pub async fn next_where(socket: &mut Socket, limit: Duration, wanted: impl Fn(&V
         }
     }
 }
-
-/// Waits for the socket to close; the close code, if the server sent one.
-pub async fn closed(socket: &mut Socket, limit: Duration) -> Option<u16> {
-    tokio::time::timeout(limit, async {
-        while let Some(frame) = socket.next().await {
-            match frame {
-                Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
-                Err(_) => return None,
-                Ok(_) => continue,
-            }
-        }
-        None
-    })
-    .await
-    .expect("closed in time")
-}

@@ -110,6 +110,20 @@ fn local_changes_carry_joins_moves_and_departures_once() {
 }
 
 #[test]
+fn a_refresh_carries_every_viewer_without_replacing() {
+    let (hub, _) = hub(1);
+    let _alice = hub.join("a1", &actor("alice", "t1"));
+    let bob = hub.join("a2", &actor("bob", "t2"));
+    let start = hub.local_changes(0).upto;
+    let key = bob.key().clone();
+    drop(bob);
+    let refresh = hub.local_refresh(start);
+    assert!(!refresh.replace);
+    assert_eq!(refresh.viewers.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["a1"], "unchanged, still sent");
+    assert_eq!(refresh.gone, vec![key]);
+}
+
+#[test]
 fn a_peer_lagging_past_the_kept_departures_is_sent_a_replacement() {
     let (hub, _) = hub(1);
     let stay = hub.join("a1", &actor("alice", "t1"));
