@@ -116,7 +116,8 @@ impl Cluster {
     /// if it was still running (it is then killed).
     pub fn terminate(&mut self, index: usize, limit: Duration) -> Option<Duration> {
         let mut child = self.nodes[index].child.take()?;
-        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
+        // The shell's builtin: a bare Debian may have no procps (/usr/bin/kill).
+        let status = Command::new("sh").args(["-c", &format!("kill -TERM {}", child.id())]).status().expect("run sh");
         assert!(status.success());
         let started = Instant::now();
         while started.elapsed() < limit {
