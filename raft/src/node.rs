@@ -95,6 +95,9 @@ pub struct ClusterStatus {
     pub committed_index: Option<u64>,
     pub applied_index: Option<u64>,
     pub snapshot_index: Option<u64>,
+    /// The last log index removed from this node's log (behind a snapshot); a follower that
+    /// lags behind it can only catch up by a snapshot.
+    pub purged_index: Option<u64>,
     pub voters: BTreeSet<NodeId>,
     pub nodes: BTreeMap<NodeId, NodeInfo>,
 }
@@ -146,7 +149,11 @@ impl LockNode {
             install_snapshot_timeout: 60_000,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.timing.snapshot_every_entries),
             max_in_snapshot_log_to_keep: config.timing.keep_log_entries,
-            purge_batch_size: 256,
+            // openraft purges only once this many entries are purgeable. Tied to the snapshot
+            // interval so a log snapshotted every N entries is also trimmed every N: a fixed 256
+            // left small intervals (tests, simulation) never purging, so lagging followers were
+            // never sent a snapshot there.
+            purge_batch_size: config.timing.snapshot_every_entries.clamp(1, 256),
             // A restarted leader must win a new election. Restoring leadership in the old term
             // (openraft's default) serves read indexes from a commit index the restart forgot,
             // since neither the applied state nor the commit index is synced: a stale read
@@ -242,6 +249,7 @@ impl LockNode {
             committed_index: metrics.local_committed.map(|id| id.index),
             applied_index: metrics.last_applied.map(|id| id.index),
             snapshot_index: metrics.snapshot.map(|id| id.index),
+            purged_index: metrics.purged.map(|id| id.index),
             voters: membership.voter_ids().collect(),
             nodes: membership.nodes().map(|(id, n)| (*id, n.clone())).collect(),
         }

@@ -38,6 +38,7 @@ pub async fn status(State(state): State<AppState>) -> Response {
         "committedIndex": s.committed_index,
         "appliedIndex": s.applied_index,
         "snapshotIndex": s.snapshot_index,
+        "purgedIndex": s.purged_index,
         "members": members,
     }))
     .into_response()
