@@ -165,6 +165,7 @@ impl Collector for NodeCollector {
         gauge(&mut e, "lockd_presence_relayed_viewers", "Tabs on other nodes this node knows of", remote as i64)?;
         let relay = &state.relay_stats;
         counter(&mut e, "lockd_presence_batches_sent", "Presence batches streamed to peers", load(&relay.batches_sent))?;
+        counter(&mut e, "lockd_presence_viewer_updates_sent", "Viewer states (a pointer, a join) streamed to peers, summed over peers", load(&relay.viewers_sent))?;
         counter(
             &mut e,
             "lockd_presence_batches_dropped",

@@ -8,19 +8,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Cluster, Tab};
-
-/// The value of an unlabelled sample `name` in a Prometheus text exposition.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
-async fn metrics(cluster: &Cluster, node: usize) -> String {
-    let response = cluster.http.get(cluster.url(node, "/metrics")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
-    response.text().await.unwrap()
-}
+use support::{Cluster, Tab, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_each_nodes_work_and_a_request_id_follows_a_forwarded_write() {
@@ -46,7 +34,7 @@ async fn metrics_count_each_nodes_work_and_a_request_id_follows_a_forwarded_writ
     let generated = fresh.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(generated.len(), 36, "a request without an id gets a fresh one: {generated}");
 
-    let on_follower = metrics(&cluster, follower).await;
+    let on_follower = cluster.metrics(follower).await;
     assert_eq!(sample(&on_follower, "lockd_raft_is_leader"), Some(0.0));
     assert_eq!(sample(&on_follower, "lockd_raft_leader"), Some((leader + 1) as f64));
     assert!(sample(&on_follower, "lockd_writes_forwarded_total").unwrap() >= 3.0, "create, acquire, conflict");
@@ -57,7 +45,7 @@ async fn metrics_count_each_nodes_work_and_a_request_id_follows_a_forwarded_writ
     assert!(on_follower.contains(r#"lockd_problems_total{code="lock_held"} 1"#));
     assert!(on_follower.contains("lockd_http_request_duration_seconds_bucket{"));
 
-    let on_leader = metrics(&cluster, leader).await;
+    let on_leader = cluster.metrics(leader).await;
     assert_eq!(sample(&on_leader, "lockd_raft_is_leader"), Some(1.0));
     assert!(sample(&on_leader, "lockd_writes_proposed_total").unwrap() >= 3.0);
     let applied = sample(&on_leader, "lockd_raft_applied_index").unwrap();
@@ -66,7 +54,7 @@ async fn metrics_count_each_nodes_work_and_a_request_id_follows_a_forwarded_writ
     for node in 0..3 {
         cluster
             .eventually(Duration::from_secs(5), "every node applied the grant", || async {
-                sample(&metrics(&cluster, node).await, "lockd_lock_grants_total") == Some(1.0)
+                sample(&cluster.metrics(node).await, "lockd_lock_grants_total") == Some(1.0)
             })
             .await;
     }
@@ -128,7 +116,7 @@ async fn sigterm_stops_a_node_promptly_while_peers_stream_presence_to_it() {
     // Both peers' presence streams to node 0 are open (each starts with a batch).
     cluster
         .eventually(Duration::from_secs(10), "node 0 receives both peers' presence streams", || async {
-            sample(&metrics(&cluster, 0).await, "lockd_presence_batches_received_total").is_some_and(|n| n >= 2.0)
+            sample(&cluster.metrics(0).await, "lockd_presence_batches_received_total").is_some_and(|n| n >= 2.0)
         })
         .await;
     let took = cluster.terminate(0, Duration::from_secs(10)).expect("node 0 exits on SIGTERM");

@@ -5,13 +5,16 @@
 
 mod support;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::SinkExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::ws::{Socket, connect, next, next_where};
-use support::{Cluster, Tab};
+use support::{Cluster, Tab, sample};
 use tokio_tungstenite::tungstenite::Message;
 
 fn appointment(id: &str) -> Value {
@@ -192,4 +195,172 @@ async fn floods_and_bad_frames_are_refused_and_the_node_keeps_what_it_acknowledg
     let mut again = watch(&cluster, 1, "p-3", &mallory).await;
     again.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
     assert_eq!(next_where(&mut again, Duration::from_secs(5), |m| m["type"] == "pong").await["type"], "pong");
+}
+
+/// The per-user frame limit spans every socket of the user on a node: four tabs, each under
+/// its own socket burst, together go over the user's burst and are refused (counted, told),
+/// while another user on the same node is not slowed down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_frames_are_limited_across_all_their_sockets_and_not_other_users() {
+    const TABS: usize = 4;
+    // Under the per-socket burst (80), 280 together: over the per-user burst (240).
+    const PINGS_PER_TAB: usize = 70;
+    const USER_BURST: usize = 240;
+    const USER_PER_SEC: f64 = 120.0;
+    let (cluster, _) = cluster_with("p-4", &[]).await;
+    let mallory = cluster.login(1, "mallory", "user").await;
+    let refused_before = sample(&cluster.metrics(1).await, "lockd_ws_frames_refused_total").unwrap();
+    let mut tabs = Vec::new();
+    for tab in 0..TABS {
+        tabs.push(watch(&cluster, 1, "p-4", &Tab::new(mallory.clone(), &format!("mallory-{tab}"))).await);
+    }
+    let ping = Message::text(r#"{"type":"ping"}"#);
+    let started = Instant::now();
+    for _ in 0..PINGS_PER_TAB {
+        for socket in &mut tabs {
+            socket.send(ping.clone()).await.unwrap();
+        }
+    }
+    let sending = started.elapsed();
+
+    // Every frame is either answered (pong) or refused (counted on the node).
+    let pongs = Arc::new(AtomicUsize::new(0));
+    let told = Arc::new(AtomicUsize::new(0));
+    let readers: Vec<_> = tabs
+        .into_iter()
+        .map(|mut socket| {
+            let (pongs, told) = (pongs.clone(), told.clone());
+            tokio::spawn(async move {
+                while let Some(Ok(frame)) = futures::StreamExt::next(&mut socket).await {
+                    let Message::Text(text) = frame else { continue };
+                    let message: Value = serde_json::from_str(text.as_str()).unwrap();
+                    match message["type"].as_str() {
+                        Some("pong") => pongs.fetch_add(1, Ordering::Relaxed),
+                        Some("error") if message["code"] == "rate_limited" => told.fetch_add(1, Ordering::Relaxed),
+                        _ => 0,
+                    };
+                }
+            })
+        })
+        .collect();
+    let refused = || async { sample(&cluster.metrics(1).await, "lockd_ws_frames_refused_total").unwrap() - refused_before };
+    cluster
+        .eventually(Duration::from_secs(10), "each frame answered or refused", || async {
+            pongs.load(Ordering::Relaxed) + refused().await as usize == TABS * PINGS_PER_TAB
+        })
+        .await;
+    let refused = refused().await as usize;
+    // The first 240 always pass; of the rest, only what refilled while sending.
+    let refilled = (USER_PER_SEC * sending.as_secs_f64()).ceil() as usize + 1;
+    let at_least = (TABS * PINGS_PER_TAB).saturating_sub(USER_BURST + refilled);
+    assert!(refused >= at_least && refused <= TABS * PINGS_PER_TAB - USER_BURST, "refused {refused}, sent in {sending:?}");
+    assert_eq!(told.load(Ordering::Relaxed) > 0, refused > 0, "a refused tab is told");
+    println!("per-user frame limit: {TABS} tabs × {PINGS_PER_TAB} pings in {sending:?}: {refused} refused");
+
+    // Another user on the same node is not held back by mallory's tabs.
+    let bob = Tab::new(cluster.login(1, "bob", "user").await, "bob-tab");
+    let mut socket = watch(&cluster, 1, "p-4", &bob).await;
+    for _ in 0..PINGS_PER_TAB {
+        socket.send(ping.clone()).await.unwrap();
+    }
+    for _ in 0..PINGS_PER_TAB {
+        assert_eq!(next(&mut socket, Duration::from_secs(5)).await["type"], "pong");
+    }
+    readers.into_iter().for_each(|reader| reader.abort());
+}
+
+/// Many viewers on one node move their pointers at 30 Hz; a viewer on another node sees
+/// every viewer's last position (the relay coalesces, it never keeps a stale one last).
+/// Prints the offered and relayed rates; `RELAY_VIEWERS` and `RELAY_SECONDS` scale it up for
+/// a first look at the relay's capacity (docs/benchmarks.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pointers_of_many_viewers_at_30_hz_cross_nodes_and_the_last_position_arrives() {
+    let viewers: usize = std::env::var("RELAY_VIEWERS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let seconds: u64 = std::env::var("RELAY_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let (cluster, _) = cluster_with("p-5", &[]).await;
+    let carol = Tab::new(cluster.login(2, "carol", "user").await, "carol-tab");
+    let mut watcher = watch(&cluster, 2, "p-5", &carol).await;
+    // Each viewer reads what it is sent (every other viewer's pointer), as a browser would:
+    // a socket that stops reading is dropped by the node as too slow.
+    let fanned_out = Arc::new(AtomicUsize::new(0));
+    let mut sockets = Vec::new();
+    let mut drains = Vec::new();
+    for i in 0..viewers {
+        let user = format!("viewer-{i}");
+        let tab = Tab::new(cluster.login(0, &user, "user").await, &format!("{user}-tab"));
+        let (sink, mut stream) = futures::StreamExt::split(watch(&cluster, 0, "p-5", &tab).await);
+        sockets.push(sink);
+        let fanned_out = fanned_out.clone();
+        drains.push(tokio::spawn(async move {
+            while let Some(Ok(_)) = futures::StreamExt::next(&mut stream).await {
+                fanned_out.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let before = cluster.metrics(0).await;
+
+    // The watcher's side: pointer messages counted, the last position of each viewer kept.
+    let final_y = 1.0;
+    let reader = tokio::spawn(async move {
+        let mut received = 0u64;
+        let mut last: HashMap<String, (f64, f64)> = HashMap::new();
+        let started = Instant::now();
+        loop {
+            let message = next(&mut watcher, Duration::from_secs(10)).await;
+            if message["type"] != "pointer" {
+                continue;
+            }
+            let (Some(user), Some(x), Some(y)) = (message["userId"].as_str(), message["x"].as_f64(), message["y"].as_f64()) else { continue };
+            received += 1;
+            last.insert(user.to_owned(), (x, y));
+            if last.len() == viewers && last.values().all(|&(_, y)| y == final_y) {
+                return (received, started.elapsed(), last);
+            }
+        }
+    });
+
+    let mut ticks = tokio::time::interval(Duration::from_millis(33));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = Instant::now();
+    let fanned_out_before = fanned_out.load(Ordering::Relaxed);
+    let mut sent = 0u64;
+    let mut tick = 0u64;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        ticks.tick().await;
+        for (i, socket) in sockets.iter_mut().enumerate() {
+            let x = ((tick * 7 + i as u64) % 1000) as f64 / 1000.0;
+            socket.send(Message::text(json!({ "type": "pointer", "x": x, "y": 0.5 }).to_string())).await.unwrap();
+            sent += 1;
+        }
+        tick += 1;
+    }
+    let offered_for = started.elapsed();
+    let fanned_out = fanned_out.load(Ordering::Relaxed) - fanned_out_before;
+    for (i, socket) in sockets.iter_mut().enumerate() {
+        let x = i as f64 / 1000.0;
+        socket.send(Message::text(json!({ "type": "pointer", "x": x, "y": final_y }).to_string())).await.unwrap();
+    }
+    let (received, received_for, last) = reader.await.unwrap();
+    for i in 0..viewers {
+        // Positions travel between nodes as f32.
+        let (x, _) = last[&format!("viewer-{i}")];
+        assert!((x - i as f64 / 1000.0).abs() < 1e-6, "viewer-{i} last seen at x = {x}");
+    }
+    let after = cluster.metrics(0).await;
+    let delta = |name: &str| sample(&after, name).unwrap() - sample(&before, name).unwrap();
+    let relayed = delta("lockd_presence_viewer_updates_sent_total") / 2.0; // two peers
+    let dropped = delta("lockd_presence_batches_dropped_total");
+    // Offered moves, plus the final ones and the roster refresh every 5 s: never more.
+    let at_most = sent + viewers as u64 * (2 + seconds / 5);
+    assert!(relayed > 0.0 && relayed <= at_most as f64, "coalesced, never more than offered: {relayed} > {at_most}");
+    println!(
+        "pointer relay, {viewers} viewers on node 1 at 30 Hz for {offered_for:?}: offered {:.0}/s; \
+         relayed to each peer {:.0}/s; watcher on node 3 received {:.0}/s; batches dropped {dropped}; \
+         sent to the viewers on node 1 {:.0}/s",
+        sent as f64 / offered_for.as_secs_f64(),
+        relayed / offered_for.as_secs_f64(),
+        received as f64 / received_for.as_secs_f64(),
+        fanned_out as f64 / offered_for.as_secs_f64(),
+    );
+    drains.into_iter().for_each(|drain| drain.abort());
 }

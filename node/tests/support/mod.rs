@@ -148,6 +148,14 @@ impl Cluster {
         response.json().await.ok()
     }
 
+    /// Node `index`'s `/metrics` text.
+    pub async fn metrics(&self, index: usize) -> String {
+        let response = self.http.get(self.url(index, "/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+        response.text().await.unwrap()
+    }
+
     /// Waits until every live node named in `among` reports the same leader, itself live.
     pub async fn wait_for_leader(&self, among: &[usize]) -> usize {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -237,4 +245,9 @@ impl Tab {
     pub fn request(&self, http: &reqwest::Client, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
         http.request(method, url).bearer_auth(&self.token).header("x-session-id", &self.session)
     }
+}
+
+/// The value of an unlabelled sample `name` in a Prometheus text exposition.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
