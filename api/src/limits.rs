@@ -38,9 +38,12 @@ pub const PRESENCE_BATCH_VIEWERS_MAX: usize = 256;
 pub const PRESENCE_MESSAGE_BYTES_MAX: usize = 256 * 1024;
 /// Departed viewers remembered for peers that lag; beyond this a peer gets a full roster.
 pub const PRESENCE_GONE_KEPT_MAX: usize = 4_096;
-/// Reconnect backoff of a peer stream.
+/// Reconnect backoff of a peer stream. The ceiling is short: a peer that is back must get
+/// this node's viewers well within the disconnect grace (its holders' tabs may be here), and
+/// one connect attempt a second per peer costs nothing. A 5 s ceiling left a restarted peer
+/// blind to this node's viewers for up to 5 s (seen as a flaky presence test).
 pub const PRESENCE_RECONNECT_MS_MIN: u64 = 200;
-pub const PRESENCE_RECONNECT_MS_MAX: u64 = 5_000;
+pub const PRESENCE_RECONNECT_MS_MAX: u64 = 1_000;
 /// Frames a socket may send per second (pointer at 30 Hz plus heartbeats, with room), and
 /// the burst. Frames over it are dropped with an error frame.
 pub const WS_FRAMES_PER_SEC: u32 = 40;
