@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Parser;
-use lockd_raft::types::{NodeId, NodeInfo};
+use lockd_raft::types::{NodeId, NodeInfo, check_member_addr};
 
 #[derive(Debug, Parser)]
 #[command(name = "lockd", version, about = "A node of the lockd appointment lock cluster")]
@@ -119,6 +119,25 @@ pub fn read_secret(value: &Option<String>, file: &Option<PathBuf>, what: &str) -
     Ok(secret)
 }
 
+/// Whether `advertised` (how peers reach this node, from `--peers`) can be the address this
+/// node listens on: the same port, and an IP that is, or a name that resolves to, the one it
+/// listens on. A node listening on every interface accepts any host: in a container the
+/// name is all it knows, and it may not resolve before the pod is up.
+pub fn advertised_matches(advertised: &str, listening: SocketAddr) -> bool {
+    let Some((host, port)) = advertised.rsplit_once(':') else { return false };
+    if port.parse::<u16>() != Ok(listening.port()) {
+        return false;
+    }
+    if listening.ip().is_unspecified() {
+        return true;
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip == listening.ip(),
+        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(advertised).is_ok_and(|mut found| found.any(|a| a.ip() == listening.ip())),
+    }
+}
+
 /// Parses `id=raft_addr/http_addr,...`.
 pub fn parse_peers(text: &str) -> anyhow::Result<BTreeMap<NodeId, NodeInfo>> {
     let mut peers = BTreeMap::new();
@@ -127,8 +146,8 @@ pub fn parse_peers(text: &str) -> anyhow::Result<BTreeMap<NodeId, NodeInfo>> {
         let (raft_addr, http_addr) =
             addrs.split_once('/').with_context(|| format!("peer `{item}` is not id=raft_addr/http_addr"))?;
         let id: NodeId = id.parse().with_context(|| format!("peer id `{id}` is not a number"))?;
-        raft_addr.parse::<SocketAddr>().with_context(|| format!("`{raft_addr}` is not ip:port"))?;
-        http_addr.parse::<SocketAddr>().with_context(|| format!("`{http_addr}` is not ip:port"))?;
+        check_member_addr(raft_addr).map_err(|e| anyhow!("peer {id}: {e}"))?;
+        check_member_addr(http_addr).map_err(|e| anyhow!("peer {id}: {e}"))?;
         let info = NodeInfo { raft_addr: raft_addr.to_owned(), http_addr: http_addr.to_owned() };
         if peers.insert(id, info).is_some() {
             bail!("peer id {id} appears twice");
@@ -154,5 +173,23 @@ mod tests {
         assert!(parse_peers("1=a/b").is_err());
         assert!(parse_peers("1=127.0.0.1:1/127.0.0.1:2,1=127.0.0.1:3/127.0.0.1:4").is_err());
         assert!(parse_peers("").is_err());
+        let named = parse_peers("1=lockd-0.lockd:9081/lockd-0.lockd:8081").unwrap();
+        assert_eq!(named[&1].raft_addr, "lockd-0.lockd:9081");
+        assert!(parse_peers("1=lockd-0.lockd/lockd-0.lockd:8081").is_err());
+    }
+
+    #[test]
+    fn the_advertised_address_must_be_where_the_node_listens() {
+        let on = |a: &str| a.parse::<SocketAddr>().unwrap();
+        assert!(advertised_matches("127.0.0.1:9081", on("127.0.0.1:9081")));
+        assert!(!advertised_matches("127.0.0.2:9081", on("127.0.0.1:9081")));
+        assert!(!advertised_matches("127.0.0.1:9082", on("127.0.0.1:9081")));
+        assert!(!advertised_matches("lockd-0.invalid:9081", on("127.0.0.1:9081")));
+        assert!(advertised_matches("localhost:9081", on("127.0.0.1:9081")));
+        assert!(!advertised_matches("localhost:9081", on("127.0.0.2:9081")));
+        assert!(advertised_matches("lockd-0.lockd:9081", on("0.0.0.0:9081")));
+        assert!(advertised_matches("[::1]:9081", on("[::]:9081")));
+        assert!(advertised_matches("[::1]:9081", on("[::1]:9081")));
+        assert!(!advertised_matches("lockd-0.lockd:9082", on("0.0.0.0:9081")));
     }
 }

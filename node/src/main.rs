@@ -15,7 +15,7 @@ use lockd_raft::network::TcpChannels;
 use lockd_raft::node::{LockNode, NodeConfig, RaftTiming};
 use tokio::sync::watch;
 
-use crate::config::{Args, parse_peers, read_secret};
+use crate::config::{Args, advertised_matches, parse_peers, read_secret};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -39,8 +39,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(peers) = &peers {
         let me = peers.get(&args.node_id).context("--peers must include this node's own id")?;
         anyhow::ensure!(
-            me.raft_addr == args.raft_addr.to_string() && me.http_addr == args.http_addr.to_string(),
-            "--peers lists node {} at {}/{}, but it listens on {}/{}",
+            advertised_matches(&me.raft_addr, args.raft_addr) && advertised_matches(&me.http_addr, args.http_addr),
+            "--peers lists node {} at {}/{}, but it listens on {}/{} (a name must resolve to the address it listens on, or listen on 0.0.0.0)",
             args.node_id,
             me.raft_addr,
             me.http_addr,

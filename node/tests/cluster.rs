@@ -321,6 +321,35 @@ async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter() {
         .await;
 }
 
+/// Members named by DNS (`localhost` here, a StatefulSet's pod names in Kubernetes) form a
+/// cluster, and a follower forwards writes to the leader by name; a node whose own entry
+/// names another address refuses to start, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_named_by_dns_form_a_cluster_and_a_wrong_own_address_is_refused() {
+    let cluster = Cluster::start_named(3).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let follower = (leader + 1) % 3;
+    let status = cluster.status(follower).await.unwrap();
+    assert!(status["members"].as_array().unwrap().iter().all(|m| m["raftAddr"].as_str().unwrap().starts_with("localhost:")), "{status}");
+    let alice = Tab::new(cluster.login(follower, "alice", "user").await, "alice-tab");
+    let created = alice.request(&cluster.http, Method::POST, cluster.url(follower, "/appointments")).json(&appointment("dns-1"));
+    assert_eq!(created.send().await.unwrap().status(), 201, "forwarded to the leader by name");
+    cluster.wait_applied(&[0, 1, 2], "dns-1", &alice.token).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lockd"))
+        .args(["--node-id", "1", "--http-addr", "127.0.0.1:0", "--raft-addr", "127.0.0.1:0"])
+        .args(["--peers", "1=lockd-0.invalid:9081/lockd-0.invalid:8081"])
+        .args(["--jwt-secret", "0123456789abcdef", "--cluster-secret", "0123456789abcdef"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--peers lists node 1 at lockd-0.invalid:9081"), "{stderr}");
+}
+
 /// A peer RPC without the cluster secret is refused before it reaches Raft.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_rpc_without_the_cluster_secret_is_refused() {

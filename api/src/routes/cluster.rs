@@ -83,9 +83,8 @@ pub async fn add_member(
     if identity.role != lockd_raft::sm::Role::Admin {
         return Err(Problem::forbidden("changing membership needs the admin role"));
     }
-    let valid_addr = |a: &str| a.parse::<std::net::SocketAddr>().is_ok();
-    if !valid_addr(&input.raft_addr) || !valid_addr(&input.http_addr) {
-        return Err(Problem::invalid_input("raftAddr and httpAddr must be ip:port"));
+    for addr in [&input.raft_addr, &input.http_addr] {
+        lockd_raft::types::check_member_addr(addr).map_err(|e| Problem::invalid_input(format!("raftAddr and httpAddr must be host:port: {e}")))?;
     }
     let s = state.node.status();
     if s.leader != Some(s.node_id) {

@@ -49,6 +49,15 @@ impl Cluster {
 
     /// Starts with extra flags and a log filter (`LOCKD_LOG`) for every node.
     pub async fn start_logging(size: u64, extra_args: &[&str], log_filter: &str) -> Cluster {
+        Cluster::start_full(size, extra_args, log_filter, "127.0.0.1")
+    }
+
+    /// Starts with the members named `localhost:port` in `--peers` (as a DNS name would be).
+    pub async fn start_named(size: u64) -> Cluster {
+        Cluster::start_full(size, &[], "warn", "localhost")
+    }
+
+    fn start_full(size: u64, extra_args: &[&str], log_filter: &str, peer_host: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
         for id in 1..=size {
@@ -61,7 +70,8 @@ impl Cluster {
                 child: None,
             });
         }
-        let peers = nodes.iter().map(|n| format!("{}={}/{}", n.id, n.raft, n.http)).collect::<Vec<_>>().join(",");
+        let named = |addr: &str| addr.replace("127.0.0.1", peer_host);
+        let peers = nodes.iter().map(|n| format!("{}={}/{}", n.id, named(&n.raft), named(&n.http))).collect::<Vec<_>>().join(",");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         let founders = nodes.len();
         let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
