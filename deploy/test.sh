@@ -1,13 +1,33 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and property tests, the turmoil simulation (a few hundred seeds,
-# about 7 minutes on 2 cores), the real-process integration tests.
-# Installs what it needs first (deploy/setup.sh). Safe to run again.
+# about 7 minutes on 2 cores), the real-process integration tests, the deployment files, and
+# the web app (unit tests, then a real browser against a real 3-node cluster).
+# Installs what it needs first (deploy/setup.sh). Safe to run again. Every stage runs even
+# when an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/setup.sh
 
+failed=()
+stage() {
+    local name=$1
+    shift
+    echo "== $name"
+    if ! "$@"; then
+        echo "== $name: FAILED" >&2
+        failed+=("$name")
+    fi
+}
+
+# The build must succeed for anything else to mean something.
 echo "== cargo build (workspace, tests included)"
 cargo build --workspace --all-targets --locked
-echo "== cargo test"
 # --show-output: the simulation's report (seeds, faults, operations checked) shows on success too.
-cargo test --workspace --locked --no-fail-fast -- --show-output
+stage "cargo test" cargo test --workspace --locked --no-fail-fast -- --show-output
+stage "deployment files" deploy/validate.sh
+
+if ((${#failed[@]})); then
+    echo "failed: ${failed[*]}" >&2
+    exit 1
+fi
+echo "all stages passed"
