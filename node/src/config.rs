@@ -27,6 +27,12 @@ pub struct Args {
     #[arg(long, env = "LOCKD_RAFT_ADDR", default_value = "127.0.0.1:9081")]
     pub raft_addr: SocketAddr,
 
+    /// How peers reach this node's HTTP and peer ports, when not where it listens (behind
+    /// NAT, a port mapping or a proxy). Its own `--peers` entry must say the same.
+    #[arg(long, env = "LOCKD_ADVERTISE_HTTP_ADDR")]
+    pub advertise_http_addr: Option<String>,
+    #[arg(long, env = "LOCKD_ADVERTISE_RAFT_ADDR")]
+    pub advertise_raft_addr: Option<String>,
     /// The founding members, the same list on every founding node:
     /// `id=raft_addr/http_addr,...`. A node with a log ignores it. Omit it on a node that
     /// joins later through `POST /cluster/members`.
@@ -102,6 +108,37 @@ impl Args {
     pub fn rate_limits_off(&self) -> bool {
         self.rate_limits.trim().eq_ignore_ascii_case("off")
     }
+}
+
+/// Checks this node's own `--peers` entry: it must be the advertised address where one is
+/// given, else an address this node listens on.
+pub fn check_own_entry(args: &Args, me: &NodeInfo) -> anyhow::Result<()> {
+    let fits = |entry: &str, advertised: &Option<String>, listening: SocketAddr| match advertised {
+        Some(advertised) => entry == advertised,
+        None => advertised_matches(entry, listening),
+    };
+    anyhow::ensure!(
+        fits(&me.raft_addr, &args.advertise_raft_addr, args.raft_addr) && fits(&me.http_addr, &args.advertise_http_addr, args.http_addr),
+        "--peers lists node {} at {}/{}, but it listens on {}/{}{} (a name must resolve to the \
+         address it listens on, or listen on 0.0.0.0, or say --advertise-raft-addr/--advertise-http-addr)",
+        args.node_id,
+        me.raft_addr,
+        me.http_addr,
+        args.raft_addr,
+        args.http_addr,
+        match (&args.advertise_raft_addr, &args.advertise_http_addr) {
+            (None, None) => String::new(),
+            (raft, http) => format!(
+                " and advertises {}/{}",
+                raft.as_deref().unwrap_or("(listen address)"),
+                http.as_deref().unwrap_or("(listen address)")
+            ),
+        }
+    );
+    for addr in [&args.advertise_raft_addr, &args.advertise_http_addr].into_iter().flatten() {
+        check_member_addr(addr).map_err(|e| anyhow!("--advertise-*: {e}"))?;
+    }
+    Ok(())
 }
 
 pub fn read_secret(value: &Option<String>, file: &Option<PathBuf>, what: &str) -> anyhow::Result<String> {

@@ -15,7 +15,7 @@ use lockd_raft::network::TcpChannels;
 use lockd_raft::node::{LockNode, NodeConfig, RaftTiming};
 use tokio::sync::watch;
 
-use crate::config::{Args, advertised_matches, parse_peers, read_secret};
+use crate::config::{Args, check_own_entry, parse_peers, read_secret};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -38,15 +38,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let peers = args.peers.as_deref().map(parse_peers).transpose()?;
     if let Some(peers) = &peers {
         let me = peers.get(&args.node_id).context("--peers must include this node's own id")?;
-        anyhow::ensure!(
-            advertised_matches(&me.raft_addr, args.raft_addr) && advertised_matches(&me.http_addr, args.http_addr),
-            "--peers lists node {} at {}/{}, but it listens on {}/{} (a name must resolve to the address it listens on, or listen on 0.0.0.0)",
-            args.node_id,
-            me.raft_addr,
-            me.http_addr,
-            args.raft_addr,
-            args.http_addr
-        );
+        check_own_entry(&args, me)?;
     }
 
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
@@ -63,7 +55,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         keep_log_entries: args.keep_log_entries,
     };
     let config = NodeConfig { node_id: args.node_id, cluster_secret, timing };
-    let node = LockNode::start(config, log_store, state_machine, clock.clone(), Arc::new(TcpChannels)).await?;
+    let node = LockNode::start(config, log_store, state_machine, clock.clone(), Arc::new(TcpChannels { local_ip: Some(args.raft_addr.ip()).filter(|ip| !ip.is_unspecified()) })).await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {

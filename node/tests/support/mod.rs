@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod ws;
 
 use std::net::TcpListener;
@@ -16,6 +17,8 @@ pub struct Node {
     pub id: u64,
     pub http: String,
     pub raft: String,
+    /// The peer address the others are told (the fault proxy's), when not `raft`.
+    pub advertised_raft: Option<String>,
     pub data_dir: PathBuf,
     pub log_path: PathBuf,
     child: Option<Child>,
@@ -57,7 +60,36 @@ impl Cluster {
         Cluster::start_full(size, &[], "warn", "localhost")
     }
 
+    /// Starts with a fault proxy in front of every peer port: node `id` listens on (and
+    /// dials from) `proxy::node_ip(id)`, and peers reach it through the proxy.
+    pub async fn start_behind_proxy(size: u64, extra_args: &[&str]) -> (Cluster, proxy::FaultProxy) {
+        let mut cluster = Cluster::prepare(size, extra_args, "warn", "127.0.0.1");
+        let mut routes = Vec::new();
+        for node in &mut cluster.nodes {
+            let listen: std::net::SocketAddr = format!("{}:{}", proxy::node_ip(node.id), free_port()).parse().unwrap();
+            let advertised: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            node.raft = listen.to_string();
+            node.advertised_raft = Some(advertised.to_string());
+            routes.push((node.id, advertised, listen));
+        }
+        let proxy = proxy::FaultProxy::start(&routes).await;
+        cluster.peers = cluster.nodes.iter().map(|n| format!("{}={}/{}", n.id, n.advertised_raft.as_ref().unwrap(), n.http)).collect::<Vec<_>>().join(",");
+        for i in 0..cluster.nodes.len() {
+            cluster.spawn(i);
+        }
+        (cluster, proxy)
+    }
+
     fn start_full(size: u64, extra_args: &[&str], log_filter: &str, peer_host: &str) -> Cluster {
+        let mut cluster = Cluster::prepare(size, extra_args, log_filter, peer_host);
+        for i in 0..cluster.nodes.len() {
+            cluster.spawn(i);
+        }
+        cluster
+    }
+
+    /// The cluster's nodes and flags, none started.
+    fn prepare(size: u64, extra_args: &[&str], log_filter: &str, peer_host: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
         for id in 1..=size {
@@ -65,6 +97,7 @@ impl Cluster {
                 id,
                 http: format!("127.0.0.1:{}", free_port()),
                 raft: format!("127.0.0.1:{}", free_port()),
+                advertised_raft: None,
                 data_dir: dir.path().join(format!("node-{id}")),
                 log_path: dir.path().join(format!("node-{id}.log")),
                 child: None,
@@ -76,11 +109,7 @@ impl Cluster {
         let founders = nodes.len();
         let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
         let log_filter = log_filter.to_owned();
-        let mut cluster = Cluster { nodes, peers, founders, extra_args, log_filter, dir, http };
-        for i in 0..cluster.nodes.len() {
-            cluster.spawn(i);
-        }
-        cluster
+        Cluster { nodes, peers, founders, extra_args, log_filter, dir, http }
     }
 
     pub fn spawn(&mut self, index: usize) {
@@ -89,6 +118,9 @@ impl Cluster {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lockd"));
         command.args(["--node-id", &node.id.to_string()]).arg("--data-dir").arg(&node.data_dir);
         command.args(["--http-addr", &node.http, "--raft-addr", &node.raft]);
+        if let Some(advertised) = &node.advertised_raft {
+            command.args(["--advertise-raft-addr", advertised]);
+        }
         if let Some(peers) = peers {
             command.args(["--peers", &peers]);
         }
@@ -113,6 +145,7 @@ impl Cluster {
             id,
             http: format!("127.0.0.1:{}", free_port()),
             raft: format!("127.0.0.1:{}", free_port()),
+            advertised_raft: None,
             data_dir: self.dir.path().join(format!("node-{id}")),
             log_path: self.dir.path().join(format!("node-{id}.log")),
             child: None,
@@ -260,4 +293,22 @@ impl Tab {
 /// The value of an unlabelled sample `name` in a Prometheus text exposition.
 pub fn sample(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+impl Cluster {
+    /// SIGSTOP: the process freezes (its sockets stay open), as in a long GC pause or a VM
+    /// stall. `resume` sends SIGCONT.
+    pub fn pause(&self, index: usize) {
+        self.signal(index, "STOP");
+    }
+
+    pub fn resume(&self, index: usize) {
+        self.signal(index, "CONT");
+    }
+
+    fn signal(&self, index: usize, name: &str) {
+        let child = self.nodes[index].child.as_ref().expect("running");
+        let status = Command::new("sh").args(["-c", &format!("kill -{name} {}", child.id())]).status().expect("run sh");
+        assert!(status.success());
+    }
 }

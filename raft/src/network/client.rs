@@ -23,11 +23,16 @@ pub trait ChannelFactory: Send + Sync + 'static {
 
 /// Real TCP, with Nagle off: Raft messages are small and latency-bound (DESIGN pitfall 9).
 #[derive(Debug, Default)]
-pub struct TcpChannels;
+pub struct TcpChannels {
+    /// The source address of connections to peers: the IP the node's peer port listens on,
+    /// when that is one address, so firewalls (and the chaos tests' fault proxy) see the
+    /// same address in both directions. None: the kernel picks.
+    pub local_ip: Option<std::net::IpAddr>,
+}
 
 impl ChannelFactory for TcpChannels {
     fn channel(&self, raft_addr: &str) -> Channel {
-        peer_endpoint(raft_addr).tcp_nodelay(true).connect_lazy()
+        peer_endpoint(raft_addr).tcp_nodelay(true).local_address(self.local_ip).connect_lazy()
     }
 }
 

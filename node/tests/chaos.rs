@@ -1,0 +1,305 @@
+//! Chaos with real processes: clients race for a few appointments through every node while
+//! the leader is SIGKILLed and restarted, paused past the election timeout (it wakes up
+//! deposed), and cut off from its peers by the fault proxy, and a follower is killed. The
+//! history is checked from the outside: fencing tokens of an appointment belong to one
+//! tenure each and strictly increase in grant order, no two acknowledged tenures overlap,
+//! and no acknowledged grant is lost across kill -9 (a later grant gets a larger token).
+//! After each fault the cluster must grant again within a bound.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{Cluster, Tab};
+use tokio::sync::watch;
+
+const APPOINTMENTS: [&str; 2] = ["chaos-1", "chaos-2"];
+const LEASE_MS: u64 = 4_000;
+const CLIENTS: usize = 6;
+/// How long a paused or isolated node stays so: well past the election timeout (300–600 ms).
+const FAULT_MS: u64 = 1_500;
+/// After a fault heals, the cluster must grant again within this.
+const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
+
+/// One acknowledged grant, as its client saw it.
+#[derive(Debug, Clone)]
+struct Grant {
+    appointment: &'static str,
+    client: usize,
+    token: u64,
+    acked_at: Instant,
+    /// A lower bound of when the tenure ended: the release was sent, or the lease (counted
+    /// from the first send of the acquire, before the leader applied it) ran out.
+    ended_by: Instant,
+}
+
+#[derive(Default)]
+struct Tally {
+    grants: AtomicU64,
+    conflicts: AtomicU64,
+    unknown: AtomicU64,
+}
+
+/// A small deterministic generator per client: the workload is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+/// What became of a write after its retries.
+enum Outcome {
+    Answered(StatusCode, Value),
+    /// Every try timed out or found no leader: it may or may not have been applied.
+    Unknown,
+}
+
+/// Sends a write up to 3 times with one idempotency key, through a different node each time.
+async fn write(http: &reqwest::Client, urls: &[String], first_node: usize, method: Method, path: &str, tab: &Tab, key: &str, token: Option<u64>) -> Outcome {
+    for attempt in 0..3 {
+        let url = format!("{}{path}", urls[(first_node + attempt) % urls.len()]);
+        let mut request = tab.request(http, method.clone(), url).header("idempotency-key", key).timeout(Duration::from_secs(2));
+        if let Some(token) = token {
+            request = request.header("x-fencing-token", token.to_string());
+        }
+        match request.send().await {
+            Ok(response) if response.status() != StatusCode::SERVICE_UNAVAILABLE && response.status() != StatusCode::MISDIRECTED_REQUEST => {
+                let status = response.status();
+                let body = response.json::<Value>().await.unwrap_or(Value::Null);
+                return Outcome::Answered(status, body);
+            }
+            _ => continue,
+        }
+    }
+    Outcome::Unknown
+}
+
+async fn client(c: usize, http: reqwest::Client, urls: Vec<String>, tab: Tab, stop: watch::Receiver<bool>, grants: Arc<Mutex<Vec<Grant>>>, tally: Arc<Tally>) {
+    let mut rng = Rng(c as u64 + 1);
+    let mut i = 0u64;
+    while !*stop.borrow() {
+        i += 1;
+        let appointment = APPOINTMENTS[rng.below(APPOINTMENTS.len())];
+        let node = rng.below(urls.len());
+        let first_sent = Instant::now();
+        let acquired = write(&http, &urls, node, Method::POST, &format!("/appointments/{appointment}/acquire-lock"), &tab, &format!("c{c}-{i}-acq"), None).await;
+        let token = match acquired {
+            Outcome::Answered(StatusCode::OK, body) => body["fencingToken"].as_u64().expect("a granted lock has a token"),
+            Outcome::Answered(StatusCode::CONFLICT, _) => {
+                tally.conflicts.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(rng.below(20) as u64)).await;
+                continue;
+            }
+            Outcome::Answered(status, body) => panic!("acquire answered {status}: {body}"),
+            Outcome::Unknown => {
+                tally.unknown.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        };
+        let acked_at = Instant::now();
+        tally.grants.fetch_add(1, Ordering::Relaxed);
+        // Work under the lock for a moment, then let go.
+        tokio::time::sleep(Duration::from_millis(rng.below(30) as u64)).await;
+        let release_sent = Instant::now();
+        let ended_by = release_sent.min(first_sent + Duration::from_millis(LEASE_MS));
+        grants.lock().unwrap().push(Grant { appointment, client: c, token, acked_at, ended_by });
+        let released = write(&http, &urls, rng.below(urls.len()), Method::DELETE, &format!("/appointments/{appointment}/release-lock"), &tab, &format!("c{c}-{i}-rel"), Some(token)).await;
+        match released {
+            // Released, or the lease had already lapsed and someone else holds it now.
+            Outcome::Answered(StatusCode::NO_CONTENT | StatusCode::CONFLICT, _) => {}
+            Outcome::Answered(status, body) => panic!("release answered {status}: {body}"),
+            Outcome::Unknown => {
+                tally.unknown.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The safety check over every acknowledged grant. Returns the violations found.
+fn violations(grants: &[Grant]) -> Vec<String> {
+    let mut found = Vec::new();
+    for appointment in APPOINTMENTS {
+        // One tenure per token: a token acknowledged twice must be the same client renewing.
+        let mut tenures: BTreeMap<u64, Grant> = BTreeMap::new();
+        for grant in grants.iter().filter(|g| g.appointment == appointment) {
+            match tenures.get_mut(&grant.token) {
+                None => {
+                    tenures.insert(grant.token, grant.clone());
+                }
+                Some(tenure) if tenure.client == grant.client => {
+                    tenure.acked_at = tenure.acked_at.min(grant.acked_at);
+                    tenure.ended_by = tenure.ended_by.max(grant.ended_by);
+                }
+                Some(tenure) => found.push(format!("{appointment}: token {} granted to clients {} and {}", grant.token, tenure.client, grant.client)),
+            }
+        }
+        // A larger token is a later tenure: the earlier one ended before it was acknowledged.
+        let tenures: Vec<&Grant> = tenures.values().collect();
+        for (i, earlier) in tenures.iter().enumerate() {
+            for later in &tenures[i + 1..] {
+                if earlier.ended_by > later.acked_at {
+                    found.push(format!(
+                        "{appointment}: token {} (client {}) still held {:?} after token {} (client {}) was acknowledged",
+                        earlier.token,
+                        earlier.client,
+                        earlier.ended_by - later.acked_at,
+                        later.token,
+                        later.client
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Waits until `more` grants beyond `from` were acknowledged; how long that took.
+async fn grants_resume(tally: &Tally, from: u64, more: u64, what: &str) -> Duration {
+    let started = Instant::now();
+    while tally.grants.load(Ordering::Relaxed) < from + more {
+        assert!(started.elapsed() < RECOVERY_LIMIT, "no grants for {RECOVERY_LIMIT:?} after {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
+/// The node index every live node names as leader.
+async fn leader(cluster: &Cluster, live: &[usize]) -> usize {
+    cluster.wait_for_leader(live).await
+}
+
+async fn chaos(size: u64) {
+    let args = ["--lock-ttl-ms", &LEASE_MS.to_string(), "--rate-limits", "off", "--disconnect-grace-ms", "0"];
+    let (mut cluster, proxy) = Cluster::start_behind_proxy(size, &args).await;
+    let all: Vec<usize> = (0..size as usize).collect();
+    let ids: Vec<u64> = cluster.nodes.iter().map(|n| n.id).collect();
+    leader(&cluster, &all).await;
+    let admin = Tab::new(cluster.login(0, "setup", "admin").await, "setup-tab");
+    for id in APPOINTMENTS {
+        let body = json!({ "id": id, "title": "Chaos", "startsAt": "2030-01-01T09:00:00Z", "endsAt": "2030-01-01T09:30:00Z" });
+        let created = admin.request(&cluster.http, Method::POST, cluster.url(0, "/appointments")).json(&body);
+        assert_eq!(created.send().await.unwrap().status(), 201);
+    }
+
+    let urls: Vec<String> = all.iter().map(|&i| cluster.url(i, "")).collect();
+    let grants = Arc::new(Mutex::new(Vec::new()));
+    let tally = Arc::new(Tally::default());
+    let (stop_tx, stop) = watch::channel(false);
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let tab = Tab::new(cluster.login(c % all.len(), &format!("client-{c}"), "user").await, &format!("client-{c}-tab"));
+        clients.push(tokio::spawn(client(c, cluster.http.clone(), urls.clone(), tab, stop.clone(), grants.clone(), tally.clone())));
+    }
+    grants_resume(&tally, 0, 20, "the start").await;
+    let mut recoveries = Vec::new();
+
+    // 1. The leader is killed (kill -9) and comes back from its disk.
+    let old = leader(&cluster, &all).await;
+    cluster.kill(old);
+    let from = tally.grants.load(Ordering::Relaxed);
+    recoveries.push(("leader SIGKILL", grants_resume(&tally, from, 5, "killing the leader").await));
+    cluster.spawn(old);
+    leader(&cluster, &all).await;
+
+    // 2. The leader freezes past the election timeout; the others elect a new one, and the
+    //    old one wakes up with stale leadership that it must not act on.
+    let old = leader(&cluster, &all).await;
+    cluster.pause(old);
+    let from = tally.grants.load(Ordering::Relaxed);
+    let paused_at = Instant::now();
+    recoveries.push(("leader SIGSTOP", grants_resume(&tally, from, 5, "pausing the leader").await));
+    tokio::time::sleep(Duration::from_millis(FAULT_MS).saturating_sub(paused_at.elapsed())).await;
+    cluster.resume(old);
+    let new = leader(&cluster, &all).await;
+    assert_ne!(new, old, "a node paused past the election timeout wakes up deposed");
+
+    // 3. The leader is cut off from its peers; clients still reach it over HTTP.
+    let old = leader(&cluster, &all).await;
+    proxy.isolate(ids[old], &ids);
+    let from = tally.grants.load(Ordering::Relaxed);
+    let isolated_at = Instant::now();
+    recoveries.push(("leader isolated", grants_resume(&tally, from, 5, "isolating the leader").await));
+    let elected = leader(&cluster, &others_of(&all, old)).await;
+    assert_ne!(elected, old);
+    tokio::time::sleep(Duration::from_millis(FAULT_MS).saturating_sub(isolated_at.elapsed())).await;
+    proxy.heal();
+    leader(&cluster, &all).await;
+
+    // 4. A follower is killed and restarted.
+    let current = leader(&cluster, &all).await;
+    let follower = (current + 1) % all.len();
+    cluster.kill(follower);
+    let from = tally.grants.load(Ordering::Relaxed);
+    recoveries.push(("follower SIGKILL", grants_resume(&tally, from, 5, "killing a follower").await));
+    cluster.spawn(follower);
+    leader(&cluster, &all).await;
+    let from = tally.grants.load(Ordering::Relaxed);
+    grants_resume(&tally, from, 20, "healing everything").await;
+
+    stop_tx.send(true).unwrap();
+    for client in clients {
+        client.await.unwrap();
+    }
+    let grants = grants.lock().unwrap().clone();
+    let found = violations(&grants);
+    assert!(found.is_empty(), "{} safety violations:\n{}", found.len(), found.join("\n"));
+
+    // No acknowledged grant was lost: the next grant of each appointment, once every lease
+    // has lapsed, gets a larger token than any acknowledged before.
+    let checker = Tab::new(cluster.login(0, "checker", "user").await, "checker-tab");
+    for appointment in APPOINTMENTS {
+        let highest = grants.iter().filter(|g| g.appointment == appointment).map(|g| g.token).max().unwrap_or(0);
+        let started = Instant::now();
+        let token = loop {
+            let acquire = checker.request(&cluster.http, Method::POST, cluster.url(0, &format!("/appointments/{appointment}/acquire-lock")));
+            let response = acquire.send().await.unwrap();
+            if response.status() == StatusCode::OK {
+                break response.json::<Value>().await.unwrap()["fencingToken"].as_u64().unwrap();
+            }
+            assert!(started.elapsed() < Duration::from_millis(LEASE_MS * 3), "{appointment} never free again: {}", response.status());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(token > highest, "{appointment}: token {token} after an acknowledged {highest}");
+    }
+
+    println!(
+        "chaos, {size} nodes, {CLIENTS} clients: {} grants acknowledged and checked, {} conflicts, {} outcomes unknown; grants again after: {}; violations: 0",
+        grants.len(),
+        tally.conflicts.load(Ordering::Relaxed),
+        tally.unknown.load(Ordering::Relaxed),
+        recoveries.iter().map(|(what, took)| format!("{what} {took:.2?}")).collect::<Vec<_>>().join(", ")
+    );
+}
+
+fn others_of(all: &[usize], excluded: usize) -> Vec<usize> {
+    all.iter().copied().filter(|&i| i != excluded).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_keep_mutual_exclusion_through_kills_pauses_and_partitions() {
+    chaos(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_keep_mutual_exclusion_through_kills_pauses_and_partitions() {
+    chaos(5).await;
+}
+
+/// The checker itself: overlapping tenures and a token granted twice are caught.
+#[test]
+fn the_checker_catches_overlaps_and_shared_tokens() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let grant = |client, token, acked, ended| Grant { appointment: "chaos-1", client, token, acked_at: at(acked), ended_by: at(ended) };
+    assert!(violations(&[grant(0, 1, 0, 10), grant(1, 2, 10, 20), grant(0, 2, 15, 25)]).len() == 1, "token 2 to two clients");
+    assert!(violations(&[grant(0, 1, 0, 12), grant(1, 2, 10, 20)]).len() == 1, "token 1 held past token 2's ack");
+    assert!(violations(&[grant(0, 1, 0, 10), grant(0, 1, 5, 9), grant(1, 2, 10, 20)]).is_empty(), "a renewal, then a clean hand-over");
+}
