@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and property tests, the turmoil simulation (a few hundred seeds,
-# about 7 minutes on 2 cores), the real-process integration tests, the deployment files, and
-# the web app (unit tests, then a real browser against a real 3-node cluster).
+# about 7 minutes on 2 cores), the real-process integration and chaos tests, and the
+# deployment files (deploy/validate.sh).
 # Installs what it needs first (deploy/setup.sh). Safe to run again. Every stage runs even
 # when an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
