@@ -66,13 +66,15 @@ impl Cluster {
         let mut cluster = Cluster::prepare(size, extra_args, "warn", "127.0.0.1");
         let mut routes = Vec::new();
         for node in &mut cluster.nodes {
-            let listen: std::net::SocketAddr = format!("{}:{}", proxy::node_ip(node.id), free_port()).parse().unwrap();
-            let advertised: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-            node.raft = listen.to_string();
-            node.advertised_raft = Some(advertised.to_string());
-            routes.push((node.id, advertised, listen));
+            let ip = proxy::node_ip(node.id);
+            let port = TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+            node.raft = format!("{ip}:{port}");
+            routes.push((node.id, node.raft.parse().unwrap()));
         }
-        let proxy = proxy::FaultProxy::start(&routes).await;
+        let (proxy, advertised) = proxy::FaultProxy::start(&routes).await;
+        for (node, advertised) in cluster.nodes.iter_mut().zip(advertised) {
+            node.advertised_raft = Some(advertised.to_string());
+        }
         cluster.peers = cluster.nodes.iter().map(|n| format!("{}={}/{}", n.id, n.advertised_raft.as_ref().unwrap(), n.http)).collect::<Vec<_>>().join(",");
         for i in 0..cluster.nodes.len() {
             cluster.spawn(i);

@@ -32,12 +32,16 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    /// Listens on each `(node id, proxy address)` and forwards to `(node's peer address)`.
-    pub async fn start(routes: &[(u64, SocketAddr, SocketAddr)]) -> FaultProxy {
+    /// For each `(node id, node's peer address)`, listens on a fresh loopback port (bound
+    /// here, so no other test can take it in between) and forwards to the node. Answers the
+    /// proxy's addresses in the same order.
+    pub async fn start(routes: &[(u64, SocketAddr)]) -> (FaultProxy, Vec<SocketAddr>) {
         let blocked = Arc::new(watch::Sender::new(Blocked::new()));
         let mut tasks = Vec::new();
-        for &(to, listen, upstream) in routes {
-            let listener = TcpListener::bind(listen).await.expect("proxy listens");
+        let mut addresses = Vec::new();
+        for &(to, upstream) in routes {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy listens");
+            addresses.push(listener.local_addr().unwrap());
             let blocked = blocked.clone();
             tasks.push(tokio::spawn(async move {
                 while let Ok((inbound, peer)) = listener.accept().await {
@@ -46,7 +50,7 @@ impl FaultProxy {
                 }
             }));
         }
-        FaultProxy { blocked, tasks }
+        (FaultProxy { blocked, tasks }, addresses)
     }
 
     /// Cuts node `id` off from every other node (clients still reach it over HTTP).
