@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use lockd_raft::clock::Clock;
 use lockd_raft::node::LockNode;
@@ -201,13 +202,37 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
     }
     .with_state(state);
     match web_dir {
-        Some(dir) => {
-            let index = tower_http::services::ServeFile::new(dir.join("index.html"));
-            let web = tower_http::services::ServeDir::new(dir).fallback(index);
-            api.route_service("/appointments/{*rest}", not_found_service()).fallback_service(web)
-        }
+        Some(dir) => with_web_app(api, dir),
         None => api.fallback(|| async { Problem::not_found("no such route") }),
     }
+}
+
+/// Serves the built web app for every path the API does not route; unknown paths get
+/// `index.html` (the app routes them). Paths under an API prefix never do: a mistyped API call
+/// answers 404 problem+json, not 200 with a page.
+fn with_web_app(api: Router, dir: &std::path::Path) -> Router {
+    use tower::ServiceExt;
+    let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+    let web = tower_http::services::ServeDir::new(dir).fallback(index);
+    api.fallback(move |request: axum::extract::Request| {
+        let web = web.clone();
+        async move {
+            if is_api_path(request.uri().path()) {
+                return Problem::not_found("no such route").into_response();
+            }
+            match web.oneshot(request).await {
+                Ok(response) => response.into_response(),
+                Err(never) => match never {},
+            }
+        }
+    })
+}
+
+/// Whether `path`'s first segment is one of the API's (`/appointments/…`, `/cluster/…`, …).
+fn is_api_path(path: &str) -> bool {
+    let first = |p: &str| p.trim_start_matches('/').split('/').next().unwrap_or("").to_owned();
+    let segment = first(path);
+    ROUTES.iter().any(|route| first(route) == segment)
 }
 
 /// CORS for the configured origins only; none configured means same origin only.
@@ -239,7 +264,53 @@ fn cors(origins: &[axum::http::HeaderValue]) -> Option<tower_http::cors::CorsLay
 }
 
 /// Unknown paths under the API's prefixes are API 404s, not the web app's index page.
-fn not_found_service() -> axum::routing::MethodRouter {
-    axum::routing::any(|| async { Problem::not_found("no such route") })
-}
 
+
+#[cfg(test)]
+mod web_app_tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// The API's real route table (each answering "api") with the web app behind it.
+    fn app(dir: &std::path::Path) -> Router {
+        let api = ROUTES.iter().fold(Router::new(), |router, route| router.route(route, get(|| async { "api" })));
+        with_web_app(api, dir)
+    }
+
+    fn built_app(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("lockd-web-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        std::fs::write(dir.join("index.html"), "<html>app</html>").unwrap();
+        std::fs::write(dir.join("assets/app.js"), "console.log(1)").unwrap();
+        dir
+    }
+
+    async fn get_path(app: &Router, path: &str) -> (StatusCode, String, String) {
+        let response = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let body = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        (status, kind, body)
+    }
+
+    #[tokio::test]
+    async fn the_app_is_served_beside_the_api_and_never_instead_of_it() {
+        let dir = built_app("serve");
+        let app = app(&dir);
+        assert_eq!(get_path(&app, "/").await, (StatusCode::OK, "text/html".into(), "<html>app</html>".into()));
+        // The app's own routes get index.html; its files are served as they are.
+        assert_eq!(get_path(&app, "/appointment/demo-1").await.2, "<html>app</html>");
+        assert_eq!(get_path(&app, "/assets/app.js").await.2, "console.log(1)");
+        // API routes answer as the API; unknown paths under API prefixes are 404 problems.
+        assert_eq!(get_path(&app, "/appointments/demo-1/lock-status").await.2, "api");
+        for path in ["/appointments/demo-1/nope", "/appointments/a/b/c/d", "/cluster/whatever", "/auth/x"] {
+            let (status, kind, _) = get_path(&app, path).await;
+            assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"), "{path}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
