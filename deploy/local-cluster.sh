@@ -52,10 +52,9 @@ build() {
     # what it builds, so any other selection rebuilds RocksDB (~12 minutes) a second time.
     cargo build --locked --workspace --all-targets >&2
     BIN="$CARGO_TARGET_DIR/debug/lockd"
-    if [ -f web/package.json ]; then
-        lockd_apt_install nodejs npm
-        (cd web && npm ci --no-audit --no-fund >&2 && npm run build >&2)
-    fi
+    echo "building the web app (npm)..." >&2
+    lockd_web_install >&2
+    (cd web && npm run build >&2)
 }
 
 up() {

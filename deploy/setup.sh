@@ -24,3 +24,28 @@ lockd_apt_install libclang-dev clang curl
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lockd/target}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+# Node.js for the web app: the machine's own (Vite 8 needs >= 20.19). Debian's nodejs is
+# only a fallback where none is installed, and too old for Vite 8: then we say so and stop.
+lockd_node_setup() {
+    if ! command -v npm >/dev/null 2>&1; then
+        lockd_apt_install nodejs npm
+    fi
+    local version
+    version=$(node -p 'process.versions.node')
+    if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+        echo "setup: Node.js $version is too old for the web app (Vite 8 needs >= 20.19)" >&2
+        return 1
+    fi
+}
+
+# npm packages of web/ exactly as locked; skipped when node_modules matches the lock file.
+# The browser tests use Debian's Chromium, never a downloaded browser.
+lockd_web_install() {
+    lockd_node_setup
+    local stamp=web/node_modules/.lockd-installed
+    if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
+        (cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+        cp web/package-lock.json "$stamp"
+    fi
+}

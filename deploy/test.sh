@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and property tests, the turmoil simulation (a few hundred seeds,
-# about 7 minutes on 2 cores), the real-process integration and chaos tests, and the
-# deployment files (deploy/validate.sh).
+# about 7 minutes on 2 cores), the real-process integration and chaos tests, the web app
+# (type check, Vitest, then Playwright in Debian's Chromium against real 3-node clusters),
+# and the deployment files (deploy/validate.sh).
 # Installs what it needs first (deploy/setup.sh). Safe to run again. Every stage runs even
 # when an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
@@ -24,6 +25,16 @@ echo "== cargo build (workspace, tests included)"
 cargo build --workspace --all-targets --locked
 # --show-output: the simulation's report (seeds, faults, operations checked) shows on success too.
 stage "cargo test" cargo test --workspace --locked --no-fail-fast -- --show-output
+web_unit() {
+    lockd_web_install
+    (cd web && npm run typecheck && npm test)
+}
+web_e2e() {
+    lockd_apt_install chromium
+    (cd web && npm run build && LOCKD_BIN="$CARGO_TARGET_DIR/debug/lockd" npm run e2e)
+}
+stage "web: types and unit tests" web_unit
+stage "web: browser end-to-end" web_e2e
 stage "deployment files" deploy/validate.sh
 
 if ((${#failed[@]})); then

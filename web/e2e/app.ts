@@ -1,0 +1,42 @@
+// Page helpers shared by the browser tests.
+
+import { expect, type Browser, type Page } from "@playwright/test";
+import { join } from "node:path";
+import { screenshotDir } from "./cluster";
+
+export interface Person {
+  name: string;
+  page: Page;
+}
+
+/** A fresh browser context (its own tab storage) signed in as `name` on the node at `url`. */
+export async function signedIn(browser: Browser, url: string, name: string): Promise<Person> {
+  const context = await browser.newContext({ baseURL: url });
+  const page = await context.newPage();
+  await page.goto("/");
+  await page.getByRole("button", { name: new RegExp(name) }).click();
+  await expect(page.getByTestId("current-user")).toContainText(name);
+  return { name, page };
+}
+
+export async function openAppointment(person: Person, id: string): Promise<void> {
+  await person.page.goto(`/appointment/${id}`);
+  await expect(person.page.getByTestId("lock-panel")).toBeVisible();
+  await expect(person.page.getByTestId("connection")).toContainText("Live");
+}
+
+export const inputs = (page: Page) => page.getByTestId("form-box").locator("input, textarea");
+
+export async function expectAllDisabled(page: Page): Promise<void> {
+  const fields = inputs(page);
+  await expect(fields).toHaveCount(6);
+  for (const field of await fields.all()) await expect(field).toBeDisabled();
+}
+
+export async function expectAllEnabled(page: Page): Promise<void> {
+  for (const field of await inputs(page).all()) await expect(field).toBeEnabled();
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
+}

@@ -1,0 +1,138 @@
+// A real 3-node lockd cluster on loopback for the browser tests: the lockd binary of this
+// checkout, serving the built app (web/dist) on every node. Started and stopped by the tests.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir, homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+
+const repo = resolve(import.meta.dirname, "..", "..");
+
+export function lockdBinary(): string {
+  if (process.env.LOCKD_BIN) return process.env.LOCKD_BIN;
+  const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache", "lockd", "target");
+  return join(target, "debug", "lockd");
+}
+
+export interface ClusterOptions {
+  /** Lease length (the product's default is 5 minutes). */
+  lockTtlMs?: number;
+  /** How long a holder's closed tab keeps the lock before the server drops it. */
+  disconnectGraceMs?: number;
+}
+
+export interface Cluster {
+  /** http://127.0.0.1:port of each node, node 1 first. */
+  urls: string[];
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, children: ChildProcess[]): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const exited = children.find((c) => c.exitCode !== null);
+    if (exited) throw new Error(`a lockd node exited (code ${exited.exitCode}) while waiting for ${what}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const dataDir = mkdtempSync(join(tmpdir(), "lockd-e2e-"));
+  const jwtSecret = join(dataDir, "jwt-secret");
+  const clusterSecret = join(dataDir, "cluster-secret");
+  writeFileSync(jwtSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
+  writeFileSync(clusterSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
+  const nodes = [];
+  for (const id of [1, 2, 3]) nodes.push({ id, http: await freePort(), raft: await freePort() });
+  const peers = nodes.map((n) => `${n.id}=127.0.0.1:${n.raft}/127.0.0.1:${n.http}`).join(",");
+  const children = nodes.map((n) => {
+    const log = openSync(join(dataDir, `node-${n.id}.log`), "a");
+    const args = [
+      "--node-id", String(n.id),
+      "--data-dir", join(dataDir, `node-${n.id}`),
+      "--http-addr", `127.0.0.1:${n.http}`,
+      "--raft-addr", `127.0.0.1:${n.raft}`,
+      "--peers", peers,
+      "--dev",
+      "--web-dir", join(repo, "web", "dist"),
+      "--jwt-secret-file", jwtSecret,
+      "--cluster-secret-file", clusterSecret,
+      "--lock-ttl-ms", String(options.lockTtlMs ?? 300_000),
+      "--disconnect-grace-ms", String(options.disconnectGraceMs ?? 5_000),
+      ...(n.id === 1 ? ["--seed-demo"] : []),
+    ];
+    return spawn(lockdBinary(), args, { stdio: ["ignore", log, log] });
+  });
+  const urls = nodes.map((n) => `http://127.0.0.1:${n.http}`);
+  const stop = async () => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+            setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 5_000).unref();
+          }),
+      ),
+    );
+    if (!process.env.LOCKD_E2E_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    for (const url of urls) {
+      await waitFor(`${url}/readyz`, async () => (await fetch(`${url}/readyz`)).ok, 60_000, children);
+    }
+    // The demo appointments are created by node 1 once a leader exists.
+    await waitFor(
+      "the demo appointments",
+      async () => {
+        const token = await devToken(urls[1]!, { userId: "probe", name: "Probe", email: "probe@example.com", role: "user" });
+        const answer = await fetch(`${urls[2]}/appointments`, { headers: { Authorization: `Bearer ${token}` } });
+        const body = (await answer.json()) as { appointments?: unknown[] };
+        return (body.appointments?.length ?? 0) >= 4;
+      },
+      30_000,
+      children,
+    );
+  } catch (error) {
+    // Say why: the last lines of each node's log, before they are removed.
+    const logs = nodes
+      .map((n) => {
+        const text = readFileSync(join(dataDir, `node-${n.id}.log`), "utf8").trimEnd().split("\n").slice(-8).join("\n");
+        return `--- node ${n.id}\n${text}`;
+      })
+      .join("\n");
+    await stop();
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logs}`);
+  }
+  return { urls, dataDir, stop };
+}
+
+export async function devToken(url: string, profile: { userId: string; name: string; email: string; role: string }): Promise<string> {
+  const answer = await fetch(`${url}/auth/dev-login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(profile),
+  });
+  if (!answer.ok) throw new Error(`dev-login: ${answer.status}`);
+  return ((await answer.json()) as { token: string }).token;
+}
+
+export const screenshotDir = join(repo, "docs", "screenshots");

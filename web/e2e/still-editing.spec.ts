@@ -1,0 +1,34 @@
+// "Still editing?": a minute before the lease lapses the holder is asked, and keeping the
+// lock renews it. A cluster with a 70 s lease, so the prompt comes after 10 s of idling.
+
+import { expect, test } from "@playwright/test";
+import { startCluster, type Cluster } from "./cluster";
+import { openAppointment, shot, signedIn } from "./app";
+
+let cluster: Cluster;
+
+test.beforeAll(async () => {
+  cluster = await startCluster({ lockTtlMs: 70_000 });
+});
+
+test.afterAll(async () => {
+  await cluster?.stop();
+});
+
+test("the holder is asked before the lease lapses, and keeping it renews the lease", async ({ browser }) => {
+  const alice = await signedIn(browser, cluster.urls[1]!, "Alice Martin");
+  await openAppointment(alice, "demo-2");
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  const countdown = alice.page.getByTestId("countdown");
+  await expect(countdown).toContainText(/1:[01]\d/);
+  const prompt = alice.page.getByTestId("still-editing-dialog");
+  await expect(prompt).toBeHidden();
+  // Idle: no input, no pointer over the form.
+  await expect(prompt).toBeVisible({ timeout: 30_000 });
+  await expect(prompt).toContainText(/lapses in 0:\d\d/);
+  await shot(alice.page, "09-still-editing");
+  await prompt.getByRole("button", { name: "Keep editing" }).click();
+  await expect(prompt).toBeHidden();
+  await expect(countdown).toContainText(/1:[01]\d/);
+  await expect(alice.page.getByTestId("lock-holder")).toHaveText("You are editing");
+});

@@ -1,0 +1,90 @@
+// One function per lockd endpoint the app uses (docs/api.md).
+
+import { api, authHeaders } from "./client";
+import type {
+  AppointmentFields,
+  AppointmentList,
+  AppointmentWithLock,
+  Appointment,
+  ClusterStatus,
+  Draft,
+  LockGranted,
+  LockStatus,
+  Queued,
+} from "./types";
+import type { DemoProfile } from "./session";
+
+const path = (id: string) => `/appointments/${encodeURIComponent(id)}`;
+
+export const devLogin = (profile: DemoProfile) =>
+  api<{ token: string }>("/auth/dev-login", { method: "POST", body: profile });
+
+export const listAppointments = () => api<AppointmentList>("/appointments");
+export const getAppointment = (id: string) => api<AppointmentWithLock>(path(id));
+export const lockStatus = (id: string) => api<LockStatus>(`${path(id)}/lock-status`);
+export const clusterStatus = () => api<ClusterStatus>("/cluster/status");
+
+/** 200: the lock is ours (or renewed). With `wait`, 202: we are in the queue. */
+export const acquireLock = (id: string, wait: boolean) =>
+  api<LockGranted | Queued>(`${path(id)}/acquire-lock`, {
+    method: "POST",
+    body: { wait },
+    headers: { "Idempotency-Key": idempotencyKey() },
+  });
+
+export const heartbeat = (id: string) =>
+  api<LockGranted | { queued: true }>(`${path(id)}/heartbeat`, { method: "POST" });
+
+/** Releases only the grant `fencingToken` names (a late request can never free a newer lock). */
+export const releaseLock = (id: string, fencingToken: number | null) =>
+  api<null>(`${path(id)}/release-lock`, {
+    method: "DELETE",
+    headers: fencingToken === null ? {} : { "X-Fencing-Token": String(fencingToken) },
+  });
+
+export const takeover = (id: string, expectedFencingToken: number, reason: string) =>
+  api<LockGranted>(`${path(id)}/takeover`, {
+    method: "POST",
+    body: { reason, expectedFencingToken },
+    headers: { "Idempotency-Key": idempotencyKey() },
+  });
+
+export const saveAppointment = (id: string, fields: AppointmentFields, version: number, fencingToken: number) =>
+  api<Appointment>(path(id), {
+    method: "PUT",
+    body: fields,
+    headers: { "If-Match": String(version), "X-Fencing-Token": String(fencingToken), "Idempotency-Key": idempotencyKey() },
+  });
+
+export const saveDraft = (id: string, fields: AppointmentFields, baseVersion: number) =>
+  api<Draft>(`${path(id)}/draft`, { method: "PUT", body: { ...fields, baseVersion } });
+
+export const getDraft = (id: string) => api<Draft>(`${path(id)}/draft`);
+
+/**
+ * For `pagehide`: the page is going away, so the requests must outlive it (`keepalive`).
+ * The release names the fencing token, so if this tab's lock was already replaced it frees
+ * nothing; unsaved edits go first as a draft.
+ */
+export function leaveOnPageHide(id: string, fencingToken: number | null, draft: { fields: AppointmentFields; baseVersion: number } | null): void {
+  const send = (url: string, init: RequestInit) => {
+    fetch(url, { ...init, keepalive: true }).catch(() => {
+      // The server drops the lock on disconnect anyway, after a short grace period.
+    });
+  };
+  if (draft) {
+    send(`${path(id)}/draft`, {
+      method: "PUT",
+      headers: authHeaders({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ ...draft.fields, baseVersion: draft.baseVersion }),
+    });
+  }
+  send(`${path(id)}/release-lock`, {
+    method: "DELETE",
+    headers: authHeaders(fencingToken === null ? {} : { "X-Fencing-Token": String(fencingToken) }),
+  });
+}
+
+function idempotencyKey(): string {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}

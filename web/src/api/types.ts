@@ -1,0 +1,151 @@
+// The shapes of the lockd HTTP and WebSocket contract (docs/api.md). Times are RFC 3339 strings.
+
+export type Role = "user" | "admin";
+
+export interface Person {
+  userId: string;
+  sessionId: string;
+  name: string;
+  email: string;
+  role: Role;
+}
+
+export interface Lock {
+  appointmentId: string;
+  holder: Person;
+  fencingToken: number;
+  acquiredAt: string;
+  lastActivityAt: string;
+  expiresAt: string;
+  ttlMs: number;
+}
+
+export interface Waiter {
+  person: Person;
+  position: number;
+  enqueuedAt: string;
+  expiresAt: string;
+}
+
+export interface AppointmentFields {
+  title: string;
+  startsAt: string;
+  endsAt: string;
+  client: string;
+  location: string;
+  notes: string;
+}
+
+export interface Appointment extends AppointmentFields {
+  id: string;
+  version: number;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+export interface AppointmentWithLock extends Appointment {
+  lock: Lock | null;
+  queueLength: number;
+}
+
+export interface AppointmentList {
+  appointments: AppointmentWithLock[];
+  serverTime: string;
+}
+
+export interface LockStatus {
+  locked: boolean;
+  lock: Lock | null;
+  queue: Waiter[];
+  appliedIndex: number;
+  serverTime: string;
+}
+
+export interface LockGranted {
+  lock: Lock;
+  fencingToken: number;
+  expiresAt: string;
+  renewed: boolean;
+  serverTime: string;
+}
+
+export interface Queued {
+  queued: true;
+  position: number;
+  queue: Waiter[];
+  serverTime: string;
+}
+
+export interface Draft extends AppointmentFields {
+  appointmentId: string;
+  baseVersion: number;
+  savedAt: string;
+}
+
+export interface Viewer {
+  userId: string;
+  sessionId: string;
+  name: string;
+  email: string;
+  role: Role;
+  nodeId: number;
+  pointer: { x: number; y: number } | null;
+}
+
+export interface ClusterStatus {
+  nodeId: number;
+  leaderId: number | null;
+  term: number;
+}
+
+/** Messages on `/appointments/{id}/updates`. */
+export type AppointmentMessage =
+  | {
+      type: "snapshot";
+      index: number;
+      appointment: Appointment;
+      lock: Lock | null;
+      queue: Waiter[];
+      viewers?: Viewer[];
+      serverTime: string;
+    }
+  | { type: "lock.acquired"; index: number; appointmentId: string; lock: Lock; serverTime: string }
+  | { type: "lock.renewed"; index: number; appointmentId: string; lock: Lock; serverTime: string }
+  | { type: "lock.released"; index: number; appointmentId: string; previous: Lock; reason: string; serverTime: string }
+  | { type: "lock.expired"; index: number; appointmentId: string; previous: Lock; serverTime: string }
+  | {
+      type: "lock.taken_over";
+      index: number;
+      appointmentId: string;
+      lock: Lock;
+      previous: Lock;
+      reason: string;
+      serverTime: string;
+    }
+  | { type: "lock.queued"; index: number; appointmentId: string; queue: Waiter[]; serverTime: string }
+  | { type: "appointment.updated"; index: number; appointmentId: string; appointment: Appointment; serverTime: string }
+  | { type: "presence"; appointmentId: string; viewers: Viewer[] }
+  | {
+      type: "pointer";
+      appointmentId: string;
+      userId: string;
+      sessionId: string;
+      name: string;
+      x: number | null;
+      y: number | null;
+    }
+  | { type: "pong"; serverTime: string }
+  | { type: "error"; code: string; detail?: string };
+
+export interface AppointmentSummary {
+  id: string;
+  title: string;
+  version: number;
+  lock: Lock | null;
+  queueLength: number;
+}
+
+/** Messages on `/updates` (every appointment's lock summary, for the list). */
+export type ListMessage =
+  | { type: "snapshot"; index: number; appointments: AppointmentSummary[]; serverTime?: string }
+  | Exclude<AppointmentMessage, { type: "snapshot" }>;

@@ -1,0 +1,135 @@
+import { useState } from "react";
+import type { Lock } from "../api/types";
+import type { LossReport } from "../editor/useEditor";
+import { formatRemaining } from "../lib/countdown";
+import { Button } from "./Button";
+import { Dialog } from "./Dialog";
+
+export function TakeoverDialog({
+  open,
+  lock,
+  busy,
+  onConfirm,
+  onClose,
+}: {
+  open: boolean;
+  lock: Lock | null;
+  busy: boolean;
+  onConfirm: (reason: string) => void;
+  onClose: () => void;
+}) {
+  const [reason, setReason] = useState("");
+  const holder = lock?.holder.name ?? "The current editor";
+  return (
+    <Dialog
+      open={open}
+      title="Take control of this appointment?"
+      tone="danger"
+      onClose={onClose}
+      testId="takeover-dialog"
+      actions={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button variant="danger" busy={busy} onClick={() => onConfirm(reason.trim() || "admin requested control")}>
+            Take control
+          </Button>
+        </>
+      }
+    >
+      <p>
+        <strong>{holder}</strong> is editing it now. Taking control ends their editing at once: their form becomes read-only and
+        their unsaved changes are kept for them as a draft.
+      </p>
+      <p>The takeover is recorded in the audit log with your name and the reason.</p>
+      <label className="mt-3 block text-sm font-medium text-slate-700" htmlFor="takeover-reason">
+        Reason (optional)
+      </label>
+      <input
+        id="takeover-reason"
+        type="text"
+        maxLength={200}
+        value={reason}
+        onChange={(e) => setReason(e.target.value)}
+        className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm"
+        placeholder="e.g. the client called to move the time"
+      />
+    </Dialog>
+  );
+}
+
+export function StillEditingDialog({
+  open,
+  remainingMs,
+  busy,
+  onKeep,
+  onDone,
+}: {
+  open: boolean;
+  remainingMs: number;
+  busy: boolean;
+  onKeep: () => void;
+  onDone: () => void;
+}) {
+  return (
+    <Dialog
+      open={open}
+      title="Still editing?"
+      onClose={onKeep}
+      testId="still-editing-dialog"
+      actions={
+        <>
+          <Button onClick={onDone}>Done</Button>
+          <Button variant="primary" busy={busy} onClick={onKeep}>
+            Keep editing
+          </Button>
+        </>
+      }
+    >
+      <p>
+        Your lock lapses in <strong className="font-mono tabular-nums">{formatRemaining(remainingMs)}</strong> without activity. Then
+        anyone may start editing, and what you have not saved is kept as your draft.
+      </p>
+    </Dialog>
+  );
+}
+
+export function LossDialog({ report, onClose }: { report: LossReport | null; onClose: () => void }) {
+  const notice = report?.notice;
+  let title = "";
+  let detail = "";
+  if (notice?.kind === "taken_over") {
+    title = `${notice.by.name} took control`;
+    detail = `${notice.by.name} (${notice.by.email}) took over editing${notice.reason ? `: “${notice.reason}”` : ""}. Your form is read-only now.`;
+  } else if (notice?.kind === "expired") {
+    title = "Your lock lapsed";
+    detail = "There was no activity for 5 minutes, so the lock was released. Your form is read-only now.";
+  } else if (notice) {
+    title = "Your lock was released";
+    detail =
+      notice.reason === "disconnected"
+        ? "This tab lost its connection for too long, so the cluster released the lock."
+        : "The lock was released from elsewhere.";
+  }
+  const draft =
+    report?.draftKept === true
+      ? "Your unsaved changes are kept as a draft: start editing again to restore them."
+      : report?.draftKept === false
+        ? "Keeping your unsaved changes as a draft…"
+        : "You had no unsaved changes.";
+  return (
+    <Dialog
+      open={report !== null}
+      title={title}
+      tone="danger"
+      testId="loss-dialog"
+      actions={
+        <Button variant="primary" onClick={onClose}>
+          OK
+        </Button>
+      }
+    >
+      <p>{detail}</p>
+      <p data-testid="draft-status">{draft}</p>
+    </Dialog>
+  );
+}

@@ -1,0 +1,117 @@
+import { AnimatePresence, motion } from "motion/react";
+import { sessionId } from "../api/session";
+import type { Editor } from "../editor/useEditor";
+import { formatRemaining } from "../lib/countdown";
+import { Avatar } from "./Avatar";
+import { Button } from "./Button";
+
+interface LockPanelProps {
+  editor: Editor;
+  isAdmin: boolean;
+  remainingMs: number | null;
+  onRequestControl: () => void;
+}
+
+/** The lock's state in words, its countdown, and what this person can do about it. */
+export function LockPanel({ editor, isAdmin, remainingMs, onRequestControl }: LockPanelProps) {
+  const { role, lock, queue, busy } = editor;
+  const myPlace = queue.find((w) => w.person.sessionId === sessionId)?.position;
+  const countdown = remainingMs === null ? null : formatRemaining(remainingMs);
+  const tone = role === "holder" ? "border-indigo-200 bg-indigo-50" : lock ? "border-amber-200 bg-amber-50" : "border-emerald-200 bg-emerald-50";
+
+  return (
+    <section aria-label="Edit lock" className={`rounded-xl border p-4 transition-colors ${tone}`} data-testid="lock-panel" data-role={role}>
+      <div className="flex flex-wrap items-center gap-4">
+        <AnimatePresence mode="wait" initial={false}>
+          <motion.div
+            key={lock ? `${lock.fencingToken}-${role}` : "free"}
+            initial={{ opacity: 0, y: 4 }}
+            animate={{ opacity: 1, y: 0 }}
+            exit={{ opacity: 0, y: -4 }}
+            transition={{ duration: 0.15 }}
+            className="flex min-w-0 flex-1 items-center gap-3"
+          >
+            {lock ? (
+              <>
+                <Avatar userId={lock.holder.userId} name={lock.holder.name} />
+                <div className="min-w-0">
+                  <p className="font-semibold" data-testid="lock-holder">
+                    {role === "holder" ? "You are editing" : `Locked: ${lock.holder.name} is editing`}
+                  </p>
+                  <p className="truncate text-sm text-slate-600">
+                    {role === "holder" ? "Others see your name and watch live." : lock.holder.email}
+                    {lock.holder.role === "admin" && role !== "holder" ? " · admin" : ""}
+                  </p>
+                </div>
+              </>
+            ) : (
+              <div>
+                <p className="font-semibold text-emerald-900">No one is editing</p>
+                <p className="text-sm text-emerald-800">Start editing to take the lock.</p>
+              </div>
+            )}
+          </motion.div>
+        </AnimatePresence>
+
+        {lock && countdown !== null && (
+          <div className="text-right" data-testid="countdown">
+            <div className={`font-mono text-2xl font-semibold tabular-nums ${remainingMs !== null && remainingMs <= 60_000 ? "text-rose-700" : "text-slate-800"}`}>
+              {countdown}
+            </div>
+            <div className="text-xs text-slate-500">{role === "holder" ? "until your lock lapses" : "left without activity"}</div>
+          </div>
+        )}
+      </div>
+
+      <div className="mt-3 flex flex-wrap items-center gap-2">
+        {!lock && (
+          <Button variant="primary" busy={busy === "acquire"} onClick={() => void editor.startEditing()}>
+            Start editing
+          </Button>
+        )}
+        {role === "holder" && (
+          <>
+            <Button variant="primary" busy={busy === "done"} disabled={busy !== null && busy !== "done"} onClick={() => void editor.save(true)}>
+              Done
+            </Button>
+            <Button busy={busy === "save"} disabled={!editor.dirty || (busy !== null && busy !== "save")} onClick={() => void editor.save(false)}>
+              Save
+            </Button>
+            <Button variant="ghost" disabled={!editor.dirty || busy !== null} onClick={editor.discardChanges}>
+              Discard changes
+            </Button>
+          </>
+        )}
+        {lock && role === "viewer" && (
+          <Button busy={busy === "queue"} onClick={() => void editor.joinQueue()}>
+            Notify me and take it when free
+          </Button>
+        )}
+        {role === "queued" && (
+          <>
+            <span className="text-sm font-medium text-sky-900" data-testid="queue-position">
+              You are #{myPlace} in line: the lock is yours automatically when it frees.
+            </span>
+            <Button variant="ghost" busy={busy === "queue"} onClick={() => void editor.leaveQueue()}>
+              Leave the line
+            </Button>
+          </>
+        )}
+        {lock && role !== "holder" && isAdmin && (
+          <Button variant="danger" busy={busy === "takeover"} onClick={onRequestControl}>
+            Request Control
+          </Button>
+        )}
+      </div>
+
+      {editor.error && (
+        <p role="alert" className="mt-3 flex items-start justify-between gap-3 rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800" data-testid="lock-error">
+          <span>{editor.error}</span>
+          <button type="button" className="text-rose-700 underline" onClick={editor.clearError}>
+            Dismiss
+          </button>
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,49 @@
+import { AnimatePresence, motion } from "motion/react";
+import { sessionId } from "../api/session";
+import type { Lock, Viewer, Waiter } from "../api/types";
+import { Avatar } from "./Avatar";
+
+interface PresenceStripProps {
+  viewers: Viewer[];
+  lock: Lock | null;
+  queue: Waiter[];
+}
+
+/** Who has this appointment open (one entry per tab), who edits it, and who waits for it. */
+export function PresenceStrip({ viewers, lock, queue }: PresenceStripProps) {
+  const position = new Map(queue.map((w) => [w.person.sessionId, w.position]));
+  return (
+    <section aria-label="Viewers" className="flex flex-wrap items-center gap-3">
+      <span className="text-xs font-medium uppercase tracking-wide text-slate-500">Viewing</span>
+      <ul className="flex flex-wrap items-center gap-2" data-testid="presence">
+        <AnimatePresence initial={false}>
+          {viewers.map((v) => {
+            const editing = lock?.holder.sessionId === v.sessionId;
+            const waiting = position.get(v.sessionId);
+            const you = v.sessionId === sessionId;
+            const label = `${v.name}${you ? " (you)" : ""}${editing ? ", editing" : ""}${waiting ? `, #${waiting} in line` : ""} · node ${v.nodeId}`;
+            return (
+              <motion.li
+                key={v.sessionId}
+                layout
+                initial={{ opacity: 0, scale: 0.6 }}
+                animate={{ opacity: 1, scale: 1 }}
+                exit={{ opacity: 0, scale: 0.6 }}
+                className={`flex items-center gap-1.5 rounded-full border bg-white py-0.5 pl-0.5 pr-2.5 text-xs ${editing ? "border-amber-300" : "border-slate-200"}`}
+                title={`${label} (${v.email})`}
+                data-testid="viewer"
+                data-user={v.userId}
+              >
+                <Avatar userId={v.userId} name={v.name} size="sm" />
+                <span className="font-medium">{you ? "You" : v.name.split(" ")[0]}</span>
+                {editing && <span className="rounded bg-amber-100 px-1 text-[10px] font-semibold text-amber-800">editing</span>}
+                {waiting !== undefined && <span className="rounded bg-sky-100 px-1 text-[10px] font-semibold text-sky-800">#{waiting} in line</span>}
+                <span className="sr-only">{label}</span>
+              </motion.li>
+            );
+          })}
+        </AnimatePresence>
+      </ul>
+    </section>
+  );
+}

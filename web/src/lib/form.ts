@@ -1,0 +1,58 @@
+// The appointment form's values: what the inputs hold, and the conversion to the API's fields.
+
+import type { AppointmentFields } from "../api/types";
+import { fromLocalInput, toLocalInput } from "./format";
+
+export interface FormValues {
+  title: string;
+  startsAt: string; // datetime-local
+  endsAt: string; // datetime-local
+  client: string;
+  location: string;
+  notes: string;
+}
+
+export const emptyForm: FormValues = { title: "", startsAt: "", endsAt: "", client: "", location: "", notes: "" };
+
+export function toForm(fields: AppointmentFields): FormValues {
+  return {
+    title: fields.title,
+    startsAt: toLocalInput(fields.startsAt),
+    endsAt: toLocalInput(fields.endsAt),
+    client: fields.client,
+    location: fields.location,
+    notes: fields.notes,
+  };
+}
+
+export function toFields(form: FormValues): AppointmentFields {
+  return {
+    title: form.title.trim(),
+    startsAt: fromLocalInput(form.startsAt),
+    endsAt: fromLocalInput(form.endsAt),
+    client: form.client.trim(),
+    location: form.location.trim(),
+    notes: form.notes,
+  };
+}
+
+export function sameForm(a: FormValues, b: FormValues): boolean {
+  return (Object.keys(a) as (keyof FormValues)[]).every((key) => a[key] === b[key]);
+}
+
+/** The limits the server enforces (docs/api.md), checked first so the user sees them at once. */
+export function validateForm(form: FormValues): Partial<Record<keyof FormValues, string>> {
+  const errors: Partial<Record<keyof FormValues, string>> = {};
+  const title = form.title.trim();
+  if (title.length === 0) errors.title = "A title is required.";
+  else if (title.length > 200) errors.title = "At most 200 characters.";
+  if (form.client.trim().length > 200) errors.client = "At most 200 characters.";
+  if (form.location.trim().length > 200) errors.location = "At most 200 characters.";
+  if (form.notes.length > 5000) errors.notes = "At most 5,000 characters.";
+  const start = Date.parse(form.startsAt);
+  const end = Date.parse(form.endsAt);
+  if (Number.isNaN(start)) errors.startsAt = "Pick a start time.";
+  if (Number.isNaN(end)) errors.endsAt = "Pick an end time.";
+  else if (!Number.isNaN(start) && end <= start) errors.endsAt = "The end must be after the start.";
+  return errors;
+}

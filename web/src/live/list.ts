@@ -1,0 +1,49 @@
+// The list's live lock badges, kept from `/updates` only. The REST list gives each row's
+// fields; this state, when it has the row, overrides what changes live (lock, queue, title,
+// saved fields). Two sources merged at render, so neither can overwrite the other mid-flight.
+
+import type { Appointment, AppointmentSummary, AppointmentWithLock, ListMessage } from "../api/types";
+
+export interface LiveRow extends AppointmentSummary {
+  /** The full appointment when a save was seen after the snapshot. */
+  saved?: Appointment;
+}
+
+export interface ListState {
+  rows: Record<string, LiveRow>;
+  snapshotIndex: number;
+  index: number;
+}
+
+export const emptyList: ListState = { rows: {}, snapshotIndex: 0, index: 0 };
+
+export function reduceList(state: ListState, message: ListMessage): ListState {
+  if (message.type === "snapshot") {
+    return { rows: Object.fromEntries(message.appointments.map((a) => [a.id, a])), snapshotIndex: message.index, index: message.index };
+  }
+  if (!("index" in message)) return state;
+  if (message.index <= state.snapshotIndex || message.index < state.index) return state;
+  const id = message.appointmentId;
+  const row: LiveRow = state.rows[id] ?? { id, title: "", version: 0, lock: null, queueLength: 0 };
+  const put = (next: LiveRow): ListState => ({ ...state, index: message.index, rows: { ...state.rows, [id]: next } });
+  switch (message.type) {
+    case "lock.acquired":
+    case "lock.renewed":
+    case "lock.taken_over":
+      return put({ ...row, lock: message.lock });
+    case "lock.released":
+    case "lock.expired":
+      return put(row.lock?.fencingToken === message.previous.fencingToken ? { ...row, lock: null } : row);
+    case "lock.queued":
+      return put({ ...row, queueLength: message.queue.length });
+    case "appointment.updated":
+      return put({ ...row, title: message.appointment.title, version: message.appointment.version, saved: message.appointment });
+  }
+}
+
+/** A REST row with what the socket knows about it laid over. */
+export function mergeRow(rest: AppointmentWithLock, live: LiveRow | undefined): AppointmentWithLock {
+  if (!live) return rest;
+  const fields = live.saved && live.saved.version >= rest.version ? live.saved : rest;
+  return { ...rest, ...fields, title: live.title || fields.title, lock: live.lock, queueLength: live.queueLength };
+}

@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import type { Appointment, AppointmentMessage, Lock, Person, Viewer } from "../api/types";
+import { emptyRoom, myRole, newerLock, reduceRoom, type RoomState } from "./room";
+
+const me = { sessionId: "tab-me", nowMs: 1_000 };
+const alice: Person = { userId: "alice", sessionId: "tab-me", name: "Alice", email: "a@x", role: "user" };
+const bob: Person = { userId: "bob", sessionId: "tab-bob", name: "Bob", email: "b@x", role: "user" };
+const carol: Person = { userId: "carol", sessionId: "tab-carol", name: "Carol", email: "c@x", role: "admin" };
+const T = "2026-01-01T00:00:00Z";
+
+function lock(holder: Person, fencingToken: number, expiresAt = "2026-01-01T00:05:00Z"): Lock {
+  return { appointmentId: "a1", holder, fencingToken, acquiredAt: T, lastActivityAt: T, expiresAt, ttlMs: 300_000 };
+}
+const appointment = (version: number): Appointment => ({
+  id: "a1",
+  title: `v${version}`,
+  startsAt: T,
+  endsAt: T,
+  client: "",
+  location: "",
+  notes: "",
+  version,
+  updatedBy: "bob",
+  updatedAt: T,
+});
+const viewer = (p: Person, pointer: Viewer["pointer"] = null): Viewer => ({ ...p, nodeId: 1, pointer });
+
+function run(messages: AppointmentMessage[], from: RoomState = emptyRoom): RoomState {
+  return messages.reduce((state, m) => reduceRoom(state, m, me), from);
+}
+const snapshot = (index: number, l: Lock | null, viewers: Viewer[] = []): AppointmentMessage => ({
+  type: "snapshot",
+  index,
+  appointment: appointment(1),
+  lock: l,
+  queue: [],
+  viewers,
+  serverTime: T,
+});
+
+describe("reduceRoom", () => {
+  it("starts from the snapshot and skips events it already holds", () => {
+    const state = run([
+      snapshot(10, lock(bob, 3)),
+      { type: "lock.released", index: 9, appointmentId: "a1", previous: lock(bob, 2), reason: "released", serverTime: T },
+      { type: "lock.released", index: 10, appointmentId: "a1", previous: lock(bob, 3), reason: "released", serverTime: T },
+    ]);
+    expect(state.lock?.fencingToken).toBe(3);
+    expect(state.synced).toBe(true);
+  });
+
+  it("applies every event of one log entry: a release and the hand-over share an index", () => {
+    const state = run([
+      snapshot(10, lock(bob, 3)),
+      { type: "lock.released", index: 11, appointmentId: "a1", previous: lock(bob, 3), reason: "released", serverTime: T },
+      { type: "lock.acquired", index: 11, appointmentId: "a1", lock: lock(alice, 4), serverTime: T },
+    ]);
+    expect(state.lock?.holder.userId).toBe("alice");
+    expect(myRole(state, me.sessionId)).toBe("holder");
+    expect(state.announcement?.text).toBe("You are editing now.");
+  });
+
+  it("does not let a release of an older grant clear a newer one", () => {
+    const state = run([
+      snapshot(10, lock(alice, 5)),
+      { type: "lock.released", index: 12, appointmentId: "a1", previous: lock(bob, 4), reason: "released", serverTime: T },
+    ]);
+    expect(state.lock?.fencingToken).toBe(5);
+  });
+
+  it("tells this tab when an admin took its lock, and no one else", () => {
+    const taken = run([
+      snapshot(10, lock(alice, 5)),
+      { type: "lock.taken_over", index: 11, appointmentId: "a1", lock: lock(carol, 6), previous: lock(alice, 5), reason: "urgent", serverTime: T },
+    ]);
+    expect(taken.loss).toEqual({ kind: "taken_over", by: carol, reason: "urgent", fencingToken: 5 });
+    expect(myRole(taken, me.sessionId)).toBe("viewer");
+
+    const watching = run([
+      snapshot(10, lock(bob, 5)),
+      { type: "lock.taken_over", index: 11, appointmentId: "a1", lock: lock(carol, 6), previous: lock(bob, 5), reason: "", serverTime: T },
+    ]);
+    expect(watching.loss).toBeNull();
+    expect(watching.announcement?.text).toBe("Carol took control from Bob.");
+  });
+
+  it("reports an expiry or a disconnect release of our own lock, not our own release", () => {
+    const expired = run([snapshot(1, lock(alice, 2)), { type: "lock.expired", index: 2, appointmentId: "a1", previous: lock(alice, 2), serverTime: T }]);
+    expect(expired.loss?.kind).toBe("expired");
+    expect(expired.lock).toBeNull();
+    const released = run([
+      snapshot(1, lock(alice, 2)),
+      { type: "lock.released", index: 2, appointmentId: "a1", previous: lock(alice, 2), reason: "released", serverTime: T },
+    ]);
+    expect(released.loss).toBeNull();
+    const dropped = run([
+      snapshot(1, lock(alice, 2)),
+      { type: "lock.released", index: 2, appointmentId: "a1", previous: lock(alice, 2), reason: "disconnected", serverTime: T },
+    ]);
+    expect(dropped.loss).toEqual({ kind: "released_elsewhere", reason: "disconnected", fencingToken: 2 });
+  });
+
+  it("notices a lock lost during a gap when the resync snapshot arrives", () => {
+    const state = run([snapshot(1, lock(alice, 2)), snapshot(30, lock(carol, 3))]);
+    expect(state.loss?.kind).toBe("taken_over");
+    expect(state.lock?.holder.userId).toBe("carol");
+    const same = run([snapshot(1, lock(alice, 2)), snapshot(30, lock(alice, 2, "2026-01-01T00:09:00Z"))]);
+    expect(same.loss).toBeNull();
+  });
+
+  it("tracks other tabs' pointers, never its own, and drops them when they leave", () => {
+    let state = run([snapshot(1, null, [viewer(alice), viewer(bob, { x: 0.2, y: 0.3 })])]);
+    expect(Object.keys(state.pointers)).toEqual(["tab-bob"]);
+    state = reduceRoom(state, { type: "pointer", appointmentId: "a1", userId: "alice", sessionId: "tab-me", name: "Alice", x: 0.5, y: 0.5 }, me);
+    expect(state.pointers["tab-me"]).toBeUndefined();
+    state = reduceRoom(state, { type: "pointer", appointmentId: "a1", userId: "bob", sessionId: "tab-bob", name: "Bob", x: 0.7, y: 0.1 }, me);
+    expect(state.pointers["tab-bob"]).toMatchObject({ x: 0.7, y: 0.1, movedAtMs: 1_000 });
+    state = reduceRoom(state, { type: "pointer", appointmentId: "a1", userId: "bob", sessionId: "tab-bob", name: "Bob", x: null, y: null }, me);
+    expect(state.pointers["tab-bob"]).toBeUndefined();
+  });
+
+  it("drops the pointer of a tab that left the room", () => {
+    let state = run([snapshot(1, null, [viewer(alice), viewer(bob, { x: 0.2, y: 0.3 })])]);
+    state = reduceRoom(state, { type: "presence", appointmentId: "a1", viewers: [viewer(alice)] }, me);
+    expect(state.pointers).toEqual({});
+    expect(state.viewers).toHaveLength(1);
+  });
+
+  it("follows saves and queue changes", () => {
+    const state = run([
+      snapshot(1, lock(bob, 2)),
+      { type: "appointment.updated", index: 2, appointmentId: "a1", appointment: appointment(2), serverTime: T },
+      {
+        type: "lock.queued",
+        index: 3,
+        appointmentId: "a1",
+        queue: [{ person: alice, position: 1, enqueuedAt: T, expiresAt: T }],
+        serverTime: T,
+      },
+    ]);
+    expect(state.appointment?.version).toBe(2);
+    expect(myRole(state, me.sessionId)).toBe("queued");
+  });
+});
+
+describe("newerLock", () => {
+  it("prefers the later grant, then the later renewal", () => {
+    expect(newerLock(lock(bob, 4), lock(alice, 3)).fencingToken).toBe(4);
+    expect(newerLock(lock(bob, 4), lock(alice, 5)).fencingToken).toBe(5);
+    expect(newerLock(lock(bob, 4, "2026-01-01T00:06:00Z"), lock(bob, 4)).expiresAt).toBe("2026-01-01T00:06:00Z");
+    expect(newerLock(null, lock(bob, 1)).fencingToken).toBe(1);
+  });
+});

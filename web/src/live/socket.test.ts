@@ -1,0 +1,137 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Backoff } from "../lib/backoff";
+import { ServerClock } from "../lib/serverClock";
+import { LiveSocket, type ConnectionState, type SocketLike } from "./socket";
+
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: string[] = [];
+  closedWith: number | null = null;
+  onopen: ((event: Event) => void) | null = null;
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  onclose: ((event: CloseEvent) => void) | null = null;
+  onerror: ((event: Event) => void) | null = null;
+  constructor(
+    readonly url: string,
+    readonly protocols: string[],
+  ) {}
+  send(data: string) {
+    this.sent.push(data);
+  }
+  close(code = 1000) {
+    this.closedWith = code;
+    this.readyState = 3;
+  }
+  // What the server does:
+  open() {
+    this.readyState = 1;
+    this.onopen?.(new Event("open"));
+  }
+  receive(message: object) {
+    this.onmessage?.({ data: JSON.stringify(message) } as MessageEvent);
+  }
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.onclose?.({ code } as CloseEvent);
+  }
+}
+
+function harness(options: { onAuthExpired?: () => Promise<void> } = {}) {
+  const sockets: FakeSocket[] = [];
+  const states: ConnectionState[] = [];
+  const messages: unknown[] = [];
+  let token = "t1";
+  const live = new LiveSocket<{ type: string }>({
+    url: () => "ws://node/updates",
+    protocols: () => ["lockd", `bearer.${token}`],
+    onMessage: (m) => messages.push(m),
+    onStatus: (s) => states.push(s),
+    factory: (url, protocols) => {
+      const socket = new FakeSocket(url, protocols);
+      sockets.push(socket);
+      return socket;
+    },
+    backoff: new Backoff({ baseMs: 100, maxMs: 1_000, random: () => 1 }),
+    clock: new ServerClock(),
+    heartbeatMs: 20_000,
+    pingMs: 15_000,
+    ...options,
+  });
+  return { live, sockets, states, messages, setToken: (t: string) => (token = t) };
+}
+
+describe("LiveSocket", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("reconnects with growing delays until the server answers, then starts over", () => {
+    const { live, sockets, states } = harness();
+    live.start();
+    sockets[0]!.drop();
+    expect(states.at(-1)).toMatchObject({ status: "reconnecting", attempts: 1 });
+    vi.advanceTimersByTime(99);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.drop();
+    vi.advanceTimersByTime(199);
+    expect(sockets).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(3);
+    // Connected and resynced: the next outage starts from the base delay again.
+    sockets[2]!.open();
+    sockets[2]!.receive({ type: "snapshot", index: 1 });
+    expect(live.connection).toMatchObject({ status: "open", attempts: 0 });
+    sockets[2]!.drop();
+    vi.advanceTimersByTime(100);
+    expect(sockets).toHaveLength(4);
+  });
+
+  it("keeps the tab present and probes the clock while open", () => {
+    const { live, sockets } = harness();
+    live.start();
+    sockets[0]!.open();
+    expect(sockets[0]!.sent).toEqual(['{"type":"ping"}']);
+    vi.advanceTimersByTime(20_000);
+    expect(sockets[0]!.sent).toContain('{"type":"heartbeat"}');
+    expect(sockets[0]!.sent.filter((s) => s.includes("ping"))).toHaveLength(2);
+  });
+
+  it("gets a fresh token before reconnecting after 4401", async () => {
+    const refreshed = vi.fn(async () => {});
+    const { live, sockets, setToken } = harness({
+      onAuthExpired: async () => {
+        setToken("t2");
+        await refreshed();
+      },
+    });
+    live.start();
+    sockets[0]!.open();
+    sockets[0]!.drop(4401);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(refreshed).toHaveBeenCalledOnce();
+    expect(sockets[1]!.protocols).toEqual(["lockd", "bearer.t2"]);
+  });
+
+  it("stops for good when stopped, and reconnects at once when asked", () => {
+    const { live, sockets } = harness();
+    live.start();
+    sockets[0]!.drop();
+    live.reconnectNow();
+    expect(sockets).toHaveLength(2);
+    live.stop();
+    expect(sockets[1]!.closedWith).toBe(1000);
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(2);
+    expect(live.send({ type: "ping" })).toBe(false);
+  });
+
+  it("passes messages on and ignores frames that are not JSON", () => {
+    const { live, sockets, messages } = harness();
+    live.start();
+    sockets[0]!.open();
+    sockets[0]!.onmessage?.({ data: "{oops" } as MessageEvent);
+    sockets[0]!.receive({ type: "presence", viewers: [] });
+    expect(messages).toEqual([{ type: "presence", viewers: [] }]);
+  });
+});

@@ -1,0 +1,51 @@
+// One appointment's live room: a store fed by the appointment's socket.
+
+import { useEffect, useState } from "react";
+import { createStore, type StoreApi } from "zustand/vanilla";
+import type { AppointmentMessage } from "../api/types";
+import { clusterStatus } from "../api/endpoints";
+import { sessionId } from "../api/session";
+import { useAuth } from "../auth";
+import { useConnection } from "./connection";
+import { emptyRoom, reduceRoom, type RoomState } from "./room";
+import { LiveSocket } from "./socket";
+import { socketProtocols, socketUrl } from "./urls";
+
+export interface Room {
+  store: StoreApi<RoomState>;
+  socket: LiveSocket<AppointmentMessage>;
+}
+
+export function useRoom(appointmentId: string, enabled: boolean): Room {
+  const refresh = useAuth((s) => s.refresh);
+  const [room] = useState<Room>(() => {
+    const store = createStore<RoomState>(() => emptyRoom);
+    const socket = new LiveSocket<AppointmentMessage>({
+      url: () => socketUrl(`/appointments/${encodeURIComponent(appointmentId)}/updates`),
+      protocols: socketProtocols,
+      onMessage: (message) => store.setState((state) => reduceRoom(state, message, { sessionId, nowMs: Date.now() }), true),
+      onStatus: (state) => {
+        useConnection.getState().set(state);
+        if (state.status === "open") {
+          clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId }), () => {});
+        }
+      },
+      onAuthExpired: () => refresh(),
+    });
+    return { store, socket };
+  });
+
+  useEffect(() => {
+    if (!enabled) return;
+    const { socket } = room;
+    socket.start();
+    const online = () => socket.reconnectNow();
+    window.addEventListener("online", online);
+    return () => {
+      window.removeEventListener("online", online);
+      socket.stop();
+    };
+  }, [room, enabled]);
+
+  return room;
+}

@@ -1,0 +1,21 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+import tailwindcss from "@tailwindcss/vite";
+
+// `npm run dev` serves the app with hot reload and sends API and WebSocket traffic to a node
+// of the local cluster (deploy/local-cluster.sh up), so the app keeps one origin as in production.
+const node = process.env.LOCKD_DEV_NODE ?? "http://127.0.0.1:8081";
+const api = ["/appointments", "/updates", "/auth", "/cluster", "/healthz", "/readyz"];
+
+export default defineConfig({
+  plugins: [react(), tailwindcss()],
+  server: {
+    proxy: Object.fromEntries(api.map((path) => [path, { target: node, ws: true }])),
+  },
+  build: { sourcemap: true },
+  test: {
+    include: ["src/**/*.test.ts"],
+    environment: "node",
+  },
+});
