@@ -27,6 +27,12 @@ export interface Cluster {
   /** http://127.0.0.1:port of each node, node 1 first. */
   urls: string[];
   dataDir: string;
+  /** The node id of the current leader, as node 1 sees it. */
+  leader(): Promise<number>;
+  /** SIGKILL node `id` (1-based) and wait until it is gone. */
+  kill(id: number): Promise<void>;
+  /** Start node `id` again on its data and wait until it is ready. */
+  restart(id: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,8 +51,8 @@ async function freePort(): Promise<number> {
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, children: ChildProcess[]): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const exited = children.find((c) => c.exitCode !== null);
-    if (exited) throw new Error(`a lockd node exited (code ${exited.exitCode}) while waiting for ${what}`);
+    const exited = children.find((c) => c.exitCode !== null || c.signalCode !== null);
+    if (exited) throw new Error(`a lockd node exited (${exited.exitCode ?? exited.signalCode}) while waiting for ${what}`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -59,10 +65,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const clusterSecret = join(dataDir, "cluster-secret");
   writeFileSync(jwtSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
   writeFileSync(clusterSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
-  const nodes = [];
+  const nodes: { id: number; http: number; raft: number }[] = [];
   for (const id of [1, 2, 3]) nodes.push({ id, http: await freePort(), raft: await freePort() });
   const peers = nodes.map((n) => `${n.id}=127.0.0.1:${n.raft}/127.0.0.1:${n.http}`).join(",");
-  const children = nodes.map((n) => {
+  const launch = (n: (typeof nodes)[number]): ChildProcess => {
     const log = openSync(join(dataDir, `node-${n.id}.log`), "a");
     const args = [
       "--node-id", String(n.id),
@@ -79,14 +85,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ...(n.id === 1 ? ["--seed-demo"] : []),
     ];
     return spawn(lockdBinary(), args, { stdio: ["ignore", log, log] });
-  });
+  };
+  const children = nodes.map(launch);
   const urls = nodes.map((n) => `http://127.0.0.1:${n.http}`);
   const stop = async () => {
     await Promise.all(
       children.map(
         (child) =>
           new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
+            if (child.exitCode !== null || child.signalCode !== null) return done();
             child.once("exit", () => done());
             child.kill("SIGTERM");
             setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 5_000).unref();
@@ -122,7 +129,29 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await stop();
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logs}`);
   }
-  return { urls, dataDir, stop };
+  const exited = (child: ChildProcess) =>
+    new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once("exit", () => done())));
+  return {
+    urls,
+    dataDir,
+    stop,
+    async leader() {
+      const status = (await (await fetch(`${urls[0]}/cluster/status`)).json()) as { leaderId: number | null };
+      if (status.leaderId === null) throw new Error("no leader");
+      return status.leaderId;
+    },
+    async kill(id) {
+      const child = children[id - 1]!;
+      child.kill("SIGKILL");
+      await exited(child);
+    },
+    async restart(id) {
+      const node = nodes[id - 1]!;
+      children[id - 1] = launch(node);
+      const url = urls[id - 1]!;
+      await waitFor(`${url}/readyz after a restart`, async () => (await fetch(`${url}/readyz`)).ok, 60_000, [children[id - 1]!]);
+    },
+  };
 }
 
 export async function devToken(url: string, profile: { userId: string; name: string; email: string; role: string }): Promise<string> {

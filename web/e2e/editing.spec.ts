@@ -3,6 +3,9 @@
 
 import { expect, test } from "@playwright/test";
 import { devToken, screenshotDir, startCluster, type Cluster } from "./cluster";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { animatedPng } from "./apng";
 import { expectAllDisabled, expectAllEnabled, openAppointment, shot, signedIn, type Person } from "./app";
 
 let cluster: Cluster;
@@ -56,7 +59,6 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
       await expectAllDisabled(viewer.page);
     }
     await alice.page.getByLabel("Notes").fill("Bring the X-ray results.");
-    await shot(alice.page, "02-editing");
     await shot(bob.page, "03-viewer-sees-lock");
 
     await dev.page.goto("/");
@@ -84,22 +86,24 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
         return [Math.round(((p.x - aliceBox.x) / aliceBox.width) * 20), Math.round(((p.y - aliceBox.y) / aliceBox.height) * 20)];
       })
       .toEqual([15, 12]);
-    // The animated-pointer sequence for the docs: Bob sweeps across the form.
-    const path: [number, number][] = [
-      [0.1, 0.15],
-      [0.35, 0.3],
-      [0.6, 0.25],
-      [0.8, 0.5],
-      [0.55, 0.75],
-      [0.25, 0.85],
-    ];
-    for (const [i, [fx, fy]] of path.entries()) {
-      await at(fx, fy);
-      await alice.page.getByTestId("form-box").screenshot({ path: `${screenshotDir}/pointer-${i + 1}.png` });
+    // The animated-pointer recording for the docs: Bob and Carol sweep across the form while
+    // Alice edits; each frame is Alice's form, joined into an animated PNG.
+    const carolBox = (await carol.page.getByTestId("form-box").boundingBox())!;
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 16; i++) {
+      const t = i / 15;
+      await at(0.1 + 0.75 * t, 0.2 + 0.55 * Math.sin(t * Math.PI));
+      await carol.page.mouse.move(carolBox.x + carolBox.width * (0.85 - 0.6 * t), carolBox.y + carolBox.height * (0.8 - 0.5 * t), { steps: 4 });
+      frames.push(await alice.page.getByTestId("form-box").screenshot());
     }
+    writeFileSync(join(screenshotDir, "pointers-animated.png"), animatedPng(frames, 120));
+    await expect(alice.page.locator('[data-testid="remote-pointer"][data-user="carol"]')).toContainText("Carol Diaz");
+    await shot(alice.page, "02-editing");
     // Leaving the form removes the pointer elsewhere.
     await bob.page.mouse.move(box.x + box.width / 2, box.y - 60);
+    await carol.page.mouse.move(carolBox.x + carolBox.width / 2, carolBox.y - 60);
     await expect(alice.page.locator('[data-testid="remote-pointer"][data-user="bob"]')).toHaveCount(0);
+    await expect(alice.page.locator('[data-testid="remote-pointer"]')).toHaveCount(0);
   });
 
   await test.step("Carol (admin) requests control; Alice is told and keeps her text as a draft", async () => {
@@ -183,11 +187,14 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
       await expect(admin.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" })).toBeVisible();
     }
     await Promise.all([carol, dev].map((admin) => admin.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click()));
+    // Both answers are in once both dialogs have closed and Alice has been told.
+    await expect(alice.page.getByTestId("loss-dialog")).toBeVisible();
+    for (const admin of [carol, dev]) {
+      await expect(admin.page.getByTestId("takeover-dialog")).toBeHidden();
+      await expect(admin.page.getByTestId("lock-holder")).not.toHaveText(/Alice Martin/);
+    }
     const holders = await Promise.all(
-      [carol, dev].map(async (admin) => {
-        await expect(admin.page.getByTestId("lock-holder")).toHaveText(/You are editing|is editing/);
-        return (await admin.page.getByTestId("lock-holder").textContent()) === "You are editing";
-      }),
+      [carol, dev].map(async (admin) => (await admin.page.getByTestId("lock-holder").textContent()) === "You are editing"),
     );
     expect(holders.filter(Boolean)).toHaveLength(1);
     const [winner, loser] = holders[0] ? [carol, dev] : [dev, carol];
@@ -196,3 +203,32 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
   });
 });
 
+
+test("a node dies under a viewer: the tab says so, reconnects and resyncs from the snapshot", async ({ browser }) => {
+  // Bob on a follower, Alice on another node; the follower is killed while Alice edits.
+  const leader = await cluster.leader();
+  const [bobNode, aliceNode] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
+  const alice = await signedIn(browser, cluster.urls[aliceNode - 1]!, "Alice Martin");
+  const bob = await signedIn(browser, cluster.urls[bobNode - 1]!, "Bob Okafor");
+  await openAppointment(alice, "demo-3");
+  await openAppointment(bob, "demo-3");
+  await expect(bob.page.getByTestId("connection")).toContainText(`node ${bobNode}`);
+
+  await cluster.kill(bobNode);
+  await expect(bob.page.getByTestId("connection")).toContainText("Reconnecting");
+  await expect(bob.page.getByTestId("stale-notice")).toBeVisible();
+  await shot(bob.page, "10-reconnecting");
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  await alice.page.getByLabel("Location").fill("Gym, east wing");
+  await alice.page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(alice.page.getByTestId("announcer")).toHaveText("Saved by alice (version 2).");
+
+  await cluster.restart(bobNode);
+  // The restarted node catches up, the tab reconnects (backoff of at most 8 s) and the
+  // first message, a snapshot, replaces what it showed.
+  await expect(bob.page.getByTestId("connection")).toContainText(`Live · node ${bobNode}`, { timeout: 30_000 });
+  await expect(bob.page.getByTestId("lock-holder")).toHaveText("Locked: Alice Martin is editing");
+  await expect(bob.page.getByLabel("Location")).toHaveValue("Gym, east wing");
+  await expect(bob.page.getByTestId("stale-notice")).toBeHidden();
+  await expectAllDisabled(bob.page);
+});

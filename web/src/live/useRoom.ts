@@ -26,6 +26,8 @@ export function useRoom(appointmentId: string, enabled: boolean): Room {
       onMessage: (message) => store.setState((state) => reduceRoom(state, message, { sessionId, nowMs: Date.now() }), true),
       onStatus: (state) => {
         useConnection.getState().set(state);
+        // Disconnected: what we show may be stale until the next snapshot.
+        if (state.status !== "open" && store.getState().synced) store.setState({ synced: false });
         if (state.status === "open") {
           clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId }), () => {});
         }

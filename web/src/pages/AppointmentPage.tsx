@@ -94,8 +94,12 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
           <h1 className="mt-1 text-2xl font-semibold tracking-tight">{appointment.title}</h1>
           <p className="text-sm text-slate-600">
             {formatWhen(appointment.startsAt, appointment.endsAt)} · version {appointment.version}
-            {!synced && " · reconnecting…"}
           </p>
+          {!synced && (
+            <p role="status" className="mt-2 rounded-md bg-amber-50 px-3 py-1.5 text-sm text-amber-900 ring-1 ring-amber-200" data-testid="stale-notice">
+              Connection lost: this may be out of date. Reconnecting…
+            </p>
+          )}
         </div>
         <PresenceStrip viewers={viewers} lock={editor.lock} queue={editor.queue} />
       </div>
