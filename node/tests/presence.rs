@@ -249,11 +249,14 @@ async fn a_users_frames_are_limited_across_all_their_sockets_and_not_other_users
             pongs.load(Ordering::Relaxed) + refused().await as usize == TABS * PINGS_PER_TAB
         })
         .await;
+    // The node may read the frames well after we wrote them (they wait in socket buffers),
+    // so the bucket refills over the node's window, which ends before everything is counted.
+    let settled = started.elapsed();
     let refused = refused().await as usize;
-    // The first 240 always pass; of the rest, only what refilled while sending.
-    let refilled = (USER_PER_SEC * sending.as_secs_f64()).ceil() as usize + 1;
+    // The first 240 always pass; of the rest, only what refilled until the last was handled.
+    let refilled = (USER_PER_SEC * settled.as_secs_f64()).ceil() as usize + 1;
     let at_least = (TABS * PINGS_PER_TAB).saturating_sub(USER_BURST + refilled);
-    assert!(refused >= at_least && refused <= TABS * PINGS_PER_TAB - USER_BURST, "refused {refused}, sent in {sending:?}");
+    assert!(refused >= at_least && refused <= TABS * PINGS_PER_TAB - USER_BURST, "refused {refused}, sent in {sending:?}, all handled within {settled:?}");
     assert_eq!(told.load(Ordering::Relaxed) > 0, refused > 0, "a refused tab is told");
     println!("per-user frame limit: {TABS} tabs × {PINGS_PER_TAB} pings in {sending:?}: {refused} refused");
 
