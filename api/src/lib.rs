@@ -160,6 +160,7 @@ pub mod paths {
     pub const UPDATES: &str = "/updates";
     pub const CLUSTER_STATUS: &str = "/cluster/status";
     pub const CLUSTER_MEMBERS: &str = "/cluster/members";
+    pub const CLUSTER_MEMBER: &str = "/cluster/members/{nodeId}";
     pub const HEALTHZ: &str = "/healthz";
     pub const READYZ: &str = "/readyz";
     pub const DEV_LOGIN: &str = "/auth/dev-login";
@@ -167,7 +168,7 @@ pub mod paths {
     pub const OPENAPI: &str = "/openapi.json";
 }
 
-pub const ROUTES: &[&str] = &[paths::APPOINTMENTS, paths::APPOINTMENT, paths::DRAFT, paths::LOCK_STATUS, paths::ACQUIRE, paths::HEARTBEAT, paths::RELEASE, paths::TAKEOVER, paths::AUDIT, paths::APPOINTMENT_UPDATES, paths::UPDATES, paths::CLUSTER_STATUS, paths::CLUSTER_MEMBERS, paths::HEALTHZ, paths::READYZ, paths::DEV_LOGIN, paths::METRICS, paths::OPENAPI];
+pub const ROUTES: &[&str] = &[paths::APPOINTMENTS, paths::APPOINTMENT, paths::DRAFT, paths::LOCK_STATUS, paths::ACQUIRE, paths::HEARTBEAT, paths::RELEASE, paths::TAKEOVER, paths::AUDIT, paths::APPOINTMENT_UPDATES, paths::UPDATES, paths::CLUSTER_STATUS, paths::CLUSTER_MEMBERS, paths::CLUSTER_MEMBER, paths::HEALTHZ, paths::READYZ, paths::DEV_LOGIN, paths::METRICS, paths::OPENAPI];
 
 /// The API router, and the built web app from `web_dir` for every other path (a single-page
 /// app: unknown paths get `index.html`). API paths never fall through to the web app.
@@ -186,6 +187,7 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
         .route(paths::UPDATES, get(updates::all_updates))
         .route(paths::CLUSTER_STATUS, get(cluster::status))
         .route(paths::CLUSTER_MEMBERS, post(cluster::add_member))
+        .route(paths::CLUSTER_MEMBER, axum::routing::delete(cluster::remove_member))
         .route(paths::HEALTHZ, get(cluster::healthz))
         .route(paths::READYZ, get(cluster::readyz))
         .route(paths::DEV_LOGIN, post(login::dev_login))

@@ -17,7 +17,7 @@ use crate::routes::{appointments, cluster, locks, login, updates};
         appointments::save_draft, appointments::get_draft,
         locks::lock_status, locks::acquire, locks::heartbeat, locks::release, locks::takeover, locks::audit,
         updates::appointment_updates, updates::all_updates,
-        cluster::status, cluster::healthz, cluster::readyz, cluster::add_member,
+        cluster::status, cluster::healthz, cluster::readyz, cluster::add_member, cluster::remove_member,
         login::dev_login, crate::metrics::metrics,
     ),
     components(schemas(crate::problem::ProblemDoc)),

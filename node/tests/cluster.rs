@@ -275,9 +275,10 @@ async fn bad_input_is_refused_with_problem_json_and_changes_nothing() {
 }
 
 /// A node started without `--peers` joins through `POST /cluster/members` on the leader: it
-/// becomes a voter and holds the data written before it joined.
+/// becomes a voter and holds the data written before it joined. Then it leaves through
+/// `DELETE /cluster/members/{id}`, and the three others go on serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter() {
+async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter_then_is_removed() {
     let mut cluster = Cluster::start(3).await;
     let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
     let http = cluster.http.clone();
@@ -319,6 +320,29 @@ async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter() {
             async move { request.send().await.map(|r| r.status() == 200).unwrap_or(false) }
         })
         .await;
+
+    let joiner_id = cluster.nodes[joiner].id;
+    let unknown = admin.request(&http, Method::DELETE, cluster.url(leader, "/cluster/members/99"));
+    assert_eq!(unknown.send().await.unwrap().status(), 404);
+    let misdirected = admin.request(&http, Method::DELETE, cluster.url(follower, &format!("/cluster/members/{joiner_id}")));
+    assert_eq!(misdirected.send().await.unwrap().status(), 421);
+    let forbidden = user.request(&http, Method::DELETE, cluster.url(leader, &format!("/cluster/members/{joiner_id}")));
+    assert_eq!(forbidden.send().await.unwrap().status(), 403);
+    let remove = admin.request(&http, Method::DELETE, cluster.url(leader, &format!("/cluster/members/{joiner_id}")));
+    let (status, answer) = json_of(remove.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{answer}");
+    for index in [0, 1, 2] {
+        cluster
+            .eventually(Duration::from_secs(10), "the three founders see only themselves", || async move {
+                let Some(status) = cluster.status(index).await else { return false };
+                let members = status["members"].as_array().cloned().unwrap_or_default();
+                members.len() == 3 && members.iter().all(|m| m["nodeId"] != joiner_id && m["voter"] == true)
+            })
+            .await;
+    }
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let created = admin.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("after-leave"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
 }
 
 /// Members named by DNS (`localhost` here, a StatefulSet's pod names in Kubernetes) form a

@@ -403,6 +403,19 @@ impl LockNode {
         Ok(())
     }
 
+    /// Removes a member: a voter leaves the voters and the membership (openraft commits the
+    /// joint configuration, then the new one); a learner is dropped. The removed node gets no
+    /// more entries; its process is the operator's to stop.
+    pub async fn remove_member(&self, id: NodeId) -> Result<(), String> {
+        let change = if self.status().voters.contains(&id) {
+            openraft::ChangeMembers::RemoveVoters(BTreeSet::from([id]))
+        } else {
+            openraft::ChangeMembers::RemoveNodes(BTreeSet::from([id]))
+        };
+        self.inner.raft.change_membership(change, false).await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     /// Turns true when the node shuts down, for tasks that live as long as it.
     pub fn stopped(&self) -> watch::Receiver<bool> {
         self.inner.shutdown.subscribe()

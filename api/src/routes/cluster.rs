@@ -87,11 +87,7 @@ pub async fn add_member(
         lockd_raft::types::check_member_addr(addr).map_err(|e| Problem::invalid_input(format!("raftAddr and httpAddr must be host:port: {e}")))?;
     }
     let s = state.node.status();
-    if s.leader != Some(s.node_id) {
-        let leader_http = s.leader.and_then(|id| s.nodes.get(&id)).map(|n| n.http_addr.clone());
-        return Err(Problem::new(StatusCode::MISDIRECTED_REQUEST, "not_leader", "send membership changes to the leader")
-            .with("leaderHttpAddr", json!(leader_http)));
-    }
+    require_leader(&s)?;
     if s.nodes.contains_key(&input.node_id) && s.voters.contains(&input.node_id) {
         return Err(Problem::new(StatusCode::CONFLICT, "already_exists", "that node id is already a voter"));
     }
@@ -102,4 +98,40 @@ pub async fn add_member(
         .await
         .map_err(|e| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "membership_change_failed", e))?;
     Ok((StatusCode::OK, Json(json!({ "nodeId": input.node_id, "voter": true }))).into_response())
+}
+
+/// Membership changes run on the leader; a follower names it (`421 not_leader`).
+fn require_leader(s: &lockd_raft::node::ClusterStatus) -> Result<(), Problem> {
+    if s.leader == Some(s.node_id) {
+        return Ok(());
+    }
+    let leader_http = s.leader.and_then(|id| s.nodes.get(&id)).map(|n| n.http_addr.clone());
+    Err(Problem::new(StatusCode::MISDIRECTED_REQUEST, "not_leader", "send membership changes to the leader").with("leaderHttpAddr", json!(leader_http)))
+}
+
+/// Removes a node from the cluster (voter or learner). Admin only; on the leader. The last
+/// voter cannot be removed. Stop the node's process afterwards; its id is never reused.
+#[utoipa::path(delete, path = "/cluster/members/{nodeId}", tag = "cluster", params(("nodeId" = u64, Path, description = "The node to remove")), security(("bearer" = [])), responses((status = 200, description = "Removed", body = Object), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "Admins only", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "Not a member", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "last_voter: the cluster would have no voter", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 421, description = "not_leader, with leaderHttpAddr", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    identity: Identity,
+    axum::extract::Path(node_id): axum::extract::Path<u64>,
+) -> Result<Response, Problem> {
+    if identity.role != lockd_raft::sm::Role::Admin {
+        return Err(Problem::forbidden("changing membership needs the admin role"));
+    }
+    let s = state.node.status();
+    require_leader(&s)?;
+    if !s.nodes.contains_key(&node_id) {
+        return Err(Problem::not_found("no member has that node id"));
+    }
+    if s.voters.len() == 1 && s.voters.contains(&node_id) {
+        return Err(Problem::new(StatusCode::CONFLICT, "last_voter", "the cluster would have no voter left"));
+    }
+    state
+        .node
+        .remove_member(node_id)
+        .await
+        .map_err(|e| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "membership_change_failed", e))?;
+    Ok((StatusCode::OK, Json(json!({ "nodeId": node_id, "removed": true }))).into_response())
 }
