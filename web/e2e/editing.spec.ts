@@ -112,6 +112,16 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
     await expect(dialog).toContainText("Alice Martin is editing it now");
     await expect(dialog.getByRole("button", { name: "Take control" })).toBeVisible();
     await shot(carol.page, "05-takeover-confirm");
+    // The dialog is modal: focus starts inside and Tab never leaves it; Escape cancels.
+    await expect(dialog.getByLabel("Reason (optional)")).toBeFocused();
+    for (let i = 0; i < 4; i++) {
+      await carol.page.keyboard.press("Tab");
+      await expect(dialog.locator(":focus")).toHaveCount(1);
+    }
+    await carol.page.keyboard.press("Escape");
+    await expect(dialog).toBeHidden();
+    await expect(alice.page.getByTestId("lock-holder")).toHaveText("You are editing");
+    await carol.page.getByRole("button", { name: "Request Control" }).click();
     await dialog.getByLabel("Reason (optional)").fill("client called to move the time");
     await dialog.getByRole("button", { name: "Take control" }).click();
     await expect(carol.page.getByTestId("lock-holder")).toHaveText("You are editing");

@@ -27,7 +27,9 @@ test("the holder is asked before the lease lapses, and keeping it renews the lea
   await expect(prompt).toBeVisible({ timeout: 30_000 });
   await expect(prompt).toContainText(/lapses in 0:\d\d/);
   await shot(alice.page, "09-still-editing");
-  await prompt.getByRole("button", { name: "Keep editing" }).click();
+  // Keyboard: focus starts on "Keep editing", so Enter keeps the lock.
+  await expect(prompt.getByRole("button", { name: "Keep editing" })).toBeFocused();
+  await alice.page.keyboard.press("Enter");
   await expect(prompt).toBeHidden();
   await expect(countdown).toContainText(/1:[01]\d/);
   await expect(alice.page.getByTestId("lock-holder")).toHaveText("You are editing");

@@ -14,11 +14,12 @@ interface AppointmentFormProps {
 export function AppointmentForm({ values, editable, errors, onChange, onActivity, readOnlyReason }: AppointmentFormProps) {
   const reasonId = useId();
   const set = (key: keyof FormValues) => (event: { target: { value: string } }) => onChange({ ...values, [key]: event.target.value });
-  const common = {
-    disabled: !editable,
-    onFocus: onActivity,
-    "aria-describedby": editable ? undefined : reasonId,
-  };
+  const common = { disabled: !editable, onFocus: onActivity };
+  // The field's error when it has one, else why it is read-only.
+  const described = (errorId: string | undefined) => ({
+    "aria-describedby": errorId ?? (editable ? undefined : reasonId),
+    "aria-invalid": errorId ? true : undefined,
+  });
   return (
     <form
       className="grid gap-4 sm:grid-cols-2"
@@ -33,32 +34,32 @@ export function AppointmentForm({ values, editable, errors, onChange, onActivity
       )}
       <Field label="Title" error={errors.title} className="sm:col-span-2">
         {(id, describedBy) => (
-          <input id={id} name="title" type="text" maxLength={200} required value={values.title} onChange={set("title")} {...common} aria-describedby={describedBy ?? common["aria-describedby"]} className={inputClass} />
+          <input id={id} name="title" type="text" maxLength={200} required value={values.title} onChange={set("title")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
       <Field label="Starts" error={errors.startsAt}>
         {(id, describedBy) => (
-          <input id={id} name="startsAt" type="datetime-local" required value={values.startsAt} onChange={set("startsAt")} {...common} aria-describedby={describedBy ?? common["aria-describedby"]} className={inputClass} />
+          <input id={id} name="startsAt" type="datetime-local" required value={values.startsAt} onChange={set("startsAt")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
       <Field label="Ends" error={errors.endsAt}>
         {(id, describedBy) => (
-          <input id={id} name="endsAt" type="datetime-local" required value={values.endsAt} onChange={set("endsAt")} {...common} aria-describedby={describedBy ?? common["aria-describedby"]} className={inputClass} />
+          <input id={id} name="endsAt" type="datetime-local" required value={values.endsAt} onChange={set("endsAt")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
       <Field label="Client" error={errors.client}>
         {(id, describedBy) => (
-          <input id={id} name="client" type="text" maxLength={200} value={values.client} onChange={set("client")} {...common} aria-describedby={describedBy ?? common["aria-describedby"]} className={inputClass} />
+          <input id={id} name="client" type="text" maxLength={200} value={values.client} onChange={set("client")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
       <Field label="Location" error={errors.location}>
         {(id, describedBy) => (
-          <input id={id} name="location" type="text" maxLength={200} value={values.location} onChange={set("location")} {...common} aria-describedby={describedBy ?? common["aria-describedby"]} className={inputClass} />
+          <input id={id} name="location" type="text" maxLength={200} value={values.location} onChange={set("location")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
       <Field label="Notes" error={errors.notes} className="sm:col-span-2">
         {(id, describedBy) => (
-          <textarea id={id} name="notes" rows={5} maxLength={5000} value={values.notes} onChange={set("notes")} {...common} aria-describedby={describedBy ?? common["aria-describedby"]} className={inputClass} />
+          <textarea id={id} name="notes" rows={5} maxLength={5000} value={values.notes} onChange={set("notes")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
     </form>

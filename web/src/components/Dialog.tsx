@@ -1,7 +1,8 @@
-// A modal built on <dialog>: showModal() makes the rest of the page inert, so focus stays
-// inside, and the browser handles Escape. A blocking dialog ignores Escape.
+// A modal built on <dialog>: showModal() makes the rest of the page inert and the browser
+// handles Escape. Tab still leaves the page for the browser's own controls after the last
+// button, so Tab and Shift+Tab wrap around inside. Focus starts on `[data-autofocus]` if any.
 
-import { useEffect, useId, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from "react";
 
 interface DialogProps {
   open: boolean;
@@ -19,7 +20,10 @@ export function Dialog({ open, title, children, actions, onClose, tone = "defaul
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      dialog.showModal();
+      dialog.querySelector<HTMLElement>("[data-autofocus]")?.focus();
+    }
     if (!open && dialog.open) dialog.close();
   }, [open]);
   return (
@@ -31,6 +35,9 @@ export function Dialog({ open, title, children, actions, onClose, tone = "defaul
       onCancel={(event) => {
         event.preventDefault();
         onClose?.();
+      }}
+      onKeyDown={(event) => {
+        if (event.key === "Tab" && ref.current) trapTab(ref.current, event);
       }}
     >
       {open && (
@@ -44,4 +51,21 @@ export function Dialog({ open, title, children, actions, onClose, tone = "defaul
       )}
     </dialog>
   );
+}
+
+const FOCUSABLE = "button:not([disabled]), input:not([disabled]), textarea:not([disabled]), select:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
+
+function trapTab(dialog: HTMLDialogElement, event: KeyboardEvent<HTMLDialogElement>): void {
+  const focusable = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)];
+  const first = focusable[0];
+  const last = focusable[focusable.length - 1];
+  if (!first || !last) return;
+  const active = document.activeElement;
+  if (event.shiftKey && (active === first || !dialog.contains(active))) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (active === last || !dialog.contains(active))) {
+    event.preventDefault();
+    first.focus();
+  }
 }

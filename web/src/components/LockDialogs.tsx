@@ -79,7 +79,8 @@ export function StillEditingDialog({
       actions={
         <>
           <Button onClick={onDone}>Done</Button>
-          <Button variant="primary" busy={busy} onClick={onKeep}>
+          {/* Focus starts here: Enter keeps the lock, never releases it by accident. */}
+          <Button variant="primary" busy={busy} onClick={onKeep} data-autofocus>
             Keep editing
           </Button>
         </>
