@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { tmpdir, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -36,16 +36,27 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
-    });
+/** `count` distinct free loopback ports: all listeners stay open until every port is known,
+ * so no two of ours can be the same (a port closed and asked for again may come back). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolveServer, reject) => {
+          const server = createServer();
+          server.on("error", reject);
+          server.listen(0, "127.0.0.1", () => resolveServer(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (typeof address !== "object" || !address) throw new Error("no port");
+    return address.port;
   });
+  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+  return ports;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, children: ChildProcess[]): Promise<void> {
@@ -60,13 +71,27 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  // A port we found free may be taken by another process before the node binds it; the node
+  // then exits at start. Try again on fresh ports, saying so.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error && error.message.includes("exited"))) throw error;
+      console.warn(`cluster start failed, trying again on other ports: ${error.message.split("\n")[0]}`);
+    }
+  }
+}
+
+async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
   const dataDir = mkdtempSync(join(tmpdir(), "lockd-e2e-"));
   const jwtSecret = join(dataDir, "jwt-secret");
   const clusterSecret = join(dataDir, "cluster-secret");
   writeFileSync(jwtSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
   writeFileSync(clusterSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
   const nodes: { id: number; http: number; raft: number }[] = [];
-  for (const id of [1, 2, 3]) nodes.push({ id, http: await freePort(), raft: await freePort() });
+  const ports = await freePorts(6);
+  for (const id of [1, 2, 3]) nodes.push({ id, http: ports[2 * (id - 1)]!, raft: ports[2 * (id - 1) + 1]! });
   const peers = nodes.map((n) => `${n.id}=127.0.0.1:${n.raft}/127.0.0.1:${n.http}`).join(",");
   const launch = (n: (typeof nodes)[number]): ChildProcess => {
     const log = openSync(join(dataDir, `node-${n.id}.log`), "a");
