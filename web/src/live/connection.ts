@@ -1,6 +1,7 @@
 // The connection shown in the header: the socket of the page on screen, and the node serving us.
 
 import { create } from "zustand";
+import { clusterStatus } from "../api/endpoints";
 import type { ConnectionState } from "./socket";
 
 interface ConnectionStore extends ConnectionState {
@@ -17,3 +18,11 @@ export const useConnection = create<ConnectionStore>((set) => ({
   leaderId: null,
   set: (state) => set(state),
 }));
+
+/** A page's socket changed state: show it, and on (re)connect which node serves this tab. */
+export function reportConnection(state: ConnectionState): void {
+  useConnection.getState().set(state);
+  if (state.status === "open") {
+    clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId }), () => {});
+  }
+}

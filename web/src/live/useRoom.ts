@@ -3,10 +3,9 @@
 import { useEffect, useState } from "react";
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type { AppointmentMessage } from "../api/types";
-import { clusterStatus } from "../api/endpoints";
 import { sessionId } from "../api/session";
 import { useAuth } from "../auth";
-import { useConnection } from "./connection";
+import { reportConnection } from "./connection";
 import { emptyRoom, reduceRoom, type RoomState } from "./room";
 import { LiveSocket } from "./socket";
 import { socketProtocols, socketUrl } from "./urls";
@@ -25,12 +24,9 @@ export function useRoom(appointmentId: string, enabled: boolean): Room {
       protocols: socketProtocols,
       onMessage: (message) => store.setState((state) => reduceRoom(state, message, { sessionId, nowMs: Date.now() }), true),
       onStatus: (state) => {
-        useConnection.getState().set(state);
+        reportConnection(state);
         // Disconnected: what we show may be stale until the next snapshot.
         if (state.status !== "open" && store.getState().synced) store.setState({ synced: false });
-        if (state.status === "open") {
-          clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId }), () => {});
-        }
       },
       onAuthExpired: () => refresh(),
     });

@@ -1,12 +1,12 @@
 import { useEffect, useReducer } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { AnimatePresence, motion } from "motion/react";
-import { clusterStatus, listAppointments } from "../api/endpoints";
+import { listAppointments } from "../api/endpoints";
 import { describeError } from "../api/client";
 import type { AppointmentWithLock, ListMessage } from "../api/types";
 import { useAuth } from "../auth";
 import { Avatar } from "../components/Avatar";
-import { useConnection } from "../live/connection";
+import { reportConnection } from "../live/connection";
 import { emptyList, mergeRow, reduceList } from "../live/list";
 import { LiveSocket } from "../live/socket";
 import { socketProtocols, socketUrl } from "../live/urls";
@@ -32,12 +32,7 @@ export function ListPage() {
         }
         dispatch(message);
       },
-      onStatus: (state) => {
-        useConnection.getState().set(state);
-        if (state.status === "open") {
-          clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId }), () => {});
-        }
-      },
+      onStatus: reportConnection,
       onAuthExpired: refresh,
     });
     socket.start();
