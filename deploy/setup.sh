@@ -18,7 +18,9 @@ lockd_apt_install() {
 }
 
 # libclang-dev: bindgen for RocksDB's bindings. clang: RocksDB's C++ build.
-lockd_apt_install libclang-dev clang curl
+# protobuf-compiler: the benchmark's etcd client compiles etcd's protos with protoc (lockd's
+# own protos are compiled in pure Rust by protox).
+lockd_apt_install libclang-dev clang curl protobuf-compiler
 
 # One target directory outside the clone, reused between runs on this machine.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lockd/target}"

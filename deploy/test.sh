@@ -2,7 +2,8 @@
 # The whole test suite: unit and property tests, the turmoil simulation (a few hundred seeds,
 # about 7 minutes on 2 cores), the real-process integration and chaos tests, the web app
 # (type check, Vitest, then Playwright in Debian's Chromium against real 3-node clusters),
-# and the deployment files (deploy/validate.sh).
+# a short run of the benchmark tool against lockd and etcd (its safety check must pass), and
+# the deployment files (deploy/validate.sh).
 # Installs what it needs first (deploy/setup.sh). Safe to run again. Every stage runs even
 # when an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
@@ -33,6 +34,19 @@ web_e2e() {
     lockd_apt_install chromium
     (cd web && npm run build && LOCKD_BIN="$CARGO_TARGET_DIR/debug/lockd" npm run e2e)
 }
+# The benchmark tool itself, short, against the debug build: every workload against lockd and
+# etcd, the outside safety check (a violation fails the stage). Figures from it mean nothing;
+# deploy/bench.sh measures.
+bench_smoke() {
+    lockd_apt_install etcd-server
+    local out
+    out=$(mktemp -d)
+    "$CARGO_TARGET_DIR/debug/lockd-bench" --quick --out "$out" --lockd-bin "$CARGO_TARGET_DIR/debug/lockd"
+    local rc=$?
+    rm -rf "$out"
+    return $rc
+}
+stage "bench: smoke run against lockd and etcd" bench_smoke
 stage "web: types and unit tests" web_unit
 stage "web: browser end-to-end" web_e2e
 stage "deployment files" deploy/validate.sh

@@ -17,6 +17,10 @@ pub const WAITER_TTL_MS_DEFAULT: u64 = 60 * 1_000;
 pub const AUDIT_PAGE_MAX: usize = 256;
 /// Largest frame a client may send on a WebSocket (pointer and ping messages are tiny).
 pub const WS_INBOUND_BYTES_MAX: usize = 4 * 1024;
+/// What a socket reads per call. tungstenite zero-fills this much on every read attempt, and
+/// a socket is polled on every event it is sent: its 128 KiB default made memset a tenth of a
+/// node's CPU with 64 sockets in a room. Client frames are at most 4 KiB.
+pub const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
 /// A socket whose client does not take a frame within this is closed.
 pub const WS_SEND_TIMEOUT_MS: u64 = 10_000;
 

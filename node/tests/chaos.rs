@@ -8,11 +8,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lockd_bench::safety::{Grant, History, tenure_end};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Cluster, Tab};
@@ -25,18 +25,6 @@ const CLIENTS: usize = 6;
 const FAULT_MS: u64 = 1_500;
 /// After a fault heals, the cluster must grant again within this.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
-
-/// One acknowledged grant, as its client saw it.
-#[derive(Debug, Clone)]
-struct Grant {
-    appointment: &'static str,
-    client: usize,
-    token: u64,
-    acked_at: Instant,
-    /// A lower bound of when the tenure ended: the release was sent, or the lease (counted
-    /// from the first send of the acquire, before the leader applied it) ran out.
-    ended_by: Instant,
-}
 
 #[derive(Default)]
 struct Tally {
@@ -82,7 +70,7 @@ async fn write(http: &reqwest::Client, urls: &[String], first_node: usize, metho
     Outcome::Unknown
 }
 
-async fn client(c: usize, http: reqwest::Client, urls: Vec<String>, tab: Tab, stop: watch::Receiver<bool>, grants: Arc<Mutex<Vec<Grant>>>, tally: Arc<Tally>) {
+async fn client(c: usize, http: reqwest::Client, urls: Vec<String>, tab: Tab, stop: watch::Receiver<bool>, grants: Arc<History>, tally: Arc<Tally>) {
     let mut rng = Rng(c as u64 + 1);
     let mut i = 0u64;
     while !*stop.borrow() {
@@ -109,8 +97,8 @@ async fn client(c: usize, http: reqwest::Client, urls: Vec<String>, tab: Tab, st
         // Work under the lock for a moment, then let go.
         tokio::time::sleep(Duration::from_millis(rng.below(30) as u64)).await;
         let release_sent = Instant::now();
-        let ended_by = release_sent.min(first_sent + Duration::from_millis(LEASE_MS));
-        grants.lock().unwrap().push(Grant { appointment, client: c, token, acked_at, ended_by });
+        let ended_by = tenure_end(release_sent, first_sent, Duration::from_millis(LEASE_MS));
+        grants.record(Grant { lock: appointment.to_owned(), client: c, token, acked_at, ended_by });
         let released = write(&http, &urls, rng.below(urls.len()), Method::DELETE, &format!("/appointments/{appointment}/release-lock"), &tab, &format!("c{c}-{i}-rel"), Some(token)).await;
         match released {
             // Released, or the lease had already lapsed and someone else holds it now.
@@ -121,44 +109,6 @@ async fn client(c: usize, http: reqwest::Client, urls: Vec<String>, tab: Tab, st
             }
         }
     }
-}
-
-/// The safety check over every acknowledged grant. Returns the violations found.
-fn violations(grants: &[Grant]) -> Vec<String> {
-    let mut found = Vec::new();
-    for appointment in APPOINTMENTS {
-        // One tenure per token: a token acknowledged twice must be the same client renewing.
-        let mut tenures: BTreeMap<u64, Grant> = BTreeMap::new();
-        for grant in grants.iter().filter(|g| g.appointment == appointment) {
-            match tenures.get_mut(&grant.token) {
-                None => {
-                    tenures.insert(grant.token, grant.clone());
-                }
-                Some(tenure) if tenure.client == grant.client => {
-                    tenure.acked_at = tenure.acked_at.min(grant.acked_at);
-                    tenure.ended_by = tenure.ended_by.max(grant.ended_by);
-                }
-                Some(tenure) => found.push(format!("{appointment}: token {} granted to clients {} and {}", grant.token, tenure.client, grant.client)),
-            }
-        }
-        // A larger token is a later tenure: the earlier one ended before it was acknowledged.
-        let tenures: Vec<&Grant> = tenures.values().collect();
-        for (i, earlier) in tenures.iter().enumerate() {
-            for later in &tenures[i + 1..] {
-                if earlier.ended_by > later.acked_at {
-                    found.push(format!(
-                        "{appointment}: token {} (client {}) still held {:?} after token {} (client {}) was acknowledged",
-                        earlier.token,
-                        earlier.client,
-                        earlier.ended_by - later.acked_at,
-                        later.token,
-                        later.client
-                    ));
-                }
-            }
-        }
-    }
-    found
 }
 
 /// Waits until `more` grants beyond `from` were acknowledged; how long that took.
@@ -190,7 +140,7 @@ async fn chaos(size: u64) {
     }
 
     let urls: Vec<String> = all.iter().map(|&i| cluster.url(i, "")).collect();
-    let grants = Arc::new(Mutex::new(Vec::new()));
+    let grants = Arc::new(History::default());
     let tally = Arc::new(Tally::default());
     let (stop_tx, stop) = watch::channel(false);
     let mut clients = Vec::new();
@@ -248,15 +198,14 @@ async fn chaos(size: u64) {
     for client in clients {
         client.await.unwrap();
     }
-    let grants = grants.lock().unwrap().clone();
-    let found = violations(&grants);
+    let found = grants.violations();
     assert!(found.is_empty(), "{} safety violations:\n{}", found.len(), found.join("\n"));
 
     // No acknowledged grant was lost: the next grant of each appointment, once every lease
     // has lapsed, gets a larger token than any acknowledged before.
     let checker = Tab::new(cluster.login(0, "checker", "user").await, "checker-tab");
     for appointment in APPOINTMENTS {
-        let highest = grants.iter().filter(|g| g.appointment == appointment).map(|g| g.token).max().unwrap_or(0);
+        let highest = grants.highest_token(appointment).unwrap_or(0);
         let started = Instant::now();
         let token = loop {
             let acquire = checker.request(&cluster.http, Method::POST, cluster.url(0, &format!("/appointments/{appointment}/acquire-lock")));
@@ -291,15 +240,4 @@ async fn three_nodes_keep_mutual_exclusion_through_kills_pauses_and_partitions()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_nodes_keep_mutual_exclusion_through_kills_pauses_and_partitions() {
     chaos(5).await;
-}
-
-/// The checker itself: overlapping tenures and a token granted twice are caught.
-#[test]
-fn the_checker_catches_overlaps_and_shared_tokens() {
-    let t0 = Instant::now();
-    let at = |ms: u64| t0 + Duration::from_millis(ms);
-    let grant = |client, token, acked, ended| Grant { appointment: "chaos-1", client, token, acked_at: at(acked), ended_by: at(ended) };
-    assert!(violations(&[grant(0, 1, 0, 10), grant(1, 2, 10, 20), grant(0, 2, 15, 25)]).len() == 1, "token 2 to two clients");
-    assert!(violations(&[grant(0, 1, 0, 12), grant(1, 2, 10, 20)]).len() == 1, "token 1 held past token 2's ack");
-    assert!(violations(&[grant(0, 1, 0, 10), grant(0, 1, 5, 9), grant(1, 2, 10, 20)]).is_empty(), "a renewal, then a clean hand-over");
 }

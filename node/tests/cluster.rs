@@ -506,3 +506,71 @@ async fn lock_attempts_over_the_per_user_limit_get_429_and_change_nothing() {
         assert_eq!(response.status(), 200);
     }
 }
+
+/// The runbook's backup and restore: a cleanly stopped follower's data directory, copied,
+/// brings back a cluster whose every disk was lost — with what was acknowledged before the
+/// backup (locks, tokens, appointments) and without what came after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_one_stopped_nodes_data_restores_a_cluster_that_lost_every_disk() {
+    let mut cluster = Cluster::start_with(3, &["--snapshot-every", "10"]).await;
+    let all = [0, 1, 2];
+    let leader = cluster.wait_for_leader(&all).await;
+    let http = cluster.http.clone();
+    let alice = Tab::new(cluster.login(leader, "alice", "user").await, "alice-tab");
+    // Enough entries that the backup holds a snapshot and a log after it.
+    for i in 0..12 {
+        let created = alice.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment(&format!("kept-{i}")));
+        assert_eq!(created.send().await.unwrap().status(), 201);
+    }
+    let acquire = alice.request(&http, Method::POST, cluster.url(leader, "/appointments/kept-0/acquire-lock"));
+    let (status, body) = json_of(acquire.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["fencingToken"].as_u64().unwrap();
+
+    // Backup: stop a follower cleanly (RocksDB flushed and closed), copy its directory, start it.
+    let follower = (leader + 1) % 3;
+    cluster.wait_applied(&[follower], "kept-11", &alice.token).await;
+    let applied = cluster.status(follower).await.unwrap()["appliedIndex"].as_u64().unwrap();
+    assert!(cluster.terminate(follower, Duration::from_secs(10)).is_some(), "a clean stop");
+    let backup = tempfile::tempdir().unwrap();
+    let archive = backup.path().join("node-data");
+    let copied = std::process::Command::new("cp").arg("-a").arg(&cluster.nodes[follower].data_dir).arg(&archive).status().unwrap();
+    assert!(copied.success());
+    cluster.spawn(follower);
+    cluster.wait_for_leader(&all).await;
+    let after = alice.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("after-backup"));
+    assert_eq!(after.send().await.unwrap().status(), 201);
+
+    // Every disk is lost. Restore: the same copy into every member's data directory.
+    for i in all {
+        cluster.kill(i);
+        std::fs::remove_dir_all(&cluster.nodes[i].data_dir).unwrap();
+        let restored = std::process::Command::new("cp").arg("-a").arg(&archive).arg(&cluster.nodes[i].data_dir).status().unwrap();
+        assert!(restored.success());
+    }
+    for i in all {
+        cluster.spawn(i);
+    }
+    let leader = cluster.wait_for_leader(&all).await;
+    let status = cluster.status(leader).await.unwrap();
+    assert!(status["appliedIndex"].as_u64().unwrap() >= applied, "{status}");
+
+    let lock = alice.request(&http, Method::GET, cluster.url(leader, "/appointments/kept-0/lock-status"));
+    let (status, body) = json_of(lock.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["lock"]["fencingToken"].as_u64(), Some(token), "the lock and its token are back: {body}");
+    for i in 0..12 {
+        let read = alice.request(&http, Method::GET, cluster.url(leader, &format!("/appointments/kept-{i}")));
+        assert_eq!(read.send().await.unwrap().status(), 200, "kept-{i}");
+    }
+    let lost = alice.request(&http, Method::GET, cluster.url(leader, "/appointments/after-backup"));
+    assert_eq!(lost.send().await.unwrap().status(), 404, "what came after the backup is not in it");
+    // The restored cluster takes writes, and the next grant's token follows the backup's.
+    let bob = Tab::new(cluster.login(leader, "bob", "user").await, "bob-tab");
+    let release = alice.request(&http, Method::DELETE, cluster.url(leader, "/appointments/kept-0/release-lock"));
+    assert_eq!(release.send().await.unwrap().status(), 204);
+    let acquire = bob.request(&http, Method::POST, cluster.url(leader, "/appointments/kept-0/acquire-lock"));
+    let (status, body) = json_of(acquire.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["fencingToken"].as_u64().unwrap() > token, "{body}");
+}

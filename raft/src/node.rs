@@ -237,6 +237,24 @@ impl LockNode {
         self.inner.raft.metrics().borrow_watched().current_leader
     }
 
+    /// Resolves once this node knows of a leader other than `tried` (never, once raft stops).
+    /// A retry waits for this or its backoff, whichever is first: after a failover the new
+    /// leader is known about an election timeout after the old one died, and sleeping out a
+    /// doubled backoff on top of that made the grant gap a constant ~1.2 s.
+    fn leader_other_than(&self, tried: Option<NodeId>) -> impl Future<Output = ()> + use<> {
+        let mut metrics = self.inner.raft.metrics();
+        async move {
+            loop {
+                if metrics.borrow_watched().current_leader.is_some_and(|leader| Some(leader) != tried) {
+                    return;
+                }
+                if metrics.changed().await.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+        }
+    }
+
     pub fn status(&self) -> ClusterStatus {
         let metrics = self.inner.raft.metrics().borrow_watched().clone();
         let membership = metrics.membership_config.membership();
@@ -270,7 +288,8 @@ impl LockNode {
             // quorum holds a proposal until leadership changes, and the caller must hear back.
             // A timed-out attempt has an unknown outcome; the retry reuses the request id.
             let remaining = budget.remaining();
-            let attempt = match self.current_leader() {
+            let tried = self.current_leader();
+            let attempt = match tried {
                 Some(leader) if leader == self.inner.id => {
                     match timeout(remaining, self.propose_as_leader(Some(request_id.clone()), op.clone())).await {
                         Ok(Ok(applied)) => Some(applied),
@@ -287,7 +306,7 @@ impl LockNode {
                 self.wait_applied(applied.log_index, budget.remaining().min(Duration::from_secs(1))).await;
                 return Ok(applied);
             }
-            budget.pause().await?;
+            budget.pause(self.leader_other_than(tried)).await?;
         }
     }
 
@@ -358,7 +377,8 @@ impl LockNode {
         let mut budget = RetryBudget::start();
         loop {
             let remaining = budget.remaining();
-            let index = match self.current_leader() {
+            let tried = self.current_leader();
+            let index = match tried {
                 Some(leader) if leader == self.inner.id => match timeout(remaining, self.read_index_as_leader()).await {
                     Ok(Ok(index)) => Some(index),
                     Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
@@ -372,7 +392,7 @@ impl LockNode {
             {
                 return Ok(());
             }
-            budget.pause().await?;
+            budget.pause(self.leader_other_than(tried)).await?;
         }
     }
 
@@ -449,11 +469,16 @@ impl RetryBudget {
     }
 
     /// Waits before the next attempt, or answers `NoLeader` when no time is left for one.
-    async fn pause(&mut self) -> Result<(), SubmitError> {
+    /// `new_leader` ends the wait early; the backoff doubles either way, so a leader that
+    /// keeps changing cannot make the retries spin.
+    async fn pause(&mut self, new_leader: impl Future<Output = ()>) -> Result<(), SubmitError> {
         if Instant::now() + self.backoff > self.deadline {
             return Err(SubmitError::NoLeader(Duration::from_millis(limits::SUBMIT_TIMEOUT_MS)));
         }
-        sleep(self.backoff).await;
+        tokio::select! {
+            _ = sleep(self.backoff) => {}
+            _ = new_leader => {}
+        }
         self.backoff = (self.backoff * 2).min(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX));
         Ok(())
     }

@@ -96,7 +96,10 @@ fn authenticate(state: &AppState, headers: &HeaderMap, query: &SocketQuery) -> R
 /// shown a valid token.
 fn upgrade(ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>, speaks_lockd: bool) -> Result<WebSocketUpgrade, Problem> {
     let ws = ws.map_err(|e| Problem::new(e.status(), "invalid_input", format!("expected a WebSocket upgrade: {}", e.body_text())))?;
-    let ws = ws.max_message_size(limits::WS_INBOUND_BYTES_MAX).max_frame_size(limits::WS_INBOUND_BYTES_MAX);
+    let ws = ws
+        .max_message_size(limits::WS_INBOUND_BYTES_MAX)
+        .max_frame_size(limits::WS_INBOUND_BYTES_MAX)
+        .read_buffer_size(limits::WS_READ_BUFFER_BYTES);
     Ok(if speaks_lockd { ws.protocols([SUBPROTOCOL]) } else { ws })
 }
 
@@ -276,7 +279,11 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, String> {
 }
 
 async fn send(socket: &mut WebSocket, value: &Value) -> bool {
-    let frame = Message::Text(Utf8Bytes::from(value.to_string()));
+    send_text(socket, value.to_string()).await
+}
+
+async fn send_text(socket: &mut WebSocket, text: String) -> bool {
+    let frame = Message::Text(Utf8Bytes::from(text));
     // A client that does not take a frame within the limit is gone or too slow to matter.
     matches!(tokio::time::timeout(Duration::from_millis(limits::WS_SEND_TIMEOUT_MS), socket.send(frame)).await, Ok(Ok(())))
 }
@@ -419,12 +426,14 @@ async fn serve_until_closed(
         let flush_at = feed.as_ref().and_then(|f| f.flush_at);
         tokio::select! {
             notification = notifications.recv() => match notification {
-                Ok(Notification::Event { log_index, event }) => {
+                Ok(Notification::Event { log_index, event, rendered }) => {
                     // Already part of the snapshot the client holds.
                     if log_index <= shown_index || !scope.covers(&event) {
                         continue;
                     }
-                    if !send(socket, &event_message(log_index, &event, state.server_time_ms())).await {
+                    // The first socket on this node renders it; the others send that text.
+                    let text = rendered.get_or_init(|| event_message(log_index, &event, state.server_time_ms()).to_string());
+                    if !send_text(socket, text.clone()).await {
                         return;
                     }
                 }

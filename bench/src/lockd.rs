@@ -1,0 +1,339 @@
+//! A lockd cluster started by the benchmark, and its clients over HTTP and WebSocket, as a
+//! browser or an API client would talk to it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::{oneshot, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::procs::{Server, free_ports};
+use crate::system::{Attempt, Client, System};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+const JWT_SECRET: &str = "lockd-bench-jwt-secret-0123456789";
+const CLUSTER_SECRET: &str = "lockd-bench-cluster-secret-0123456789";
+/// The product's default lease (DESIGN: 5 minutes without activity).
+const LEASE: Duration = Duration::from_secs(300);
+
+pub struct LockdCluster {
+    servers: Vec<Server>,
+    pub urls: Vec<String>,
+    http: reqwest::Client,
+}
+
+impl LockdCluster {
+    /// Starts `size` nodes of `binary` with data under `dir`. Rate limits are off: the
+    /// benchmark's few users would otherwise be held to 5 lock attempts a second.
+    pub fn start(binary: &Path, dir: &Path, size: usize, extra_args: &[String]) -> anyhow::Result<LockdCluster> {
+        let ports = free_ports(size * 2)?;
+        let http_addrs: Vec<String> = (0..size).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
+        let raft_addrs: Vec<String> = (0..size).map(|i| format!("127.0.0.1:{}", ports[size + i])).collect();
+        let peers = (0..size).map(|i| format!("{}={}/{}", i + 1, raft_addrs[i], http_addrs[i])).collect::<Vec<_>>().join(",");
+        let mut servers = Vec::new();
+        for i in 0..size {
+            let data_dir: PathBuf = dir.join(format!("lockd-{}", i + 1));
+            let mut args: Vec<String> = [
+                "--node-id", &(i + 1).to_string(), "--http-addr", &http_addrs[i], "--raft-addr", &raft_addrs[i],
+                "--peers", &peers, "--jwt-secret", JWT_SECRET, "--cluster-secret", CLUSTER_SECRET, "--rate-limits", "off",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            args.push("--data-dir".into());
+            args.push(data_dir.display().to_string());
+            args.extend(extra_args.iter().cloned());
+            // Info from the state machine's store: the "built a snapshot" lines give its time and size.
+            let env = vec![("LOCKD_LOG".to_owned(), "warn,lockd_raft::store::state=info".to_owned()), ("NO_COLOR".to_owned(), "1".to_owned())];
+            let mut server = Server::new(&format!("lockd-{}", i + 1), binary, args, env, dir.join(format!("lockd-{}.log", i + 1)));
+            server.start()?;
+            servers.push(server);
+        }
+        let urls = http_addrs.iter().map(|a| format!("http://{a}")).collect();
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).pool_max_idle_per_host(512).build()?;
+        Ok(LockdCluster { servers, urls, http })
+    }
+
+    pub fn token(user: &str, role: &str) -> String {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let claims = json!({
+            "sub": user, "name": format!("Bench {user}"), "email": format!("{user}@bench.invalid"), "role": role,
+            "iss": "lockd", "aud": "lockd", "iat": now, "exp": now + 24 * 3600,
+        });
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes())).expect("HS256 signs any claims")
+    }
+
+    async fn status(&self, node: usize) -> Option<Value> {
+        self.http.get(format!("{}/cluster/status", self.urls[node])).send().await.ok()?.json().await.ok()
+    }
+
+    /// Node `node`'s metric `name` (an unlabelled sample).
+    pub async fn metric(&self, node: usize, name: &str) -> Option<f64> {
+        let text = self.http.get(format!("{}/metrics", self.urls[node])).send().await.ok()?.text().await.ok()?;
+        text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
+    /// Opens a socket on `path` of node `node` as `user`.
+    pub async fn socket(&self, node: usize, path: &str, user: &str) -> anyhow::Result<Socket> {
+        let url = format!("{}{path}", self.urls[node]).replace("http://", "ws://");
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{}", LockdCluster::token(user, "user")).parse()?);
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.with_context(|| format!("websocket {path} on node {node}"))?;
+        Ok(socket)
+    }
+
+}
+
+fn appointment_body(id: &str) -> Value {
+    json!({ "id": id, "title": format!("Bench {id}"), "startsAt": "2026-12-01T09:00:00Z", "endsAt": "2026-12-01T10:00:00Z" })
+}
+
+impl System for LockdCluster {
+    type Client = LockdClient;
+
+    fn name(&self) -> &'static str {
+        "lockd"
+    }
+
+    async fn prepare(&self, locks: &[String], clients: usize) -> anyhow::Result<()> {
+        let token = LockdCluster::token("bench-admin", "admin");
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = (0..clients.max(1)).map(|c| {
+            let (token, next, http) = (&token, &next, &self.http);
+            let url = format!("{}/appointments", self.urls[c % self.urls.len()]);
+            async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(id) = locks.get(i) else { return Ok::<_, anyhow::Error>(()) };
+                    let response = http.post(&url).bearer_auth(token).header("x-session-id", "bench-prepare").json(&appointment_body(id)).send().await?;
+                    if !(response.status() == StatusCode::CREATED || response.status() == StatusCode::CONFLICT) {
+                        bail!("creating appointment {id}: {} {}", response.status(), response.text().await.unwrap_or_default());
+                    }
+                }
+            }
+        });
+        futures::future::try_join_all(work).await?;
+        Ok(())
+    }
+
+    async fn client(&self, index: usize, watching: Option<&str>) -> anyhow::Result<LockdClient> {
+        let user = format!("bench-{index}");
+        let session = format!("bench-{index}-{}", std::process::id());
+        let home = index % self.urls.len();
+        let events = match watching {
+            Some(lock) => Some(self.socket(home, &format!("/appointments/{lock}/updates?sessionId={session}"), &user).await?),
+            None => None,
+        };
+        Ok(LockdClient { http: self.http.clone(), urls: self.urls.clone(), node: home, bearer: LockdCluster::token(&user, "user"), session, events, last_token: 0 })
+    }
+
+    async fn watch(&self, node: usize, lock: &str, ready: oneshot::Sender<()>, mut stop: watch::Receiver<bool>) -> anyhow::Result<Vec<(u64, Instant)>> {
+        // The list page's stream: every lock event, and no presence (a viewer in the room
+        // would be one of 1,000 on every roster).
+        let mut socket = self.socket(node, "/updates", &format!("watcher-{node}")).await?;
+        let mut seen = Vec::new();
+        let mut ready = Some(ready);
+        loop {
+            let frame = tokio::select! {
+                frame = socket.next() => frame,
+                _ = stop.changed() => return Ok(seen),
+            };
+            let Some(Ok(Message::Text(text))) = frame else { bail!("watch socket closed: {frame:?}") };
+            let at = Instant::now();
+            let event: Value = serde_json::from_str(text.as_str())?;
+            match event["type"].as_str() {
+                Some("snapshot") => {
+                    if let Some(ready) = ready.take() {
+                        ready.send(()).ok();
+                    }
+                }
+                Some("lock.acquired") if event["appointmentId"] == lock => {
+                    if let Some(token) = event["lock"]["fencingToken"].as_u64() {
+                        seen.push((token, at));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn leader(&self) -> Option<usize> {
+        let mut leader = None;
+        for node in 0..self.urls.len() {
+            if !self.servers[node].is_running() {
+                continue;
+            }
+            let id = self.status(node).await?["leaderId"].as_u64()?;
+            if leader.is_some_and(|l| l != id) {
+                return None;
+            }
+            leader = Some(id);
+        }
+        let index = leader? as usize - 1;
+        self.servers[index].is_running().then_some(index)
+    }
+
+    /// Node `node` answers `/readyz` with 200: a leader is known and it caught up.
+    async fn serves(&self, node: usize) -> bool {
+        let probe = self.http.get(format!("{}/readyz", self.urls[node])).timeout(Duration::from_millis(500)).send().await;
+        probe.is_ok_and(|response| response.status() == StatusCode::OK)
+    }
+
+    fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    fn servers_mut(&mut self) -> &mut [Server] {
+        &mut self.servers
+    }
+
+    fn lease(&self) -> Duration {
+        LEASE
+    }
+
+    fn last_snapshot(&self) -> Option<(f64, u64)> {
+        let field = |line: &str, name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)?.parse::<u64>().ok());
+        let mut latest: Option<(u64, f64, u64)> = None;
+        for server in &self.servers {
+            let log = std::fs::read_to_string(&server.log_path).unwrap_or_default();
+            for line in log.lines().filter(|l| l.contains("built a snapshot")) {
+                if let (Some(index), Some(ms), Some(bytes)) = (field(line, "index="), field(line, "build_ms="), field(line, "bytes=")) {
+                    if latest.is_none_or(|(i, _, _)| index >= i) {
+                        latest = Some((index, ms as f64, bytes));
+                    }
+                }
+            }
+        }
+        latest.map(|(_, ms, bytes)| (ms, bytes))
+    }
+}
+
+pub struct LockdClient {
+    http: reqwest::Client,
+    urls: Vec<String>,
+    node: usize,
+    bearer: String,
+    session: String,
+    /// The appointment's event stream, for hearing of a hand-off from the queue.
+    events: Option<Socket>,
+    /// The latest token this client was granted: older grant events on its socket are stale.
+    last_token: u64,
+}
+
+impl LockdClient {
+    async fn post_acquire(&mut self, lock: &str, wait: bool) -> Result<(StatusCode, Value), String> {
+        let url = format!("{}/appointments/{lock}/acquire-lock", self.urls[self.node]);
+        let response = self.http.post(url).bearer_auth(&self.bearer).header("x-session-id", &self.session).json(&json!({ "wait": wait })).send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+
+    fn answer(&mut self, status: StatusCode, body: &Value) -> Attempt {
+        match status {
+            StatusCode::OK => match body["fencingToken"].as_u64() {
+                Some(token) => {
+                    self.last_token = self.last_token.max(token);
+                    Attempt::Granted { token, handed_off: false }
+                }
+                None => Attempt::Failed(format!("200 without a token: {body}")),
+            },
+            StatusCode::CONFLICT => Attempt::Held,
+            status => Attempt::Failed(format!("{status}: {}", body["code"])),
+        }
+    }
+
+    /// Reads this client's appointment socket until the lock is granted to its session.
+    async fn hand_off(&mut self, limit: Duration) -> Attempt {
+        let session = self.session.clone();
+        let last = self.last_token;
+        let Some(socket) = self.events.as_mut() else { return Attempt::Failed("queued without a socket".into()) };
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let frame = match tokio::time::timeout_at(deadline, socket.next()).await {
+                Err(_) => return Attempt::Failed("no hand-off in time".into()),
+                Ok(Some(Ok(Message::Text(text)))) => text,
+                Ok(Some(Ok(_))) => continue,
+                Ok(other) => return Attempt::Failed(format!("socket ended: {other:?}")),
+            };
+            // Most frames are other clients' news (queue changes carry the whole queue): skip
+            // them unparsed, or 64 clients in one process spend the machine parsing JSON.
+            let text = frame.as_str();
+            let grant = text.contains(r#""type":"lock.acquired""#) || text.contains(r#""type":"lock.taken_over""#) || text.contains(r#""type":"snapshot""#);
+            if !grant || !text.contains(session.as_str()) {
+                continue;
+            }
+            let Ok(event) = serde_json::from_str::<Value>(text) else { continue };
+            let lock = match event["type"].as_str() {
+                Some("lock.acquired" | "lock.taken_over" | "snapshot") => &event["lock"],
+                _ => continue,
+            };
+            if lock["holder"]["sessionId"] == session.as_str()
+                && let Some(token) = lock["fencingToken"].as_u64()
+                && token > last
+            {
+                self.last_token = token;
+                return Attempt::Granted { token, handed_off: true };
+            }
+        }
+    }
+}
+
+impl Client for LockdClient {
+    async fn acquire(&mut self, lock: &str) -> Attempt {
+        match self.post_acquire(lock, false).await {
+            Ok((status, body)) => self.answer(status, &body),
+            Err(e) => Attempt::Failed(e),
+        }
+    }
+
+    async fn acquire_or_wait(&mut self, lock: &str) -> Attempt {
+        match self.post_acquire(lock, true).await {
+            Ok((StatusCode::ACCEPTED, _)) => self.hand_off(Duration::from_secs(30)).await,
+            Ok((status, body)) => self.answer(status, &body),
+            Err(e) => Attempt::Failed(e),
+        }
+    }
+
+    async fn release(&mut self, lock: &str, token: u64) -> Result<bool, String> {
+        let url = format!("{}/appointments/{lock}/release-lock", self.urls[self.node]);
+        let response = self.http.delete(url).bearer_auth(&self.bearer).header("x-session-id", &self.session).header("x-fencing-token", token.to_string()).send().await.map_err(|e| e.to_string())?;
+        match response.status() {
+            StatusCode::NO_CONTENT => Ok(true),
+            StatusCode::CONFLICT => Ok(false),
+            status => Err(format!("release answered {status}")),
+        }
+    }
+
+    fn next_node(&mut self) {
+        self.node = (self.node + 1) % self.urls.len();
+    }
+}
+
+/// A viewer of one appointment that moves its pointer: the pointer-relay workload.
+pub struct Viewer {
+    pub socket: Socket,
+    pub session: String,
+}
+
+impl LockdCluster {
+    pub async fn viewer(&self, index: usize, appointment: &str) -> anyhow::Result<Viewer> {
+        let session = format!("viewer-{index}");
+        let socket = self.socket(index % self.urls.len(), &format!("/appointments/{appointment}/updates?sessionId={session}"), &format!("viewer-{index}")).await?;
+        Ok(Viewer { socket, session })
+    }
+}
+
+impl Viewer {
+    pub async fn send_pointer(&mut self, x: f64, y: f64) -> anyhow::Result<()> {
+        self.socket.send(Message::text(json!({ "type": "pointer", "x": x, "y": y }).to_string())).await?;
+        Ok(())
+    }
+}
