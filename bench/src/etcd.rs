@@ -27,6 +27,7 @@ pub struct EtcdCluster {
 
 impl EtcdCluster {
     pub fn start(binary: &Path, dir: &Path, size: usize) -> anyhow::Result<EtcdCluster> {
+        std::fs::create_dir_all(dir)?;
         let ports = free_ports(size * 2)?;
         let client_urls: Vec<String> = (0..size).map(|i| format!("http://127.0.0.1:{}", ports[i])).collect();
         let peer_urls: Vec<String> = (0..size).map(|i| format!("http://127.0.0.1:{}", ports[size + i])).collect();

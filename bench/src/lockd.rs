@@ -33,6 +33,7 @@ impl LockdCluster {
     /// Starts `size` nodes of `binary` with data under `dir`. Rate limits are off: the
     /// benchmark's few users would otherwise be held to 5 lock attempts a second.
     pub fn start(binary: &Path, dir: &Path, size: usize, extra_args: &[String]) -> anyhow::Result<LockdCluster> {
+        std::fs::create_dir_all(dir)?;
         let ports = free_ports(size * 2)?;
         let http_addrs: Vec<String> = (0..size).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
         let raft_addrs: Vec<String> = (0..size).map(|i| format!("127.0.0.1:{}", ports[size + i])).collect();

@@ -83,12 +83,11 @@ async fn main() -> anyhow::Result<()> {
         let dir = tempfile::Builder::new().prefix("lockd-bench-").tempdir_in(&args.work_dir)?;
         let run = match name.as_str() {
             "lockd" => {
-                let cluster = LockdCluster::start(&lockd_bin, dir.path(), 3, &args.lockd_args.iter().filter(|a| !a.is_empty()).cloned().collect::<Vec<_>>())?;
-                run_system(Arc::new(cluster), &args).await
+                let extra: Vec<String> = args.lockd_args.iter().filter(|a| !a.is_empty()).cloned().collect();
+                run_system(|run: &str| LockdCluster::start(&lockd_bin, &dir.path().join(run), 3, &extra), &args).await
             }
             "etcd" => {
-                let cluster = EtcdCluster::start(&args.etcd_bin, dir.path(), 3)?;
-                run_system(Arc::new(cluster), &args).await
+                run_system(|run: &str| EtcdCluster::start(&args.etcd_bin, &dir.path().join(run), 3), &args).await
             }
             other => anyhow::bail!("unknown system {other:?}: lockd or etcd"),
         };
@@ -112,7 +111,11 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_system<S: System>(mut system: Arc<S>, args: &Args) -> anyhow::Result<SystemRun> {
+/// Runs the workloads on a cluster from `start`, and the held locks on a fresh one (lockd
+/// holds at most 100,000 appointments: the others' appointments would not leave room).
+async fn run_system<S: System>(start: impl Fn(&str) -> anyhow::Result<S>, args: &Args) -> anyhow::Result<SystemRun> {
+    let start = |run: &str| start(run).map(Arc::new);
+    let mut system = start("workloads")?;
     let name = system.name();
     let say = |what: String| eprintln!("[{name}] {what}");
     system.ready().await?;
@@ -152,6 +155,9 @@ async fn run_system<S: System>(mut system: Arc<S>, args: &Args) -> anyhow::Resul
         run.failover = Some(f);
     }
     if args.hold_locks > 0 && runs("hold") {
+        drop(system);
+        system = start("held")?;
+        system.ready().await?;
         say(format!("holding {} locks …", args.hold_locks));
         let h = workloads::hold(&mut system, args.hold_locks, &history).await?;
         say(format!("  resident {:?} MiB (before {:?}); follower restart {:.0} ms", h.rss_held_mib.iter().map(|m| m.round()).collect::<Vec<_>>(), h.rss_before_mib.iter().map(|m| m.round()).collect::<Vec<_>>(), h.restart_ms));
