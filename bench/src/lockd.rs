@@ -75,12 +75,6 @@ impl LockdCluster {
         self.http.get(format!("{}/cluster/status", self.urls[node])).send().await.ok()?.json().await.ok()
     }
 
-    /// Node `node`'s metric `name` (an unlabelled sample).
-    pub async fn metric(&self, node: usize, name: &str) -> Option<f64> {
-        let text = self.http.get(format!("{}/metrics", self.urls[node])).send().await.ok()?.text().await.ok()?;
-        text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-    }
-
     /// Opens a socket on `path` of node `node` as `user`.
     pub async fn socket(&self, node: usize, path: &str, user: &str) -> anyhow::Result<Socket> {
         let url = format!("{}{path}", self.urls[node]).replace("http://", "ws://");

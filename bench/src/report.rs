@@ -122,7 +122,7 @@ impl Report {
             if row.lockd.is_none() && row.etcd.is_none() {
                 continue;
             }
-            let fmt = |v: Option<f64>| v.map(|v| format!("{}{}", number(v), if row.unit.is_empty() || row.unit == "/s" { String::new() } else { format!(" {}", row.unit) })).unwrap_or_else(|| "–".into());
+            let fmt = |v: Option<f64>| v.map(|v| with_unit(v, row.unit)).unwrap_or_else(|| "–".into());
             let ratio = match (row.lockd, row.etcd) {
                 (Some(l), Some(e)) if e > 0.0 => Some(l / e),
                 _ => None,
@@ -131,7 +131,7 @@ impl Report {
                 Target::None => (String::new(), String::new()),
                 Target::RatioAtLeast(r) => (format!("≥ {r}× etcd"), verdict(ratio.map(|x| x >= r))),
                 Target::RatioAtMost(r) => (format!("≤ {r}× etcd"), verdict(ratio.map(|x| x <= r))),
-                Target::Below(b) => (format!("< {}{}", number(b), if row.unit.is_empty() { String::new() } else { format!(" {}", row.unit) }), verdict(row.lockd.map(|x| x < b))),
+                Target::Below(b) => (format!("< {}", with_unit(b, row.unit)), verdict(row.lockd.map(|x| x < b))),
             };
             let ratio = ratio.map(|r| format!("{r:.2}×")).unwrap_or_else(|| "–".into());
             writeln!(out, "| {} | {} | {} | {} | {} | {} |", row.figure, fmt(row.lockd), fmt(row.etcd), ratio, target, met).unwrap();
@@ -184,6 +184,14 @@ impl Report {
         }
         writeln!(out, "</svg>").unwrap();
         out
+    }
+}
+
+/// A figure with its unit; rates go without one (the row says "/s").
+fn with_unit(v: f64, unit: &str) -> String {
+    match unit {
+        "" | "/s" => number(v),
+        unit => format!("{} {unit}", number(v)),
     }
 }
 

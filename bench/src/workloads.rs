@@ -415,7 +415,7 @@ pub async fn hold<S: System>(system: &mut Arc<S>, locks: usize, history: &Arc<Hi
                                 break;
                             }
                             other => {
-                                tracing_failure(&other);
+                                report_retry(&other);
                                 client.next_node();
                                 tokio::time::sleep(RETRY_PAUSE).await;
                             }
@@ -441,7 +441,7 @@ pub async fn hold<S: System>(system: &mut Arc<S>, locks: usize, history: &Arc<Hi
     Ok(Hold { locks, rss_before_mib, rss_held_mib, acquire_per_s, restart_ms: ms(restarted.elapsed()), snapshot })
 }
 
-fn tracing_failure(attempt: &Attempt) {
+fn report_retry(attempt: &Attempt) {
     if let Attempt::Failed(why) = attempt {
         eprintln!("  (retrying an acquire: {why})");
     }
