@@ -67,7 +67,7 @@ impl From<&sm::Lock> for Lock {
     fn from(l: &sm::Lock) -> Self {
         Lock {
             appointment_id: l.appointment_id.clone(),
-            holder: (&l.holder).into(),
+            holder: l.holder.as_ref().into(),
             fencing_token: l.fencing_token,
             acquired_at: rfc3339(l.acquired_at_ms),
             last_activity_at: rfc3339(l.last_activity_at_ms),
@@ -91,7 +91,7 @@ pub fn queue(waiters: &[sm::Waiter]) -> Vec<Waiter> {
         .iter()
         .enumerate()
         .map(|(i, w)| Waiter {
-            person: (&w.actor).into(),
+            person: w.actor.as_ref().into(),
             position: i as u32 + 1,
             enqueued_at: rfc3339(w.enqueued_at_ms),
             expires_at: rfc3339(w.expires_at_ms),
@@ -170,8 +170,8 @@ impl From<&sm::AuditRecord> for AuditRecord {
                 sm::AuditAction::Expired => "expired",
                 sm::AuditAction::TakenOver => "taken_over",
             },
-            by: r.by.as_ref().map(Into::into),
-            from: r.from.as_ref().map(Into::into),
+            by: r.by.as_deref().map(Into::into),
+            from: r.from.as_deref().map(Into::into),
             from_fencing_token: r.from_fencing_token,
             fencing_token: r.fencing_token,
             reason: r.reason.clone(),

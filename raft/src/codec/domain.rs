@@ -1,8 +1,9 @@
 //! Domain types <-> protobuf, by hand (ADR 2): the disk format changes only with a diff here.
 
+use std::sync::Arc;
+
 use super::pb;
 use super::{CodecError, need};
-use crate::sm::sessions::SessionRecord;
 use crate::sm::*;
 
 impl From<&Actor> for pb::Actor {
@@ -39,7 +40,7 @@ impl From<&Lock> for pb::Lock {
     fn from(l: &Lock) -> Self {
         pb::Lock {
             appointment_id: l.appointment_id.clone(),
-            holder: Some((&l.holder).into()),
+            holder: Some(l.holder.as_ref().into()),
             fencing_token: l.fencing_token,
             acquired_at_ms: l.acquired_at_ms,
             last_activity_at_ms: l.last_activity_at_ms,
@@ -54,7 +55,7 @@ impl TryFrom<pb::Lock> for Lock {
     fn try_from(l: pb::Lock) -> Result<Self, CodecError> {
         Ok(Lock {
             appointment_id: l.appointment_id,
-            holder: actor(l.holder, "Lock.holder")?,
+            holder: Arc::new(actor(l.holder, "Lock.holder")?),
             fencing_token: l.fencing_token,
             acquired_at_ms: l.acquired_at_ms,
             last_activity_at_ms: l.last_activity_at_ms,
@@ -75,7 +76,7 @@ fn optional_lock(l: Option<pb::Lock>) -> Result<Option<Lock>, CodecError> {
 impl From<&Waiter> for pb::Waiter {
     fn from(w: &Waiter) -> Self {
         pb::Waiter {
-            actor: Some((&w.actor).into()),
+            actor: Some(w.actor.as_ref().into()),
             enqueued_at_ms: w.enqueued_at_ms,
             expires_at_ms: w.expires_at_ms,
             waiter_ttl_ms: w.waiter_ttl_ms,
@@ -88,7 +89,7 @@ impl TryFrom<pb::Waiter> for Waiter {
     type Error = CodecError;
     fn try_from(w: pb::Waiter) -> Result<Self, CodecError> {
         Ok(Waiter {
-            actor: actor(w.actor, "Waiter.actor")?,
+            actor: Arc::new(actor(w.actor, "Waiter.actor")?),
             enqueued_at_ms: w.enqueued_at_ms,
             expires_at_ms: w.expires_at_ms,
             waiter_ttl_ms: w.waiter_ttl_ms,
@@ -198,8 +199,8 @@ impl From<&AuditRecord> for pb::AuditRecord {
                 AuditAction::Expired => pb::AuditAction::Expired,
                 AuditAction::TakenOver => pb::AuditAction::TakenOver,
             } as i32,
-            by: r.by.as_ref().map(Into::into),
-            from: r.from.as_ref().map(Into::into),
+            by: r.by.as_deref().map(Into::into),
+            from: r.from.as_deref().map(Into::into),
             from_fencing_token: r.from_fencing_token,
             fencing_token: r.fencing_token,
             reason: r.reason.clone(),
@@ -222,8 +223,8 @@ impl TryFrom<pb::AuditRecord> for AuditRecord {
                 pb::AuditAction::Expired => AuditAction::Expired,
                 pb::AuditAction::TakenOver => AuditAction::TakenOver,
             },
-            by: r.by.map(Actor::try_from).transpose()?,
-            from: r.from.map(Actor::try_from).transpose()?,
+            by: r.by.map(Actor::try_from).transpose()?.map(Arc::new),
+            from: r.from.map(Actor::try_from).transpose()?.map(Arc::new),
             from_fencing_token: r.from_fencing_token,
             fencing_token: r.fencing_token,
             reason: r.reason,
@@ -449,37 +450,72 @@ impl TryFrom<pb::Response> for Response {
     }
 }
 
+fn queue_to_pb(appointment_id: &AppointmentId, waiters: &[Waiter]) -> pb::Queue {
+    pb::Queue { appointment_id: appointment_id.clone(), waiters: waiters.iter().map(Into::into).collect() }
+}
+
+fn session_record_to_pb(session_id: &SessionId, record: &SessionRecord) -> pb::SessionRecord {
+    pb::SessionRecord {
+        session_id: session_id.clone(),
+        last_seen_ms: record.last_seen_ms,
+        recent: record
+            .recent
+            .iter()
+            .map(|(request_id, response)| pb::session_record::Remembered {
+                request_id: request_id.clone(),
+                response: Some(response.into()),
+            })
+            .collect(),
+    }
+}
+
+/// Appends the body of a `pb::State` for `sm` to `buf`, one element at a time: the bytes are
+/// those `pb::State::encode` would write, without first copying the whole state into
+/// messages (for 100,000 locks that copy was ~100 MiB, held while the snapshot was built).
+pub(super) fn encode_state_body(sm: &LockStateMachine, buf: &mut Vec<u8>) {
+    use prost::encoding::{message, uint64};
+    // Field numbers and order as in `message State` (lockd.proto); zero scalars are omitted,
+    // as prost does.
+    for lock in sm.locks() {
+        message::encode(1, &pb::Lock::from(lock), buf);
+    }
+    for (appointment_id, waiters) in sm.all_queues() {
+        message::encode(2, &queue_to_pb(appointment_id, waiters), buf);
+    }
+    for appointment in sm.appointments() {
+        message::encode(3, &pb::Appointment::from(appointment), buf);
+    }
+    for record in sm.all_audit_records() {
+        message::encode(4, &pb::AuditRecord::from(record), buf);
+    }
+    for draft in sm.all_drafts() {
+        message::encode(5, &pb::Draft::from(draft), buf);
+    }
+    for (tag, value) in [(6, sm.next_fencing_token()), (7, sm.next_audit_seq()), (8, sm.now_ms())] {
+        if value != 0 {
+            uint64::encode(tag, &value, buf);
+        }
+    }
+    for (session_id, record) in sm.session_records() {
+        message::encode(9, &session_record_to_pb(session_id, record), buf);
+    }
+}
+
+/// The state as one message, the straightforward way: the reference the streaming encoder is
+/// tested against.
+#[cfg(test)]
 impl From<&StateParts> for pb::State {
     fn from(s: &StateParts) -> Self {
         pb::State {
             locks: s.locks.iter().map(Into::into).collect(),
-            queues: s
-                .queues
-                .iter()
-                .map(|(id, q)| pb::Queue { appointment_id: id.clone(), waiters: q.iter().map(Into::into).collect() })
-                .collect(),
+            queues: s.queues.iter().map(|(id, q)| queue_to_pb(id, q)).collect(),
             appointments: s.appointments.iter().map(Into::into).collect(),
             audit: s.audit.iter().map(Into::into).collect(),
             drafts: s.drafts.iter().map(Into::into).collect(),
             next_fencing_token: s.next_fencing_token,
             next_audit_seq: s.next_audit_seq,
             now_ms: s.now_ms,
-            sessions: s
-                .sessions
-                .iter()
-                .map(|(id, record)| pb::SessionRecord {
-                    session_id: id.clone(),
-                    last_seen_ms: record.last_seen_ms,
-                    recent: record
-                        .recent
-                        .iter()
-                        .map(|(request_id, response)| pb::session_record::Remembered {
-                            request_id: request_id.clone(),
-                            response: Some(response.into()),
-                        })
-                        .collect(),
-                })
-                .collect(),
+            sessions: s.sessions.iter().map(|(id, record)| session_record_to_pb(id, record)).collect(),
         }
     }
 }

@@ -82,9 +82,26 @@ pub fn decode_log_id(bytes: &[u8]) -> Result<LogId, CodecError> {
     raft::log_id_from_pb(unframe(bytes)?)
 }
 
-/// A snapshot's bytes: its metadata and the state machine, taken from one view.
-pub fn encode_snapshot(meta: &SnapshotMeta, state: &StateParts) -> Vec<u8> {
-    frame(&pb::Snapshot { meta: Some(raft::snapshot_meta_to_pb(meta)), state: Some(state.into()) })
+/// A snapshot's bytes: its metadata and the state machine, from one view of both. The bytes
+/// are a framed `pb::Snapshot`; the state is encoded in place (`encode_state_body`), and its
+/// length prefix is written into a gap left before it, so no copy of the state or of the
+/// bytes is made (a snapshot of 100,000 locks is ~26 MiB).
+pub fn encode_snapshot(meta: &SnapshotMeta, sm: &LockStateMachine) -> Vec<u8> {
+    use prost::encoding::{WireType, encode_key, encode_varint};
+    let head = pb::Snapshot { meta: Some(raft::snapshot_meta_to_pb(meta)), state: None };
+    const KEY_AND_LENGTH_MAX: usize = 1 + 10;
+    let gap = 1 + head.encoded_len() + KEY_AND_LENGTH_MAX;
+    let mut bytes = vec![0; gap];
+    domain::encode_state_body(sm, &mut bytes);
+    let mut prefix = Vec::with_capacity(gap);
+    prefix.push(FORMAT_V1);
+    head.encode(&mut prefix).expect("a Vec grows as needed");
+    encode_key(2, WireType::LengthDelimited, &mut prefix);
+    encode_varint((bytes.len() - gap) as u64, &mut prefix);
+    let start = gap - prefix.len();
+    bytes[start..gap].copy_from_slice(&prefix);
+    bytes.drain(..start);
+    bytes
 }
 
 pub fn decode_snapshot(bytes: &[u8]) -> Result<(SnapshotMeta, LockStateMachine), CodecError> {
@@ -92,6 +109,13 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<(SnapshotMeta, LockStateMachine),
     let meta = raft::snapshot_meta_from_pb(need(snapshot.meta, "Snapshot.meta")?)?;
     let parts = StateParts::try_from(need(snapshot.state, "Snapshot.state")?)?;
     Ok((meta, LockStateMachine::from_parts(parts)))
+}
+
+/// Only a snapshot's metadata: the state is skipped over, not decoded (for a peer's or the
+/// store's question "which snapshot is this?").
+pub fn decode_snapshot_meta(bytes: &[u8]) -> Result<SnapshotMeta, CodecError> {
+    let head: pb::SnapshotHead = unframe(bytes)?;
+    raft::snapshot_meta_from_pb(need(head.meta, "Snapshot.meta")?)
 }
 
 pub fn encode_command(command: &crate::sm::Command) -> Vec<u8> {
@@ -162,10 +186,15 @@ mod tests {
         assert!(!parts.drafts.is_empty() && !parts.sessions.is_empty());
 
         let meta = SnapshotMeta::default();
-        let (decoded_meta, decoded) = decode_snapshot(&encode_snapshot(&meta, &parts)).unwrap();
+        let bytes = encode_snapshot(&meta, &sm);
+        let (decoded_meta, decoded) = decode_snapshot(&bytes).unwrap();
         assert_eq!(decoded_meta, meta);
         assert_eq!(decoded, sm);
         assert_eq!(decoded.next_deadline_ms(), sm.next_deadline_ms());
+        assert_eq!(decode_snapshot_meta(&bytes).unwrap(), meta);
+        // Byte for byte what encoding the whole message at once writes.
+        let reference = frame(&pb::Snapshot { meta: Some(raft::snapshot_meta_to_pb(&meta)), state: Some((&parts).into()) });
+        assert_eq!(bytes, reference);
     }
 
     #[test]

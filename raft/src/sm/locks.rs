@@ -1,9 +1,16 @@
 //! Lock transitions: acquire, renew, release, takeover, expiry and hand-over to the queue.
 
+use std::sync::Arc;
+
 use super::command::{Event, Op, Rejection, ReleaseReason, Response};
 use super::types::{Actor, AppointmentId, AuditAction, AuditRecord, Lock, Waiter, check_text};
 use super::LockStateMachine;
 use crate::limits;
+
+/// `actor` as an `Arc`, sharing `known`'s when they are the same person and tab and name.
+fn shared(actor: &Actor, known: &Arc<Actor>) -> Arc<Actor> {
+    if **known == *actor { known.clone() } else { Arc::new(actor.clone()) }
+}
 
 pub(super) fn check_lock_input(op: &Op) -> Result<(), String> {
     let check_ttl = |ttl_ms: u64| {
@@ -47,7 +54,7 @@ impl LockStateMachine {
             return Response::Rejected(Rejection::NotFound);
         }
         let Some(lock) = self.locks.get_mut(appointment_id) else {
-            let lock = self.grant(actor, appointment_id, ttl_ms, events);
+            let lock = self.grant(Arc::new(actor.clone()), appointment_id, ttl_ms, events);
             return Response::Granted { lock, renewed: false };
         };
         if lock.holder.same_session(actor) {
@@ -108,7 +115,7 @@ impl LockStateMachine {
             at_ms: self.now_ms,
             appointment_id: appointment_id.clone(),
             action,
-            by: Some(actor.clone()),
+            by: Some(shared(actor, &previous.holder)),
             from: Some(previous.holder.clone()),
             from_fencing_token: Some(previous.fencing_token),
             fencing_token: None,
@@ -137,7 +144,7 @@ impl LockStateMachine {
         let Some(current) = self.locks.get(appointment_id) else {
             // Freed while the admin was confirming: an ordinary grant does what they asked.
             self.leave_queue(actor, appointment_id, events);
-            let lock = self.grant(actor, appointment_id, ttl_ms, events);
+            let lock = self.grant(Arc::new(actor.clone()), appointment_id, ttl_ms, events);
             return Response::Granted { lock, renewed: false };
         };
         if current.holder.same_session(actor) {
@@ -148,7 +155,7 @@ impl LockStateMachine {
         }
         let previous = self.locks.remove(appointment_id).expect("checked above");
         self.leave_queue(actor, appointment_id, events);
-        let lock = self.new_lock(actor, appointment_id, ttl_ms);
+        let lock = self.new_lock(Arc::new(actor.clone()), appointment_id, ttl_ms);
         // One entry, one transition: the displaced holder, the new grant and the audit
         // record appear together or not at all (DESIGN invariant 9).
         self.audit_record(AuditRecord {
@@ -156,7 +163,7 @@ impl LockStateMachine {
             at_ms: self.now_ms,
             appointment_id: appointment_id.clone(),
             action: AuditAction::TakenOver,
-            by: Some(actor.clone()),
+            by: Some(lock.holder.clone()),
             from: Some(previous.holder.clone()),
             from_fencing_token: Some(previous.fencing_token),
             fencing_token: Some(lock.fencing_token),
@@ -201,12 +208,12 @@ impl LockStateMachine {
 
     // ---- helpers -----------------------------------------------------------------------
 
-    fn new_lock(&mut self, actor: &Actor, appointment_id: &AppointmentId, ttl_ms: u64) -> Lock {
+    fn new_lock(&mut self, holder: Arc<Actor>, appointment_id: &AppointmentId, ttl_ms: u64) -> Lock {
         let fencing_token = self.next_fencing_token;
         self.next_fencing_token += 1;
         Lock {
             appointment_id: appointment_id.clone(),
-            holder: actor.clone(),
+            holder,
             fencing_token,
             acquired_at_ms: self.now_ms,
             last_activity_at_ms: self.now_ms,
@@ -215,15 +222,15 @@ impl LockStateMachine {
         }
     }
 
-    fn grant(&mut self, actor: &Actor, appointment_id: &AppointmentId, ttl_ms: u64, events: &mut Vec<Event>) -> Lock {
+    fn grant(&mut self, holder: Arc<Actor>, appointment_id: &AppointmentId, ttl_ms: u64, events: &mut Vec<Event>) -> Lock {
         debug_assert!(!self.locks.contains_key(appointment_id));
-        let lock = self.new_lock(actor, appointment_id, ttl_ms);
+        let lock = self.new_lock(holder, appointment_id, ttl_ms);
         self.audit_record(AuditRecord {
             seq: 0,
             at_ms: self.now_ms,
             appointment_id: appointment_id.clone(),
             action: AuditAction::Granted,
-            by: Some(actor.clone()),
+            by: Some(lock.holder.clone()),
             from: None,
             from_fencing_token: None,
             fencing_token: Some(lock.fencing_token),
@@ -240,7 +247,7 @@ impl LockStateMachine {
         let next = self.queues.get_mut(appointment_id).and_then(|q| (!q.is_empty()).then(|| q.remove(0)));
         match next {
             Some(waiter) => {
-                self.grant(&waiter.actor, appointment_id, waiter.lock_ttl_ms, events);
+                self.grant(waiter.actor, appointment_id, waiter.lock_ttl_ms, events);
                 self.queue_changed(appointment_id, events);
             }
             None => self.reindex(appointment_id),
@@ -277,7 +284,7 @@ impl LockStateMachine {
             return Response::Rejected(Rejection::QueueFull);
         }
         let waiter = Waiter {
-            actor: actor.clone(),
+            actor: Arc::new(actor.clone()),
             enqueued_at_ms: self.now_ms,
             expires_at_ms: self.now_ms.saturating_add(waiter_ttl_ms),
             waiter_ttl_ms,

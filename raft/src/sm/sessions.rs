@@ -49,7 +49,11 @@ impl Sessions {
                 self.by_last_seen.remove(&(record.last_seen_ms, session_id.to_owned()));
                 record
             }
-            None => self.records.entry(session_id.to_owned()).or_default(),
+            // Most sessions make a few requests: start small (a remembered answer is ~200 bytes).
+            None => self.records.entry(session_id.to_owned()).or_insert_with(|| SessionRecord {
+                last_seen_ms: now_ms,
+                recent: VecDeque::with_capacity(1),
+            }),
         };
         record.last_seen_ms = now_ms;
         record.recent.push_back((request_id.to_owned(), response.clone()));
@@ -61,6 +65,18 @@ impl Sessions {
             self.forget_oldest();
         }
         debug_assert_eq!(self.records.len(), self.by_last_seen.len());
+    }
+
+    /// The actors in remembered answers (granted locks, queues), to share with the state's.
+    pub(super) fn actors_mut(&mut self) -> impl Iterator<Item = &mut std::sync::Arc<super::types::Actor>> {
+        self.records.values_mut().flat_map(|r| r.recent.iter_mut()).flat_map(|(_, response)| {
+            let (lock, queue) = match response {
+                Response::Granted { lock, .. } => (Some(lock), &mut [][..]),
+                Response::Queued { queue, .. } => (None, queue.as_mut_slice()),
+                _ => (None, &mut [][..]),
+            };
+            lock.into_iter().map(|l| &mut l.holder).chain(queue.iter_mut().map(|w| &mut w.actor))
+        })
     }
 
     /// Forgets sessions idle for longer than `SESSION_IDLE_MS` of cluster time.

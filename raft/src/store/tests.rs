@@ -65,7 +65,7 @@ fn an_older_snapshot_never_replaces_a_newer_one() {
         assert_eq!(newer.meta.last_log_id.map(|id| id.index), Some(3));
 
         // Simulate the race: a build that read index 1 finishes after the newer save.
-        let stale_state = crate::sm::LockStateMachine::new().to_parts();
+        let stale_state = crate::sm::LockStateMachine::new();
         let stale_meta = crate::types::SnapshotMeta { last_log_id: Some(entry(1).log_id), ..newer.meta.clone() };
         let wrote = early_builder.snapshots.save_if_newer(stale_meta.last_log_id, &crate::codec::encode_snapshot(&stale_meta, &stale_state)).unwrap();
         assert!(!wrote);
