@@ -36,8 +36,32 @@ pub struct Cluster {
     pub http: reqwest::Client,
 }
 
+/// A port for a node to listen on. Not one the kernel picks (port 0): that comes from the
+/// ephemeral range, where any outgoing connection, and the next test asking, may take it
+/// between this check and the node's bind; a node then failed to start now and then
+/// ("Address already in use"). Ports below the ephemeral range, handed out in turn from a
+/// block that depends on this process, are never taken by outgoing connections nor by a
+/// parallel test of this binary; the bind checks for other programs.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 10_000;
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    if ephemeral_low < FIRST + 1_000 {
+        return TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    }
+    let span = ephemeral_low - FIRST;
+    let start = std::process::id().wrapping_mul(1_009) % span;
+    for _ in 0..span {
+        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port from {FIRST} to {ephemeral_low}");
 }
 
 impl Cluster {
