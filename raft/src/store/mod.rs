@@ -25,7 +25,7 @@ fn rocks_error(e: rocksdb::Error) -> io::Error {
 }
 
 /// The most memory RocksDB's write buffers and block cache take, per node. A node's memory
-/// is mostly its state machine (ADR 5); RocksDB's defaults (64 MiB write buffers per column
+/// is mostly its state machine (ADR 17); RocksDB's defaults (64 MiB write buffers per column
 /// family, a 32 MiB block cache each) would cost more than 100,000 held locks do.
 const LOG_WRITE_BUFFER_BYTES: usize = 8 << 20;
 const SMALL_WRITE_BUFFER_BYTES: usize = 1 << 20;
