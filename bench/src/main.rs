@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use lockd_bench::etcd::EtcdCluster;
 use lockd_bench::lockd::LockdCluster;
-use lockd_bench::procs::{fsync_latency, raise_open_files};
+use lockd_bench::procs::{fsync_latency, print_log_tails, raise_open_files};
 use lockd_bench::report::{Machine, Report, SystemRun};
 use lockd_bench::safety::History;
 use lockd_bench::stats::ms;
@@ -94,8 +94,10 @@ async fn main() -> anyhow::Result<()> {
         match run {
             Ok(run) => report.runs.push(run),
             Err(e) => {
-                // Keep the servers' logs for a look; the directory is left behind.
+                // Keep the servers' logs for a look; the directory is left behind. Their ends go
+                // to stderr too: in CI the directory is gone with the machine.
                 let kept = dir.keep();
+                print_log_tails(&kept, 20);
                 return Err(e.context(format!("{name} (logs in {})", kept.display())));
             }
         }

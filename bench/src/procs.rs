@@ -1,7 +1,7 @@
 //! The server processes a benchmark starts: spawning on loopback, signals by PID, and what
 //! `/proc` says about them (resident memory, CPU time).
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -104,11 +104,71 @@ fn cpu_time_of(stat_path: &str) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 1000 / per_second))
 }
 
-/// `count` distinct free ports on 127.0.0.1: every listener stays open until all are known,
-/// so the same port is never handed out twice.
+/// A port on 127.0.0.1 for a server to listen on, not in use now. Not one the kernel picks
+/// (port 0): that comes from the ephemeral range, where an outgoing connection (a client of
+/// the benchmark, a node dialing a peer that is down) may take it before the server binds,
+/// and the server then fails to start ("Address already in use"). Ports below the ephemeral
+/// range are never taken by outgoing connections; they are handed out in turn from a block
+/// that depends on this process, so two test processes at once rarely meet, and the bind
+/// check skips ports other programs hold.
+pub fn free_port() -> anyhow::Result<u16> {
+    free_port_on(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// A free port on `ip` (a loopback address), chosen as [`free_port`] does.
+pub fn free_port_on(ip: IpAddr) -> anyhow::Result<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 10_000;
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    if ephemeral_low < FIRST + 1_000 {
+        // No room below the ephemeral range on this machine: the kernel's pick, race and all.
+        return Ok(TcpListener::bind((ip, 0))?.local_addr()?.port());
+    }
+    let span = ephemeral_low - FIRST;
+    let start = std::process::id().wrapping_mul(1_009) % span;
+    for _ in 0..span {
+        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        if TcpListener::bind((ip, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port on {ip} from {FIRST} to {ephemeral_low}")
+}
+
+/// `count` distinct free ports (see [`free_port`]).
 pub fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
-    let listeners = (0..count).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<Result<Vec<_>, _>>()?;
-    Ok(listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect::<Result<_, _>>()?)
+    (0..count).map(|_| free_port()).collect()
+}
+
+/// Prints the last `lines` lines of every `*.log` under `dir` (one level of runs deep) to
+/// stderr: why a server did not start or stopped serving, when a run fails.
+pub fn print_log_tails(dir: &Path, lines: usize) {
+    let mut logs: Vec<PathBuf> = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(next) = dirs.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && next == dir {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "log") {
+                logs.push(path);
+            }
+        }
+    }
+    logs.sort();
+    for log in logs {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        eprintln!("--- last {} lines of {}", lines.min(all.len()), log.display());
+        for line in &all[all.len().saturating_sub(lines)..] {
+            eprintln!("{line}");
+        }
+    }
 }
 
 /// Raises this process's open-file limit to its hard limit (1,000 sockets need more than
@@ -164,5 +224,11 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), 6);
+        let ephemeral_low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .map(|range| range.split_whitespace().next().unwrap().parse().unwrap())
+            .unwrap_or(32_768);
+        if ephemeral_low >= 11_000 {
+            assert!(ports.iter().all(|&p| (10_000..ephemeral_low).contains(&p)), "{ports:?} not below {ephemeral_low}");
+        }
     }
 }

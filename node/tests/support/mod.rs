@@ -6,7 +6,6 @@
 pub mod proxy;
 pub mod ws;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,32 +35,9 @@ pub struct Cluster {
     pub http: reqwest::Client,
 }
 
-/// A port for a node to listen on. Not one the kernel picks (port 0): that comes from the
-/// ephemeral range, where any outgoing connection, and the next test asking, may take it
-/// between this check and the node's bind; a node then failed to start now and then
-/// ("Address already in use"). Ports below the ephemeral range, handed out in turn from a
-/// block that depends on this process, are never taken by outgoing connections nor by a
-/// parallel test of this binary; the bind checks for other programs.
+/// A port for a node to listen on: below the ephemeral range (see the function).
 fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    const FIRST: u32 = 10_000;
-    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
-        .unwrap_or(32_768);
-    if ephemeral_low < FIRST + 1_000 {
-        return TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    }
-    let span = ephemeral_low - FIRST;
-    let start = std::process::id().wrapping_mul(1_009) % span;
-    for _ in 0..span {
-        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port from {FIRST} to {ephemeral_low}");
+    lockd_bench::procs::free_port().unwrap()
 }
 
 impl Cluster {
@@ -91,7 +67,7 @@ impl Cluster {
         let mut routes = Vec::new();
         for node in &mut cluster.nodes {
             let ip = proxy::node_ip(node.id);
-            let port = TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+            let port = lockd_bench::procs::free_port_on(ip).unwrap();
             node.raft = format!("{ip}:{port}");
             routes.push((node.id, node.raft.parse().unwrap()));
         }
