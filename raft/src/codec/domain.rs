@@ -450,8 +450,8 @@ impl TryFrom<pb::Response> for Response {
     }
 }
 
-fn queue_to_pb(appointment_id: &AppointmentId, waiters: &[Waiter]) -> pb::Queue {
-    pb::Queue { appointment_id: appointment_id.clone(), waiters: waiters.iter().map(Into::into).collect() }
+fn queue_to_pb(appointment_id: &str, waiters: &[Waiter]) -> pb::Queue {
+    pb::Queue { appointment_id: appointment_id.to_owned(), waiters: waiters.iter().map(Into::into).collect() }
 }
 
 fn session_record_to_pb(session_id: &SessionId, record: &SessionRecord) -> pb::SessionRecord {
@@ -540,11 +540,12 @@ impl TryFrom<pb::State> for StateParts {
                 .sessions
                 .into_iter()
                 .map(|r| {
-                    let recent = r
-                        .recent
-                        .into_iter()
-                        .map(|m| Ok((m.request_id, need(m.response, "Remembered.response")?.try_into()?)))
-                        .collect::<Result<_, CodecError>>()?;
+                    // Exactly as many as there are: collected through `Result`, a session's one
+                    // remembered answer got room for four (~380 bytes per session unused).
+                    let mut recent = std::collections::VecDeque::with_capacity(r.recent.len());
+                    for m in r.recent {
+                        recent.push_back((m.request_id, need(m.response, "Remembered.response")?.try_into()?));
+                    }
                     Ok((r.session_id, SessionRecord { last_seen_ms: r.last_seen_ms, recent }))
                 })
                 .collect::<Result<_, CodecError>>()?,

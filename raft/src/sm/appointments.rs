@@ -1,7 +1,7 @@
 //! Appointment data: create, the fenced update, and drafts of displaced editors.
 
 use super::command::{Event, Op, Rejection, Response};
-use super::types::{Actor, Appointment, AppointmentFields, AppointmentId, Draft};
+use super::types::{Actor, Appointment, AppointmentFields, Draft};
 use super::LockStateMachine;
 use crate::limits;
 
@@ -18,7 +18,7 @@ impl LockStateMachine {
     pub(super) fn create_appointment(
         &mut self,
         actor: &Actor,
-        appointment_id: &AppointmentId,
+        appointment_id: &str,
         fields: &AppointmentFields,
         events: &mut Vec<Event>,
     ) -> Response {
@@ -29,13 +29,14 @@ impl LockStateMachine {
             return Response::Rejected(Rejection::CapacityExceeded);
         }
         let appointment = Appointment {
-            id: appointment_id.clone(),
+            id: appointment_id.to_owned(),
             fields: fields.clone(),
             version: 1,
             updated_by: actor.user_id.clone(),
             updated_at_ms: self.now_ms,
         };
-        self.appointments.insert(appointment_id.clone(), appointment.clone());
+        let id = self.shared_id(appointment_id);
+        self.appointments.insert(id, appointment.clone());
         events.push(Event::AppointmentCreated(appointment.clone()));
         Response::AppointmentSaved(appointment)
     }
@@ -46,7 +47,7 @@ impl LockStateMachine {
     pub(super) fn update_appointment(
         &mut self,
         actor: &Actor,
-        appointment_id: &AppointmentId,
+        appointment_id: &str,
         fencing_token: u64,
         expected_version: u64,
         fields: &AppointmentFields,
@@ -72,15 +73,16 @@ impl LockStateMachine {
             return Response::Rejected(Rejection::VersionConflict { current: current.clone() });
         }
         let updated = Appointment {
-            id: appointment_id.clone(),
+            id: appointment_id.to_owned(),
             fields: fields.clone(),
             version: current.version + 1,
             updated_by: actor.user_id.clone(),
             updated_at_ms: self.now_ms,
         };
-        self.appointments.insert(appointment_id.clone(), updated.clone());
+        let id = self.shared_id(appointment_id);
+        self.appointments.insert(id, updated.clone());
         // A saved form supersedes the editor's older draft.
-        self.drafts.remove(&(appointment_id.clone(), actor.user_id.clone()));
+        self.drafts.remove(&(appointment_id.to_owned(), actor.user_id.clone()));
         events.push(Event::AppointmentUpdated(updated.clone()));
         // Saving is editing activity: it renews the lease.
         let _ = self.renew(actor, appointment_id, events);
@@ -90,16 +92,16 @@ impl LockStateMachine {
     pub(super) fn save_draft(
         &mut self,
         actor: &Actor,
-        appointment_id: &AppointmentId,
+        appointment_id: &str,
         base_version: u64,
         fields: &AppointmentFields,
     ) -> Response {
         if !self.appointments.contains_key(appointment_id) {
             return Response::Rejected(Rejection::NotFound);
         }
-        let key = (appointment_id.clone(), actor.user_id.clone());
+        let key = (appointment_id.to_owned(), actor.user_id.clone());
         let draft = Draft {
-            appointment_id: appointment_id.clone(),
+            appointment_id: appointment_id.to_owned(),
             user_id: actor.user_id.clone(),
             base_version,
             fields: fields.clone(),
@@ -108,7 +110,7 @@ impl LockStateMachine {
         self.drafts.insert(key, draft);
         let mut of_appointment: Vec<(u64, String)> = self
             .drafts
-            .range((appointment_id.clone(), String::new())..)
+            .range((appointment_id.to_owned(), String::new())..)
             .take_while(|((id, _), _)| id == appointment_id)
             .filter(|((_, user), _)| *user != actor.user_id)
             .map(|((_, user), d)| (d.saved_at_ms, user.clone()))
@@ -116,7 +118,7 @@ impl LockStateMachine {
         if of_appointment.len() + 1 > limits::DRAFTS_PER_APPOINTMENT_MAX {
             of_appointment.sort();
             let (_, oldest_user) = &of_appointment[0];
-            self.drafts.remove(&(appointment_id.clone(), oldest_user.clone()));
+            self.drafts.remove(&(appointment_id.to_owned(), oldest_user.clone()));
         }
         Response::DraftSaved
     }

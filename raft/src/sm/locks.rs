@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::command::{Event, Op, Rejection, ReleaseReason, Response};
-use super::types::{Actor, AppointmentId, AuditAction, AuditRecord, Lock, Waiter, check_text};
+use super::types::{Actor, AuditAction, AuditRecord, Lock, Waiter, check_text};
 use super::LockStateMachine;
 use crate::limits;
 
@@ -44,7 +44,7 @@ impl LockStateMachine {
     pub(super) fn acquire(
         &mut self,
         actor: &Actor,
-        appointment_id: &AppointmentId,
+        appointment_id: &str,
         ttl_ms: u64,
         wait: bool,
         waiter_ttl_ms: u64,
@@ -67,7 +67,7 @@ impl LockStateMachine {
         self.enqueue(actor, appointment_id, ttl_ms, waiter_ttl_ms, events)
     }
 
-    pub(super) fn renew(&mut self, actor: &Actor, appointment_id: &AppointmentId, events: &mut Vec<Event>) -> Response {
+    pub(super) fn renew(&mut self, actor: &Actor, appointment_id: &str, events: &mut Vec<Event>) -> Response {
         match self.locks.get(appointment_id) {
             Some(lock) if lock.holder.same_session(actor) => self.renew_holder(appointment_id, events),
             lock => {
@@ -83,7 +83,7 @@ impl LockStateMachine {
     pub(super) fn release(
         &mut self,
         actor: &Actor,
-        appointment_id: &AppointmentId,
+        appointment_id: &str,
         fencing_token: Option<u64>,
         reason: ReleaseReason,
         events: &mut Vec<Event>,
@@ -113,7 +113,7 @@ impl LockStateMachine {
         self.audit_record(AuditRecord {
             seq: 0,
             at_ms: self.now_ms,
-            appointment_id: appointment_id.clone(),
+            appointment_id: appointment_id.to_string(),
             action,
             by: Some(shared(actor, &previous.holder)),
             from: Some(previous.holder.clone()),
@@ -129,7 +129,7 @@ impl LockStateMachine {
     pub(super) fn takeover(
         &mut self,
         actor: &Actor,
-        appointment_id: &AppointmentId,
+        appointment_id: &str,
         ttl_ms: u64,
         reason: &str,
         expected_fencing_token: Option<u64>,
@@ -161,7 +161,7 @@ impl LockStateMachine {
         self.audit_record(AuditRecord {
             seq: 0,
             at_ms: self.now_ms,
-            appointment_id: appointment_id.clone(),
+            appointment_id: appointment_id.to_string(),
             action: AuditAction::TakenOver,
             by: Some(lock.holder.clone()),
             from: Some(previous.holder.clone()),
@@ -169,7 +169,8 @@ impl LockStateMachine {
             fencing_token: Some(lock.fencing_token),
             reason: reason.to_owned(),
         });
-        self.locks.insert(appointment_id.clone(), lock.clone());
+        let id = self.shared_id(appointment_id);
+        self.locks.insert(id, lock.clone());
         self.reindex(appointment_id);
         events.push(Event::LockTakenOver { lock: lock.clone(), previous, reason: reason.to_owned() });
         Response::Granted { lock, renewed: false }
@@ -191,7 +192,7 @@ impl LockStateMachine {
                 self.audit_record(AuditRecord {
                     seq: 0,
                     at_ms: now_ms,
-                    appointment_id: appointment_id.clone(),
+                    appointment_id: appointment_id.to_string(),
                     action: AuditAction::Expired,
                     by: None,
                     from: Some(previous.holder.clone()),
@@ -208,11 +209,11 @@ impl LockStateMachine {
 
     // ---- helpers -----------------------------------------------------------------------
 
-    fn new_lock(&mut self, holder: Arc<Actor>, appointment_id: &AppointmentId, ttl_ms: u64) -> Lock {
+    fn new_lock(&mut self, holder: Arc<Actor>, appointment_id: &str, ttl_ms: u64) -> Lock {
         let fencing_token = self.next_fencing_token;
         self.next_fencing_token += 1;
         Lock {
-            appointment_id: appointment_id.clone(),
+            appointment_id: appointment_id.to_string(),
             holder,
             fencing_token,
             acquired_at_ms: self.now_ms,
@@ -222,13 +223,13 @@ impl LockStateMachine {
         }
     }
 
-    fn grant(&mut self, holder: Arc<Actor>, appointment_id: &AppointmentId, ttl_ms: u64, events: &mut Vec<Event>) -> Lock {
+    fn grant(&mut self, holder: Arc<Actor>, appointment_id: &str, ttl_ms: u64, events: &mut Vec<Event>) -> Lock {
         debug_assert!(!self.locks.contains_key(appointment_id));
         let lock = self.new_lock(holder, appointment_id, ttl_ms);
         self.audit_record(AuditRecord {
             seq: 0,
             at_ms: self.now_ms,
-            appointment_id: appointment_id.clone(),
+            appointment_id: appointment_id.to_string(),
             action: AuditAction::Granted,
             by: Some(lock.holder.clone()),
             from: None,
@@ -236,14 +237,15 @@ impl LockStateMachine {
             fencing_token: Some(lock.fencing_token),
             reason: String::new(),
         });
-        self.locks.insert(appointment_id.clone(), lock.clone());
+        let id = self.shared_id(appointment_id);
+        self.locks.insert(id, lock.clone());
         self.reindex(appointment_id);
         events.push(Event::LockAcquired { lock: lock.clone() });
         lock
     }
 
     /// A free lock goes to the first waiter, at once, in the same entry that freed it.
-    fn hand_over(&mut self, appointment_id: &AppointmentId, events: &mut Vec<Event>) {
+    fn hand_over(&mut self, appointment_id: &str, events: &mut Vec<Event>) {
         let next = self.queues.get_mut(appointment_id).and_then(|q| (!q.is_empty()).then(|| q.remove(0)));
         match next {
             Some(waiter) => {
@@ -254,7 +256,7 @@ impl LockStateMachine {
         }
     }
 
-    fn renew_holder(&mut self, appointment_id: &AppointmentId, events: &mut Vec<Event>) -> Response {
+    fn renew_holder(&mut self, appointment_id: &str, events: &mut Vec<Event>) -> Response {
         let now_ms = self.now_ms;
         let lock = self.locks.get_mut(appointment_id).expect("caller checked the holder");
         lock.last_activity_at_ms = now_ms;
@@ -268,7 +270,7 @@ impl LockStateMachine {
     fn enqueue(
         &mut self,
         actor: &Actor,
-        appointment_id: &AppointmentId,
+        appointment_id: &str,
         lock_ttl_ms: u64,
         waiter_ttl_ms: u64,
         events: &mut Vec<Event>,
@@ -279,7 +281,8 @@ impl LockStateMachine {
             waiter.lock_ttl_ms = lock_ttl_ms;
             return self.refresh_waiter(appointment_id, index);
         }
-        let queue = self.queues.entry(appointment_id.clone()).or_default();
+        let id = self.shared_id(appointment_id);
+        let queue = self.queues.entry(id).or_default();
         if queue.len() >= limits::QUEUE_LEN_MAX {
             return Response::Rejected(Rejection::QueueFull);
         }
@@ -296,11 +299,11 @@ impl LockStateMachine {
         queue.insert(index, waiter);
         let queue = queue.clone();
         self.reindex(appointment_id);
-        events.push(Event::QueueChanged { appointment_id: appointment_id.clone(), queue: queue.clone() });
+        events.push(Event::QueueChanged { appointment_id: appointment_id.to_string(), queue: queue.clone() });
         Response::Queued { position: index as u32 + 1, queue }
     }
 
-    fn refresh_waiter(&mut self, appointment_id: &AppointmentId, index: usize) -> Response {
+    fn refresh_waiter(&mut self, appointment_id: &str, index: usize) -> Response {
         let now_ms = self.now_ms;
         let queue = self.queues.get_mut(appointment_id).expect("a waiter has a queue");
         let waiter = &mut queue[index];
@@ -310,7 +313,7 @@ impl LockStateMachine {
         Response::Queued { position: index as u32 + 1, queue }
     }
 
-    fn leave_queue(&mut self, actor: &Actor, appointment_id: &AppointmentId, events: &mut Vec<Event>) {
+    fn leave_queue(&mut self, actor: &Actor, appointment_id: &str, events: &mut Vec<Event>) {
         if let Some(index) = self.waiter_position(appointment_id, actor) {
             self.queues.get_mut(appointment_id).expect("a waiter has a queue").remove(index);
             self.queue_changed(appointment_id, events);
@@ -321,12 +324,12 @@ impl LockStateMachine {
         self.queues.get(appointment_id)?.iter().position(|w| w.actor.same_session(actor))
     }
 
-    fn queue_changed(&mut self, appointment_id: &AppointmentId, events: &mut Vec<Event>) {
+    fn queue_changed(&mut self, appointment_id: &str, events: &mut Vec<Event>) {
         let queue = self.queues.get(appointment_id).cloned().unwrap_or_default();
         if queue.is_empty() {
             self.queues.remove(appointment_id);
         }
         self.reindex(appointment_id);
-        events.push(Event::QueueChanged { appointment_id: appointment_id.clone(), queue });
+        events.push(Event::QueueChanged { appointment_id: appointment_id.to_string(), queue });
     }
 }

@@ -30,14 +30,18 @@ pub use sessions::SessionRecord;
 use sessions::Sessions;
 pub use types::*;
 
+/// An appointment id as the state's maps hold it: every map keyed by one appointment shares
+/// one allocation (with 100,000 held locks, a `String` per map was ~5 copies of each id).
+type SharedId = Arc<str>;
+
 /// The whole replicated state. Everything but the derived indexes is in snapshots.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LockStateMachine {
-    locks: BTreeMap<AppointmentId, Lock>,
+    locks: BTreeMap<SharedId, Lock>,
     /// Admins ahead of users, FIFO within a role.
-    queues: BTreeMap<AppointmentId, Vec<Waiter>>,
-    appointments: BTreeMap<AppointmentId, Appointment>,
-    audit: BTreeMap<AppointmentId, VecDeque<AuditRecord>>,
+    queues: BTreeMap<SharedId, Vec<Waiter>>,
+    appointments: BTreeMap<SharedId, Appointment>,
+    audit: BTreeMap<SharedId, VecDeque<AuditRecord>>,
     drafts: BTreeMap<(AppointmentId, UserId), Draft>,
     /// The next grant's token. Starts at 1 and only grows, across snapshots and leaders.
     next_fencing_token: u64,
@@ -185,8 +189,8 @@ impl LockStateMachine {
     // ---- snapshots ---------------------------------------------------------------------
 
     /// Every appointment's wait queue, in id order (what a snapshot holds; see `codec`).
-    pub fn all_queues(&self) -> impl Iterator<Item = (&AppointmentId, &[Waiter])> {
-        self.queues.iter().map(|(id, q)| (id, q.as_slice()))
+    pub fn all_queues(&self) -> impl Iterator<Item = (&str, &[Waiter])> {
+        self.queues.iter().map(|(id, q)| (&**id, q.as_slice()))
     }
 
     /// Every appointment's audit records, in id order, oldest first within one.
@@ -211,7 +215,7 @@ impl LockStateMachine {
     pub fn to_parts(&self) -> StateParts {
         StateParts {
             locks: self.locks().cloned().collect(),
-            queues: self.all_queues().map(|(id, q)| (id.clone(), q.to_vec())).collect(),
+            queues: self.all_queues().map(|(id, q)| (id.to_owned(), q.to_vec())).collect(),
             appointments: self.appointments().cloned().collect(),
             audit: self.all_audit_records().cloned().collect(),
             drafts: self.all_drafts().cloned().collect(),
@@ -224,9 +228,9 @@ impl LockStateMachine {
 
     pub fn from_parts(parts: StateParts) -> Self {
         let mut sm = LockStateMachine {
-            locks: parts.locks.into_iter().map(|l| (l.appointment_id.clone(), l)).collect(),
-            queues: parts.queues.into_iter().collect(),
-            appointments: parts.appointments.into_iter().map(|a| (a.id.clone(), a)).collect(),
+            locks: BTreeMap::new(),
+            queues: BTreeMap::new(),
+            appointments: parts.appointments.into_iter().map(|a| (SharedId::from(a.id.as_str()), a)).collect(),
             audit: BTreeMap::new(),
             drafts: parts.drafts.into_iter().map(|d| ((d.appointment_id.clone(), d.user_id.clone()), d)).collect(),
             next_fencing_token: parts.next_fencing_token.max(1),
@@ -235,15 +239,32 @@ impl LockStateMachine {
             sessions: Sessions::from_records(parts.sessions.into_iter().collect()),
             due: DueIndex::default(),
         };
+        // Keyed by the appointments' ids, as a live state is.
+        for lock in parts.locks {
+            sm.locks.insert(sm.shared_id(&lock.appointment_id), lock);
+        }
+        for (appointment_id, waiters) in parts.queues {
+            sm.queues.insert(sm.shared_id(&appointment_id), waiters);
+        }
         for record in parts.audit {
-            sm.audit.entry(record.appointment_id.clone()).or_insert_with(audit_trail).push_back(record);
+            let id = sm.shared_id(&record.appointment_id);
+            sm.audit.entry(id).or_insert_with(audit_trail).push_back(record);
         }
         sm.share_actors();
-        let ids: Vec<AppointmentId> = sm.locks.keys().chain(sm.queues.keys()).cloned().collect();
+        let ids: Vec<SharedId> = sm.locks.keys().chain(sm.queues.keys()).cloned().collect();
         for id in ids {
             sm.reindex(&id);
         }
         sm
+    }
+
+    /// The one allocation of `appointment_id` every map shares: the appointment's key when it
+    /// exists (a lock, a queue and an audit trail need one), a new one otherwise.
+    fn shared_id(&self, appointment_id: &str) -> SharedId {
+        match self.appointments.get_key_value(appointment_id) {
+            Some((id, _)) => id.clone(),
+            None => appointment_id.into(),
+        }
     }
 
     /// Makes equal actors one `Arc` again: decoded, each lock, waiter, audit record and
@@ -272,7 +293,11 @@ impl LockStateMachine {
     // ---- helpers shared by the command modules ----------------------------------------
 
     fn audit_record(&mut self, record: AuditRecord) {
-        let records = self.audit.entry(record.appointment_id.clone()).or_insert_with(audit_trail);
+        if !self.audit.contains_key(record.appointment_id.as_str()) {
+            let id = self.shared_id(&record.appointment_id);
+            self.audit.insert(id, audit_trail());
+        }
+        let records = self.audit.get_mut(record.appointment_id.as_str()).expect("inserted above");
         records.push_back(AuditRecord { seq: self.next_audit_seq, ..record });
         self.next_audit_seq += 1;
         while records.len() > crate::limits::AUDIT_RECORDS_PER_APPOINTMENT_MAX {
@@ -281,14 +306,18 @@ impl LockStateMachine {
     }
 
     /// Recomputes when `appointment_id`'s earliest lease (lock or waiter) lapses.
-    fn reindex(&mut self, appointment_id: &AppointmentId) {
+    fn reindex(&mut self, appointment_id: &str) {
         let lock_due = self.locks.get(appointment_id).map(|l| l.expires_at_ms);
         let waiter_due = self.queues.get(appointment_id).and_then(|q| q.iter().map(|w| w.expires_at_ms).min());
         let due_at_ms = match (lock_due, waiter_due) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        self.due.set(appointment_id, due_at_ms);
+        let id = match self.due.by_id.get_key_value(appointment_id) {
+            Some((id, _)) => id.clone(),
+            None => self.shared_id(appointment_id),
+        };
+        self.due.set(id, due_at_ms);
     }
 
     fn check_appointment_invariants(&self, appointment_id: &str) {
@@ -319,8 +348,8 @@ fn audit_trail() -> VecDeque<AuditRecord> {
 /// restore, so expiry costs O(log n) per due appointment rather than a scan of all locks.
 #[derive(Debug, Clone, Default)]
 struct DueIndex {
-    by_time: BTreeSet<(u64, AppointmentId)>,
-    by_id: BTreeMap<AppointmentId, u64>,
+    by_time: BTreeSet<(u64, SharedId)>,
+    by_id: BTreeMap<SharedId, u64>,
 }
 
 impl PartialEq for DueIndex {
@@ -332,13 +361,13 @@ impl PartialEq for DueIndex {
 impl Eq for DueIndex {}
 
 impl DueIndex {
-    fn set(&mut self, id: &AppointmentId, due_at_ms: Option<u64>) {
-        if let Some(old) = self.by_id.remove(id) {
+    fn set(&mut self, id: SharedId, due_at_ms: Option<u64>) {
+        if let Some(old) = self.by_id.remove(&id) {
             self.by_time.remove(&(old, id.clone()));
         }
         if let Some(at) = due_at_ms {
             self.by_id.insert(id.clone(), at);
-            self.by_time.insert((at, id.clone()));
+            self.by_time.insert((at, id));
         }
     }
 
@@ -347,7 +376,7 @@ impl DueIndex {
     }
 
     /// The appointments due at or before `now_ms`, earliest first.
-    fn due_by(&self, now_ms: u64) -> Vec<AppointmentId> {
+    fn due_by(&self, now_ms: u64) -> Vec<SharedId> {
         self.by_time.iter().take_while(|(at, _)| *at <= now_ms).map(|(_, id)| id.clone()).collect()
     }
 }

@@ -504,6 +504,27 @@ fn a_holder_and_its_audit_records_share_one_actor_live_and_after_a_restore() {
     }
 }
 
+#[test]
+fn every_map_keyed_by_an_appointment_shares_one_id_live_and_after_a_restore() {
+    let mut sm = with_appointment();
+    sm.apply(&cmd(T0, acquire(&alice(), false)));
+    sm.apply(&cmd(T0 + 1, acquire(&bob(), true)));
+    let restored = LockStateMachine::from_parts(sm.to_parts());
+    for state in [&sm, &restored] {
+        let (appointment_key, _) = state.appointments.get_key_value("a1").unwrap();
+        let keys = [
+            state.locks.get_key_value("a1").unwrap().0,
+            state.queues.get_key_value("a1").unwrap().0,
+            state.audit.get_key_value("a1").unwrap().0,
+            state.due.by_id.get_key_value("a1").unwrap().0,
+            &state.due.by_time.first().unwrap().1,
+        ];
+        for key in keys {
+            assert!(std::sync::Arc::ptr_eq(appointment_key, key), "a copy of the id per map costs ~250 bytes per lock");
+        }
+    }
+}
+
 mod properties {
     //! Random command sequences against the invariants. Each step builds its command from
     //! the current state so tokens and versions are sometimes right and sometimes stale.

@@ -143,6 +143,8 @@ impl SharedState {
 pub(super) struct SnapshotSlot {
     store: Arc<dyn SnapshotStore>,
     saved_last_log_id: std::sync::Mutex<Option<LogId>>,
+    /// The size of the last snapshot saved or loaded: the next build reserves about this much.
+    saved_len_bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl SnapshotSlot {
@@ -154,7 +156,14 @@ impl SnapshotSlot {
         }
         self.store.save(bytes)?;
         *saved = last_log_id;
+        self.saved_len_bytes.store(bytes.len(), std::sync::atomic::Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Room for the next snapshot: the last one's size and an eighth more, for growth since.
+    fn capacity_hint_bytes(&self) -> usize {
+        let last = self.saved_len_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        last + last / 8
     }
 
     fn load(&self) -> io::Result<Option<Vec<u8>>> {
@@ -176,15 +185,15 @@ pub struct StateMachineStore {
 impl StateMachineStore {
     /// Opens from the latest snapshot, if any.
     pub fn open(store: Arc<dyn SnapshotStore>) -> io::Result<Self> {
-        let applied = match store.load()? {
+        let (applied, saved_len_bytes) = match store.load()? {
             Some(bytes) => {
                 let (meta, sm) = codec::decode_snapshot(&bytes)?;
-                Applied { sm, last_applied: meta.last_log_id, membership: meta.last_membership }
+                (Applied { sm, last_applied: meta.last_log_id, membership: meta.last_membership }, bytes.len())
             }
-            None => Applied { sm: LockStateMachine::new(), ..Default::default() },
+            None => (Applied { sm: LockStateMachine::new(), ..Default::default() }, 0),
         };
         let saved_last_log_id = std::sync::Mutex::new(applied.last_applied);
-        let snapshots = Arc::new(SnapshotSlot { store, saved_last_log_id });
+        let snapshots = Arc::new(SnapshotSlot { store, saved_last_log_id, saved_len_bytes: saved_len_bytes.into() });
         Ok(StateMachineStore {
             shared: SharedState::new(applied),
             snapshots,
@@ -291,6 +300,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotData) -> Result<(), io::Error> {
+        let started = std::time::Instant::now();
         let (decoded_meta, sm) = codec::decode_snapshot(&snapshot)?;
         if decoded_meta.last_log_id != meta.last_log_id {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "snapshot bytes do not match their metadata"));
@@ -307,6 +317,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         }
         self.shared.publish(Notification::Reset { log_index });
         self.shared.applied_index.send_replace(meta.last_log_id.map(|id| id.index));
+        // A follower that fell behind the leader's kept log: operators should see how often.
+        tracing::info!(index = log_index, bytes = snapshot.len(), install_ms = started.elapsed().as_millis() as u64, "installed a snapshot from the leader");
         Ok(())
     }
 
@@ -334,7 +346,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // copy doubled the node's memory while the snapshot was built.
         let (meta, bytes) = self.shared.read(|applied| {
             let meta = SnapshotMeta { last_log_id: applied.last_applied, last_membership: applied.membership.clone() };
-            let bytes = codec::encode_snapshot(&meta, &applied.sm);
+            let bytes = codec::encode_snapshot(&meta, &applied.sm, self.snapshots.capacity_hint_bytes());
             (meta, bytes)
         });
         // An older build than what is saved is still a valid answer; openraft ignores it.
