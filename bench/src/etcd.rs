@@ -100,10 +100,14 @@ impl System for EtcdCluster {
         let mut stream = client.watch(lock, None).await?;
         let mut ready = Some(ready);
         let mut seen = Vec::new();
+        // One wait for the stop, not one per frame: each new wait joins the channel's list of
+        // waiters under its lock, and 1,000 watchers took turns at that lock on every event.
+        let stopped = stop.changed();
+        tokio::pin!(stopped);
         loop {
             let message = tokio::select! {
                 message = stream.message() => message?,
-                _ = stop.changed() => return Ok(seen),
+                _ = &mut stopped => return Ok(seen),
             };
             let Some(message) = message else { bail!("etcd watch ended") };
             let at = Instant::now();

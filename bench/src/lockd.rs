@@ -86,6 +86,25 @@ impl LockdCluster {
 
 }
 
+/// What a watcher reads of a frame: the rest is skipped unparsed. 1,000 watchers share the
+/// load generator's 2 cores with the nodes; building a `serde_json::Value` of every frame
+/// (a lock with its holder, ~500 bytes) was a large part of what delayed the last watcher.
+#[derive(serde::Deserialize)]
+struct WatchedFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(rename = "appointmentId", borrow, default)]
+    appointment_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    lock: Option<FencedLock>,
+}
+
+#[derive(serde::Deserialize)]
+struct FencedLock {
+    #[serde(rename = "fencingToken", default)]
+    fencing_token: Option<u64>,
+}
+
 fn appointment_body(id: &str) -> Value {
     json!({ "id": id, "title": format!("Bench {id}"), "startsAt": "2026-12-01T09:00:00Z", "endsAt": "2026-12-01T10:00:00Z" })
 }
@@ -135,22 +154,26 @@ impl System for LockdCluster {
         let mut socket = self.socket(node, "/updates", &format!("watcher-{node}")).await?;
         let mut seen = Vec::new();
         let mut ready = Some(ready);
+        // One wait for the stop, not one per frame: each new wait joins the channel's list of
+        // waiters under its lock, and 1,000 watchers took turns at that lock on every event.
+        let stopped = stop.changed();
+        tokio::pin!(stopped);
         loop {
             let frame = tokio::select! {
                 frame = socket.next() => frame,
-                _ = stop.changed() => return Ok(seen),
+                _ = &mut stopped => return Ok(seen),
             };
             let Some(Ok(Message::Text(text))) = frame else { bail!("watch socket closed: {frame:?}") };
             let at = Instant::now();
-            let event: Value = serde_json::from_str(text.as_str())?;
-            match event["type"].as_str() {
-                Some("snapshot") => {
+            let event: WatchedFrame = serde_json::from_str(text.as_str())?;
+            match &*event.kind {
+                "snapshot" => {
                     if let Some(ready) = ready.take() {
                         ready.send(()).ok();
                     }
                 }
-                Some("lock.acquired") if event["appointmentId"] == lock => {
-                    if let Some(token) = event["lock"]["fencingToken"].as_u64() {
+                "lock.acquired" if event.appointment_id.as_deref() == Some(lock) => {
+                    if let Some(FencedLock { fencing_token: Some(token) }) = event.lock {
                         seen.push((token, at));
                     }
                 }
