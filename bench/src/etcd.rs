@@ -100,8 +100,7 @@ impl System for EtcdCluster {
         let mut stream = client.watch(lock, None).await?;
         let mut ready = Some(ready);
         let mut seen = Vec::new();
-        // One wait for the stop, not one per frame: each new wait joins the channel's list of
-        // waiters under its lock, and 1,000 watchers took turns at that lock on every event.
+        // One wait for the stop, not one per frame (see `LockdCluster::watch`).
         let stopped = stop.changed();
         tokio::pin!(stopped);
         loop {

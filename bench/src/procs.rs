@@ -120,10 +120,7 @@ pub fn free_port_on(ip: IpAddr) -> anyhow::Result<u16> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     const FIRST: u32 = 10_000;
-    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
-        .unwrap_or(32_768);
+    let ephemeral_low = ephemeral_port_low();
     if ephemeral_low < FIRST + 1_000 {
         // No room below the ephemeral range on this machine: the kernel's pick, race and all.
         return Ok(TcpListener::bind((ip, 0))?.local_addr()?.port());
@@ -139,6 +136,14 @@ pub fn free_port_on(ip: IpAddr) -> anyhow::Result<u16> {
     anyhow::bail!("no free port on {ip} from {FIRST} to {ephemeral_low}")
 }
 
+/// The first port the kernel hands to outgoing connections (Linux's default when unknown).
+fn ephemeral_port_low() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
 /// `count` distinct free ports (see [`free_port`]).
 pub fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
     (0..count).map(|_| free_port()).collect()
@@ -147,19 +152,13 @@ pub fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
 /// Prints the last `lines` lines of every `*.log` under `dir` (one level of runs deep) to
 /// stderr: why a server did not start or stopped serving, when a run fails.
 pub fn print_log_tails(dir: &Path, lines: usize) {
-    let mut logs: Vec<PathBuf> = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(next) = dirs.pop() {
-        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir && next == dir {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "log") {
-                logs.push(path);
-            }
-        }
-    }
+    let entries = |dir: &Path| std::fs::read_dir(dir).into_iter().flatten().flatten().map(|entry| entry.path()).collect::<Vec<_>>();
+    let runs = entries(dir).into_iter().filter(|path| path.is_dir());
+    let mut logs: Vec<PathBuf> = std::iter::once(dir.to_owned())
+        .chain(runs)
+        .flat_map(|run| entries(&run))
+        .filter(|path| path.extension().is_some_and(|e| e == "log"))
+        .collect();
     logs.sort();
     for log in logs {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -224,9 +223,7 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), 6);
-        let ephemeral_low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-            .map(|range| range.split_whitespace().next().unwrap().parse().unwrap())
-            .unwrap_or(32_768);
+        let ephemeral_low = ephemeral_port_low() as u16;
         if ephemeral_low >= 11_000 {
             assert!(ports.iter().all(|&p| (10_000..ephemeral_low).contains(&p)), "{ports:?} not below {ephemeral_low}");
         }

@@ -293,11 +293,8 @@ impl LockStateMachine {
     // ---- helpers shared by the command modules ----------------------------------------
 
     fn audit_record(&mut self, record: AuditRecord) {
-        if !self.audit.contains_key(record.appointment_id.as_str()) {
-            let id = self.shared_id(&record.appointment_id);
-            self.audit.insert(id, audit_trail());
-        }
-        let records = self.audit.get_mut(record.appointment_id.as_str()).expect("inserted above");
+        let id = self.shared_id(&record.appointment_id);
+        let records = self.audit.entry(id).or_insert_with(audit_trail);
         records.push_back(AuditRecord { seq: self.next_audit_seq, ..record });
         self.next_audit_seq += 1;
         while records.len() > crate::limits::AUDIT_RECORDS_PER_APPOINTMENT_MAX {
@@ -313,11 +310,7 @@ impl LockStateMachine {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let id = match self.due.by_id.get_key_value(appointment_id) {
-            Some((id, _)) => id.clone(),
-            None => self.shared_id(appointment_id),
-        };
-        self.due.set(id, due_at_ms);
+        self.due.set(self.shared_id(appointment_id), due_at_ms);
     }
 
     fn check_appointment_invariants(&self, appointment_id: &str) {

@@ -142,27 +142,30 @@ impl SharedState {
 /// could not restart.
 pub(super) struct SnapshotSlot {
     store: Arc<dyn SnapshotStore>,
-    saved_last_log_id: std::sync::Mutex<Option<LogId>>,
-    /// The size of the last snapshot saved or loaded: the next build reserves about this much.
-    saved_len_bytes: std::sync::atomic::AtomicUsize,
+    saved: std::sync::Mutex<Saved>,
+}
+
+/// Which snapshot the store holds, and its size (the next build reserves about that much).
+struct Saved {
+    last_log_id: Option<LogId>,
+    len_bytes: usize,
 }
 
 impl SnapshotSlot {
     /// Writes `bytes` if they are newer than what is saved; answers whether it wrote.
     pub(super) fn save_if_newer(&self, last_log_id: Option<LogId>, bytes: &[u8]) -> io::Result<bool> {
-        let mut saved = self.saved_last_log_id.lock().expect("not poisoned");
-        if saved.is_some() && last_log_id <= *saved {
+        let mut saved = self.saved.lock().expect("not poisoned");
+        if saved.last_log_id.is_some() && last_log_id <= saved.last_log_id {
             return Ok(false);
         }
         self.store.save(bytes)?;
-        *saved = last_log_id;
-        self.saved_len_bytes.store(bytes.len(), std::sync::atomic::Ordering::Relaxed);
+        *saved = Saved { last_log_id, len_bytes: bytes.len() };
         Ok(true)
     }
 
     /// Room for the next snapshot: the last one's size and an eighth more, for growth since.
     fn capacity_hint_bytes(&self) -> usize {
-        let last = self.saved_len_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        let last = self.saved.lock().expect("not poisoned").len_bytes;
         last + last / 8
     }
 
@@ -192,8 +195,8 @@ impl StateMachineStore {
             }
             None => (Applied { sm: LockStateMachine::new(), ..Default::default() }, 0),
         };
-        let saved_last_log_id = std::sync::Mutex::new(applied.last_applied);
-        let snapshots = Arc::new(SnapshotSlot { store, saved_last_log_id, saved_len_bytes: saved_len_bytes.into() });
+        let saved = Saved { last_log_id: applied.last_applied, len_bytes: saved_len_bytes };
+        let snapshots = Arc::new(SnapshotSlot { store, saved: std::sync::Mutex::new(saved) });
         Ok(StateMachineStore {
             shared: SharedState::new(applied),
             snapshots,
