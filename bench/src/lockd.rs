@@ -51,8 +51,10 @@ impl LockdCluster {
             args.push("--data-dir".into());
             args.push(data_dir.display().to_string());
             args.extend(extra_args.iter().cloned());
-            // Info from the state machine's store: the "built a snapshot" lines give its time and size.
-            let env = vec![("LOCKD_LOG".to_owned(), "warn,lockd_raft::store::state=info".to_owned()), ("NO_COLOR".to_owned(), "1".to_owned())];
+            // Info from the state machine's store: the "built a snapshot" lines give its time and
+            // size. `LOCKD_LOG` in the bench's own environment replaces the filter (to trace a run).
+            let filter = std::env::var("LOCKD_LOG").unwrap_or_else(|_| "warn,lockd_raft::store::state=info".to_owned());
+            let env = vec![("LOCKD_LOG".to_owned(), filter), ("NO_COLOR".to_owned(), "1".to_owned())];
             let mut server = Server::new(&format!("lockd-{}", i + 1), binary, args, env, dir.join(format!("lockd-{}.log", i + 1)));
             server.start()?;
             servers.push(server);

@@ -48,6 +48,9 @@ struct Args {
     /// Where the servers keep their data (a fresh directory inside it per system).
     #[arg(long, default_value = "/tmp")]
     work_dir: PathBuf,
+    /// Keep the servers' directories (data and logs) after a run that succeeded too.
+    #[arg(long)]
+    keep_logs: bool,
     /// A short run for a smoke test: 2 s workloads, 100 watchers, 2,000 held locks.
     #[arg(long)]
     quick: bool,
@@ -92,7 +95,12 @@ async fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown system {other:?}: lockd or etcd"),
         };
         match run {
-            Ok(run) => report.runs.push(run),
+            Ok(run) => {
+                report.runs.push(run);
+                if args.keep_logs {
+                    eprintln!("[{name}] servers' logs kept in {}", dir.keep().display());
+                }
+            }
             Err(e) => {
                 // Keep the servers' logs for a look; the directory is left behind. Their ends go
                 // to stderr too: in CI the directory is gone with the machine.

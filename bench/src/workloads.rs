@@ -274,6 +274,9 @@ pub async fn failover<S: System>(system: &mut Arc<S>, clients: usize, warm: Dura
     let leader = system.leader().await.ok_or_else(|| anyhow::anyhow!("no agreed leader to kill"))?;
     let killed_at = Instant::now();
     Arc::get_mut(system).expect("the workload owns the cluster").servers_mut()[leader].kill();
+    // Wall-clock, to line the kill up with the servers' logs.
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    eprintln!("  killed the leader, server {} of {}, at unix time {:.3} s", leader + 1, system.servers().len(), wall.as_secs_f64());
     tokio::time::sleep(after).await;
     stop_tx.send_replace(true);
     let mut granted = Vec::new();
