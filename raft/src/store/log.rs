@@ -1,14 +1,19 @@
 //! The Raft log and vote in RocksDB.
 //!
 //! Durability rule (DESIGN pitfall 1): an append is acknowledged (`IOFlushed::io_completed`)
-//! only after a synced write of the WAL, and `save_vote` syncs before it returns. The write
-//! is synchronous on the calling task, with no helper thread, so its order and timing are
-//! the caller's (this matters under simulation).
+//! only after a sync of the WAL that began after the append's write, and `save_vote`,
+//! truncation and purge sync before they return.
+//!
+//! Group commit (ADR 5): an append writes its batch without a sync, on the calling task, so
+//! the entries are readable, and in call order, when `append` returns (openraft's contract);
+//! a thread of its own then syncs the WAL and acknowledges every append written before that
+//! sync began. openraft's core goes on batching client writes while the disk works, and the
+//! appends that queue behind one sync share the next.
 
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
@@ -29,12 +34,17 @@ fn index_key(index: u64) -> [u8; 8] {
 
 #[derive(Clone)]
 pub struct RocksLogStore {
+    // Dropped before `db`: the last store stops the syncer (and its handle on the database)
+    // before it lets go of its own, so the database closes on the dropping thread.
+    syncer: Arc<WalSyncer>,
     db: Arc<DB>,
 }
 
 impl RocksLogStore {
-    pub(super) fn new(db: Arc<DB>) -> Self {
-        RocksLogStore { db }
+    pub(super) fn new(db: Arc<DB>) -> io::Result<Self> {
+        let syncer_db = db.clone();
+        let syncer = WalSyncer::start(move || syncer_db.flush_wal(true).map_err(rocks_error))?;
+        Ok(RocksLogStore { syncer: Arc::new(syncer), db })
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -129,13 +139,14 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         for entry in entries {
             batch.put_cf(self.cf(CF_LOGS), index_key(entry.log_id.index), codec::encode_entry(&entry));
         }
-        let result = self.db.write_opt(batch, &Self::synced()).map_err(rocks_error);
-        let acknowledged = match &result {
-            Ok(()) => Ok(()),
-            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-        };
-        callback.io_completed(acknowledged);
-        result
+        if let Err(e) = self.db.write(batch) {
+            let e = rocks_error(e);
+            callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
+            return Err(e);
+        }
+        // Sent after the write returned, so the sync the syncer starts after receiving it
+        // covers the write.
+        self.syncer.submit(callback)
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
@@ -152,5 +163,119 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         batch.put_cf(self.cf(CF_META), KEY_LAST_PURGED, codec::encode_log_id(&log_id));
         batch.delete_range_cf(self.cf(CF_LOGS), index_key(0), index_key(log_id.index + 1));
         self.db.write_opt(batch, &Self::synced()).map_err(rocks_error)
+    }
+}
+
+/// A thread that syncs the WAL for appends written without a sync, and acknowledges them.
+struct WalSyncer {
+    unsynced: Option<mpsc::Sender<IOFlushed<TypeConfig>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WalSyncer {
+    /// `sync` makes every write that returned before it began durable.
+    fn start(sync: impl FnMut() -> io::Result<()> + Send + 'static) -> io::Result<Self> {
+        let (unsynced, waiting) = mpsc::channel();
+        let thread = std::thread::Builder::new().name("lockd-wal-sync".into()).spawn(move || sync_wal(sync, &waiting))?;
+        Ok(WalSyncer { unsynced: Some(unsynced), thread: Some(thread) })
+    }
+
+    fn submit(&self, written: IOFlushed<TypeConfig>) -> io::Result<()> {
+        let unsynced = self.unsynced.as_ref().expect("taken only on drop");
+        unsynced.send(written).map_err(|_| io::Error::other("the WAL syncer stopped"))
+    }
+}
+
+impl Drop for WalSyncer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread after the appends already queued are synced.
+        self.unsynced.take();
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the WAL syncer panicked");
+        }
+    }
+}
+
+/// The syncer's loop: waits for an unsynced append, takes every other one already queued,
+/// syncs the WAL once and acknowledges them all (or fails them all).
+fn sync_wal(mut sync: impl FnMut() -> io::Result<()>, waiting: &mpsc::Receiver<IOFlushed<TypeConfig>>) {
+    while let Ok(first) = waiting.recv() {
+        let covered: Vec<_> = std::iter::once(first).chain(waiting.try_iter()).collect();
+        let synced = sync();
+        for callback in covered {
+            let result = match &synced {
+                Ok(()) => Ok(()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            };
+            callback.io_completed(result);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use openraft::type_config::TypeConfigExt;
+
+    use super::*;
+
+    /// A sync the test lets through one at a time, counting how many began.
+    fn gated_sync() -> (impl FnMut() -> io::Result<()> + Send + 'static, mpsc::SyncSender<()>, Arc<AtomicUsize>) {
+        let (open, gate) = mpsc::sync_channel::<()>(0);
+        let began = Arc::new(AtomicUsize::new(0));
+        let counter = began.clone();
+        let sync = move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            gate.recv().map_err(|_| io::Error::other("gate closed"))
+        };
+        (sync, open, began)
+    }
+
+    /// Acknowledged only after a sync that began after the write; appends that queue behind
+    /// a sync in progress share the next one.
+    #[test]
+    fn appends_are_acknowledged_after_a_sync_and_share_it() {
+        TypeConfig::run(async {
+            let (sync, open, began) = gated_sync();
+            let syncer = WalSyncer::start(sync).expect("thread");
+            let (first_tx, mut first) = TypeConfig::oneshot();
+            syncer.submit(IOFlushed::signal(first_tx)).expect("running");
+            while began.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            let mut queued = Vec::new();
+            for _ in 0..3 {
+                let (tx, rx) = TypeConfig::oneshot();
+                syncer.submit(IOFlushed::signal(tx)).expect("running");
+                queued.push(rx);
+            }
+            assert!(first.try_recv().is_err(), "acknowledged before its sync finished");
+            open.send(()).expect("the first sync waits");
+            first.await.expect("answered").expect("synced");
+            for rx in &mut queued {
+                assert!(rx.try_recv().is_err(), "acknowledged by a sync that began before its write");
+            }
+            open.send(()).expect("the second sync waits");
+            for rx in queued {
+                rx.await.expect("answered").expect("synced");
+            }
+            assert_eq!(began.load(Ordering::SeqCst), 2, "three queued appends share one sync");
+        });
+    }
+
+    /// A failed sync fails every append it covered, so openraft stops instead of counting
+    /// them as durable.
+    #[test]
+    fn a_failed_sync_fails_the_appends_it_covered() {
+        TypeConfig::run(async {
+            let syncer = WalSyncer::start(|| Err(io::Error::other("disk gone"))).expect("thread");
+            let (tx, rx) = TypeConfig::oneshot();
+            syncer.submit(IOFlushed::signal(tx)).expect("running");
+            let error = rx.await.expect("answered").expect_err("not durable");
+            assert!(error.to_string().contains("disk gone"), "{error}");
+        });
     }
 }

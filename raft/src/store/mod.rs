@@ -54,7 +54,7 @@ pub fn open_rocks(path: &Path) -> io::Result<(RocksLogStore, StateMachineStore)>
     ];
     let db = Arc::new(DB::open_cf_descriptors(&options, path, families).map_err(rocks_error)?);
     let snapshots = Arc::new(RocksSnapshotStore { db: db.clone() });
-    Ok((RocksLogStore::new(db), StateMachineStore::open(snapshots)?))
+    Ok((RocksLogStore::new(db)?, StateMachineStore::open(snapshots)?))
 }
 
 struct RocksSnapshotStore {
