@@ -36,6 +36,45 @@ fn appointment(id: &str) -> Value {
     json!({ "id": id, "title": "Check-up", "startsAt": "2030-01-01T09:00:00Z", "endsAt": "2030-01-01T09:45:00Z" })
 }
 
+/// The HTTP status of a WebSocket upgrade on `path` of node `node`.
+async fn upgrade_status(cluster: &Cluster, node: usize, path: &str, token: &str) -> u16 {
+    use tokio_tungstenite::tungstenite::Error;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = cluster.url(node, path).replace("http://", "ws://").into_client_request().unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("upgrade failed without an answer: {e}"),
+    }
+}
+
+/// A node cut off from the others has not applied an appointment created through the
+/// leader: it must not answer that there is no such appointment (a 404 from its own stale
+/// state), only that it cannot tell (503); once it is back, the stream opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_on_a_node_that_has_not_caught_up_never_says_an_acknowledged_appointment_is_missing() {
+    let (cluster, proxy) = Cluster::start_behind_proxy(3, &[]).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let behind = (leader + 1) % 3;
+    let ids: Vec<u64> = (1..=3).collect();
+    proxy.isolate(ids[behind], &ids);
+    let alice = Tab::new(cluster.login(leader, "alice", "user").await, "alice-tab");
+    let created = alice.request(&cluster.http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("lag-1"));
+    assert_eq!(created.send().await.unwrap().status(), 201);
+    let stale = alice.request(&cluster.http, Method::GET, cluster.url(behind, "/appointments/lag-1?stale=true"));
+    assert_eq!(stale.send().await.unwrap().status(), 404, "the cut-off node has not applied the create");
+
+    let token = cluster.login(leader, "bob", "user").await;
+    assert_eq!(upgrade_status(&cluster, behind, "/appointments/lag-1/updates", &token).await, 503);
+
+    proxy.heal();
+    let mut socket = connect(&cluster, behind, "/appointments/lag-1/updates", &token).await;
+    let snapshot = next(&mut socket, Duration::from_secs(5)).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["appointment"]["id"], "lag-1");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_taken_through_one_node_reaches_sockets_on_the_others_in_log_order() {
     let cluster = Cluster::start(3).await;

@@ -103,7 +103,7 @@ fn upgrade(ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>, speaks_lockd
     Ok(if speaks_lockd { ws.protocols([SUBPROTOCOL]) } else { ws })
 }
 
-#[utoipa::path(get, path = "/appointments/{id}/updates", tag = "live", params(("id" = String, Path, description = "Appointment id"), ("sessionId" = Option<String>, Query, description = "The tab's session id"), ("accessToken" = Option<String>, Query, description = "The JWT, for clients that cannot offer the bearer.<token> subprotocol")), responses((status = 101, description = "WebSocket: snapshot, lock and appointment events, presence, pointer (see docs/api.md)"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/appointments/{id}/updates", tag = "live", params(("id" = String, Path, description = "Appointment id"), ("sessionId" = Option<String>, Query, description = "The tab's session id"), ("accessToken" = Option<String>, Query, description = "The JWT, for clients that cannot offer the bearer.<token> subprotocol")), responses((status = 101, description = "WebSocket: snapshot, lock and appointment events, presence, pointer (see docs/api.md)"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "Not applied here, and no leader reachable to check", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
 pub async fn appointment_updates(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -117,8 +117,14 @@ pub async fn appointment_updates(
     let session_id = query.session_id.clone().unwrap_or_else(|| format!("ws-{}", uuid::Uuid::new_v4()));
     let actor = identity.in_session(session_id);
     actor.validate().map_err(Problem::invalid_input)?;
-    if !state.node.state().read(|a| a.sm.appointment(&id).is_some()) {
-        return Err(Problem::not_found("no such appointment"));
+    let exists = || state.node.state().read(|a| a.sm.appointment(&id).is_some());
+    if !exists() {
+        // This node may not have applied a create acknowledged through another one yet: it
+        // catches up to the leader's commit index before it says there is no such appointment.
+        state.node.read_barrier().await?;
+        if !exists() {
+            return Err(Problem::not_found("no such appointment"));
+        }
     }
     let viewer = Some((id.clone(), actor.clone()));
     let scope = Scope::Appointment(id);
