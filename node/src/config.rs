@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
+use lockd_raft::node::RaftTiming;
 use lockd_raft::types::{NodeId, NodeInfo, check_member_addr};
 
 #[derive(Debug, Parser)]
@@ -68,11 +69,11 @@ pub struct Args {
     pub lock_ttl_ms: u64,
 
     /// Raft heartbeat and election timeouts, in ms.
-    #[arg(long, env = "LOCKD_HEARTBEAT_MS", default_value_t = 100)]
+    #[arg(long, env = "LOCKD_HEARTBEAT_MS", default_value_t = RaftTiming::default().heartbeat_interval_ms)]
     pub heartbeat_ms: u64,
-    #[arg(long, env = "LOCKD_ELECTION_MIN_MS", default_value_t = 400)]
+    #[arg(long, env = "LOCKD_ELECTION_MIN_MS", default_value_t = RaftTiming::default().election_timeout_min_ms)]
     pub election_min_ms: u64,
-    #[arg(long, env = "LOCKD_ELECTION_MAX_MS", default_value_t = 800)]
+    #[arg(long, env = "LOCKD_ELECTION_MAX_MS", default_value_t = RaftTiming::default().election_timeout_max_ms)]
     pub election_max_ms: u64,
     /// Applied entries between snapshots.
     #[arg(long, env = "LOCKD_SNAPSHOT_EVERY", default_value_t = 5_000)]

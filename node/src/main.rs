@@ -19,7 +19,21 @@ use crate::config::{Args, check_own_entry, parse_peers, read_secret};
 
 fn main() -> anyhow::Result<()> {
     limit_malloc_arenas();
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(start())
+    let replica = replica_runtime()?;
+    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(start(replica.handle().clone()));
+    // Outside any runtime: dropping a runtime inside one panics.
+    drop(replica);
+    result
+}
+
+/// The replica's runtime: openraft's core, replication and heartbeats, the state machine,
+/// the ticker and the peers' gRPC (both ways). Client HTTP and WebSockets run on the main
+/// runtime. Sharing one runtime, a burst of client work (1,000 WebSockets opening at once)
+/// kept a follower from reading heartbeats for longer than its leader lease, and it started
+/// an election (docs/benchmarks.md). Two workers: a snapshot build holds one for up to a
+/// second with 100,000 locks, and heartbeats must not wait for it.
+fn replica_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("lockd-replica").enable_all().build()
 }
 
 /// glibc's malloc gives each thread that contends an arena of its own (up to 8 per core),
@@ -36,7 +50,7 @@ fn limit_malloc_arenas() {
     }
 }
 
-async fn start() -> anyhow::Result<()> {
+async fn start(replica: tokio::runtime::Handle) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         // Escape codes only for a person at a terminal, never into journald or a file.
@@ -47,10 +61,10 @@ async fn start() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("LOCKD_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
         )
         .init();
-    run(Args::parse()).await
+    run(Args::parse(), replica).await
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> {
     let jwt_secret = read_secret(&args.jwt_secret, &args.jwt_secret_file, "jwt-secret")?;
     let cluster_secret = read_secret(&args.cluster_secret, &args.cluster_secret_file, "cluster-secret")?;
     let peers = args.peers.as_deref().map(parse_peers).transpose()?;
@@ -73,7 +87,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         keep_log_entries: args.keep_log_entries,
     };
     let config = NodeConfig { node_id: args.node_id, cluster_secret, timing };
-    let node = LockNode::start(config, log_store, state_machine, clock.clone(), Arc::new(TcpChannels { local_ip: Some(args.raft_addr.ip()).filter(|ip| !ip.is_unspecified()) })).await?;
+    let channels = Arc::new(TcpChannels { local_ip: Some(args.raft_addr.ip()).filter(|ip| !ip.is_unspecified()) });
+    let node = replica.spawn(LockNode::start(config, log_store, state_machine, clock.clone(), channels)).await??;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -118,7 +133,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .add_service(node.grpc_service())
         .add_service(state.presence_service())
         .serve_with_incoming_shutdown(grpc_incoming, stopped(stop_rx.clone()));
-    let grpc_task = tokio::spawn(grpc);
+    let grpc_task = replica.spawn(grpc);
 
     if let Some(peers) = peers {
         node.initialize(peers).await?;

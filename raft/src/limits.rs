@@ -54,6 +54,10 @@ pub const RAFT_MESSAGE_BYTES_MAX: usize = 512 * 1024 * 1024;
 /// waiting on a dead connection for the operating system's TCP timeout (minutes).
 pub const PEER_KEEPALIVE_INTERVAL_MS: u64 = 1_000;
 pub const PEER_KEEPALIVE_TIMEOUT_MS: u64 = 2_000;
+/// The longest wait for a follower to append a batch of entries (a heartbeat keeps openraft's
+/// shorter limit). Below the keepalive timeout, so a stalled follower is retried before its
+/// connection is given up.
+pub const APPEND_ENTRIES_TIMEOUT_MS: u64 = 1_000;
 /// How long a client write may take end to end, forwarding and leader changes included,
 /// before the caller is told there is no leader. A few election timeouts.
 pub const SUBMIT_TIMEOUT_MS: u64 = 10_000;

@@ -44,11 +44,17 @@ pub struct RaftTiming {
 }
 
 impl Default for RaftTiming {
+    /// The defaults of `lockd`'s flags. After a leader dies, a follower waits out the dead
+    /// leader's lease (openraft's `election_timeout_max`) and then its own election timeout
+    /// (drawn in min..max) before it campaigns: 300–400 ms here, about a third of etcd's gap
+    /// on the same machine (docs/benchmarks.md). Short timeouts are safe from client bursts
+    /// because the replica has a runtime of its own (ADR 6); across slower links, raise them
+    /// (docs/operations.md).
     fn default() -> Self {
         RaftTiming {
-            heartbeat_interval_ms: 100,
-            election_timeout_min_ms: 400,
-            election_timeout_max_ms: 800,
+            heartbeat_interval_ms: 40,
+            election_timeout_min_ms: 100,
+            election_timeout_max_ms: 200,
             snapshot_every_entries: 5_000,
             keep_log_entries: 1_000,
         }
@@ -130,7 +136,10 @@ struct Inner {
 
 impl LockNode {
     /// Starts the replica: openraft over the given stores, the ticker task. Does not serve
-    /// gRPC; the caller serves [`LockNode::grpc_service`] on its listener.
+    /// gRPC; the caller serves [`LockNode::grpc_service`] on its listener. openraft's tasks,
+    /// the ticker and the connections to peers run on the runtime this is called on: the
+    /// binary calls it on a runtime of its own, so client traffic cannot starve heartbeats
+    /// (ADR 6).
     pub async fn start<LS>(
         config: NodeConfig,
         log_store: LS,
@@ -164,7 +173,7 @@ impl LockNode {
         .validate()
         .map_err(|e| SubmitError::Fatal(format!("raft config: {e}")))?;
         let shared = state_machine.shared();
-        let peers = Arc::new(Peers::new(channels, &config.cluster_secret));
+        let peers = Arc::new(Peers::new(channels, &config.cluster_secret, tokio::runtime::Handle::current()));
         let network = Network::new(peers.clone(), config.node_id);
         let raft = Raft::new(config.node_id, Arc::new(raft_config), network, log_store, state_machine)
             .await

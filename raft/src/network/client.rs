@@ -53,11 +53,14 @@ pub struct Peers {
     factory: Arc<dyn ChannelFactory>,
     channels: Mutex<BTreeMap<String, Channel>>,
     secret: Arc<str>,
+    /// The runtime that drives every channel's connection: the replica's (ADR 6), whichever
+    /// runtime first asks for the channel.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Peers {
-    pub fn new(factory: Arc<dyn ChannelFactory>, secret: &str) -> Self {
-        Peers { factory, channels: Mutex::new(BTreeMap::new()), secret: secret.into() }
+    pub fn new(factory: Arc<dyn ChannelFactory>, secret: &str, runtime: tokio::runtime::Handle) -> Self {
+        Peers { factory, channels: Mutex::new(BTreeMap::new()), secret: secret.into(), runtime }
     }
 
     /// The shared channel to a peer, for other services between peers (the presence relay).
@@ -66,7 +69,11 @@ impl Peers {
             .lock()
             .expect("not poisoned")
             .entry(raft_addr.to_owned())
-            .or_insert_with(|| self.factory.channel(raft_addr))
+            .or_insert_with(|| {
+                // tonic spawns the channel's connection task where the channel is made.
+                let _on_the_replica_runtime = self.runtime.enter();
+                self.factory.channel(raft_addr)
+            })
             .clone()
     }
 
@@ -159,7 +166,16 @@ impl RaftNetworkV2<TypeConfig> for RaftPeer {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        let timeout = option.soft_ttl();
+        // openraft gives every append the heartbeat's time to live (3/4 of the interval). An
+        // append that carries entries waits for the follower's fsync, which under load takes
+        // longer than that; cancelling it re-sends the batch (more load) and can drop it before
+        // the follower sees it, so the follower's leader lease lapses and it starts a needless
+        // election. A dead follower is still found fast: a refused or reset connection fails
+        // at once, a silent one within the keepalive timeout.
+        let timeout = match rpc.entries.is_empty() {
+            true => option.soft_ttl(),
+            false => option.soft_ttl().max(Duration::from_millis(limits::APPEND_ENTRIES_TIMEOUT_MS)),
+        };
         let request = self.peer.request(codec::raft::append_request_to_pb(&rpc), Some(timeout));
         let response = self.peer.grpc().append_entries(request).await;
         let response = response.map_err(|s| self.error(s, RPCTypes::AppendEntries, timeout))?;
