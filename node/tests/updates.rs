@@ -39,10 +39,7 @@ fn appointment(id: &str) -> Value {
 /// The HTTP status of a WebSocket upgrade on `path` of node `node`.
 async fn upgrade_status(cluster: &Cluster, node: usize, path: &str, token: &str) -> u16 {
     use tokio_tungstenite::tungstenite::Error;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = cluster.url(node, path).replace("http://", "ws://").into_client_request().unwrap();
-    request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{token}").parse().unwrap());
-    match tokio_tungstenite::connect_async(request).await {
+    match tokio_tungstenite::connect_async(support::ws::request(cluster, node, path, token)).await {
         Ok((_, response)) => response.status().as_u16(),
         Err(Error::Http(response)) => response.status().as_u16(),
         Err(e) => panic!("upgrade failed without an answer: {e}"),
@@ -263,9 +260,7 @@ async fn a_socket_that_falls_behind_gets_a_fresh_snapshot_not_a_gap() {
     let tcp = tokio::net::TcpSocket::new_v4().unwrap();
     tcp.set_recv_buffer_size(4096).unwrap();
     let stream = tcp.connect(cluster.nodes[0].http.parse().unwrap()).await.unwrap();
-    let url = cluster.url(0, "/appointments/slow-1/updates").replace("http://", "ws://");
-    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
-    request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{}", alice.token).parse().unwrap());
+    let request = support::ws::request(&cluster, 0, "/appointments/slow-1/updates", &alice.token);
     let (mut slow, _) = tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
     let first = next(&mut slow, Duration::from_secs(5)).await;
     assert_eq!(first["type"], "snapshot");

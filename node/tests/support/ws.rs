@@ -6,18 +6,24 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::Cluster;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// A socket on `path` of node `node`, authenticated with the `bearer.` subprotocol.
-pub async fn connect(cluster: &Cluster, node: usize, path: &str, token: &str) -> Socket {
+/// The upgrade request for `path` of node `node`, authenticated with the `bearer.` subprotocol.
+pub fn request(cluster: &Cluster, node: usize, path: &str, token: &str) -> Request {
     let url = cluster.url(node, path).replace("http://", "ws://");
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{token}").parse().unwrap());
-    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
+    request
+}
+
+/// A socket on `path` of node `node` (see [`request`]).
+pub async fn connect(cluster: &Cluster, node: usize, path: &str, token: &str) -> Socket {
+    let (socket, response) = tokio_tungstenite::connect_async(request(cluster, node, path, token)).await.expect("websocket upgrade");
     assert_eq!(response.headers()["sec-websocket-protocol"], "lockd");
     socket
 }

@@ -141,7 +141,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         }
         if let Err(e) = self.db.write(batch) {
             let e = rocks_error(e);
-            callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
+            callback.io_completed(Err(same_error(&e)));
             return Err(e);
         }
         // Sent after the write returned, so the sync the syncer starts after receiving it
@@ -205,13 +205,14 @@ fn sync_wal(mut sync: impl FnMut() -> io::Result<()>, waiting: &mpsc::Receiver<I
         let covered: Vec<_> = std::iter::once(first).chain(waiting.try_iter()).collect();
         let synced = sync();
         for callback in covered {
-            let result = match &synced {
-                Ok(()) => Ok(()),
-                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-            };
-            callback.io_completed(result);
+            callback.io_completed(synced.as_ref().map_err(same_error).copied());
         }
     }
+}
+
+/// One error told to several waiters (`io::Error` does not clone).
+fn same_error(e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), e.to_string())
 }
 
 #[cfg(test)]
