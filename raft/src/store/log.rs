@@ -240,8 +240,11 @@ mod tests {
     #[test]
     fn appends_are_acknowledged_after_a_sync_and_share_it() {
         TypeConfig::run(async {
-            let (sync, open, began) = gated_sync();
+            let (sync, gate, began) = gated_sync();
             let syncer = WalSyncer::start(sync).expect("thread");
+            // Bound after the syncer, so dropped before it: a failed assertion closes the gate
+            // and the syncer's join on drop returns instead of hanging the test.
+            let open = gate;
             let (first_tx, mut first) = TypeConfig::oneshot();
             syncer.submit(IOFlushed::signal(first_tx)).expect("running");
             while began.load(Ordering::SeqCst) == 0 {
