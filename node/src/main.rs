@@ -95,7 +95,9 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
     let (log_store, state_machine) = lockd_raft::store::open_rocks(&args.data_dir.join("rocksdb"))
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     anyhow::ensure!((16..=1_000_000).contains(&args.event_buffer), "--event-buffer must be from 16 to 1000000 events");
-    let state_machine = state_machine.with_event_buffer(args.event_buffer);
+    // Snapshots are encoded and written on a blocking thread, off the replica's runtime (ADR 18).
+    let state_machine =
+        state_machine.with_event_buffer(args.event_buffer).building_snapshots_on(Arc::new(lockd_raft::store::BlockingPool));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let timing = RaftTiming {
         heartbeat_interval_ms: args.heartbeat_ms,

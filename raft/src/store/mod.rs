@@ -8,11 +8,12 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Options, ReadOptions, WriteBatch, WriteOptions};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, FlushOptions, Options, ReadOptions, WriteBatch, WriteOptions};
 
 pub use log::RocksLogStore;
 pub use state::{
-    Applied, ApplyObserver, EventCounts, MemorySnapshotStore, Notification, SharedState, SnapshotStore, StateMachineStore,
+    Applied, ApplyObserver, BlockingPool, EventCounts, Inline, MemorySnapshotStore, Notification, SharedState, SnapshotStore,
+    SnapshotWorker, StateMachineStore,
 };
 
 const CF_LOGS: &str = "logs";
@@ -66,12 +67,18 @@ impl SnapshotStore for RocksSnapshotStore {
         let cf = self.db.cf_handle(CF_SNAPSHOT).expect("created at open");
         let mut batch = WriteBatch::default();
         batch.put_cf(cf, KEY_SNAPSHOT, bytes);
-        let mut synced = WriteOptions::default();
-        synced.set_sync(true);
-        self.db.write_opt(batch, &synced).map_err(rocks_error)?;
-        // Out of the write buffer at once: a snapshot (tens of MiB) would otherwise stay in
-        // memory until the buffer fills, on top of the state it was taken from.
-        self.db.flush_cf(cf).map_err(rocks_error)
+        // Not through the write-ahead log, which the Raft log shares: a 26 MiB snapshot there
+        // made every append wait for its sync, and every restart read it again (ADR 18). The
+        // flush below writes it to a table file and waits until that is durable, and the
+        // old snapshot stays current until then.
+        let mut unlogged = WriteOptions::default();
+        unlogged.disable_wal(true);
+        self.db.write_opt(batch, &unlogged).map_err(rocks_error)?;
+        // Out of the write buffer at once, also so that it does not stay in memory on top of
+        // the state it was taken from.
+        let mut durable = FlushOptions::default();
+        durable.set_wait(true);
+        self.db.flush_cf_opt(cf, &durable).map_err(rocks_error)
     }
 
     fn load(&self) -> io::Result<Option<Vec<u8>>> {

@@ -73,3 +73,75 @@ fn an_older_snapshot_never_replaces_a_newer_one() {
         assert_eq!(current.meta.last_log_id.map(|id| id.index), Some(3));
     });
 }
+
+/// A snapshot worker that keeps each job until the test runs it.
+#[derive(Default)]
+struct HeldJobs(std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>);
+
+impl SnapshotWorker for HeldJobs {
+    fn run(&self, job: Box<dyn FnOnce() + Send>) {
+        self.0.lock().unwrap().push(job);
+    }
+}
+
+/// While a snapshot is being built, `apply` waits without blocking its thread (on a
+/// one-thread runtime, other tasks still run and readers still read), and the snapshot holds
+/// the state from before that apply. At 100,000 locks a blocked apply thread stopped the
+/// replica's heartbeats for most of a second (ADR 18).
+#[test]
+fn apply_waits_for_a_snapshot_being_built_without_blocking_its_thread() {
+    use openraft::RaftSnapshotBuilder;
+    use openraft::storage::RaftStateMachine;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::TempDir::new().unwrap();
+        let held = Arc::new(HeldJobs::default());
+        let (_, sm) = open_rocks(dir.path()).unwrap();
+        let mut sm = sm.building_snapshots_on(held.clone());
+        let shared = sm.shared();
+        apply_all(&mut sm, vec![entry(0), entry(1)]).await.unwrap();
+        let mut builder = sm.get_snapshot_builder().await;
+        let build = tokio::spawn(async move { builder.build_snapshot().await });
+        while held.0.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+
+        let apply = tokio::spawn(async move { apply_all(&mut sm, vec![entry(2)]).await });
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!apply.is_finished(), "apply went ahead while the snapshot was being built");
+        assert_eq!(shared.read(Applied::applied_index), Some(1), "a reader was blocked or saw a write");
+
+        let job = held.0.lock().unwrap().pop().unwrap();
+        std::thread::spawn(job).join().unwrap();
+        let snapshot = build.await.unwrap().unwrap();
+        assert_eq!(snapshot.meta.last_log_id.map(|id| id.index), Some(1));
+        apply.await.unwrap().unwrap();
+        assert_eq!(shared.read(Applied::applied_index), Some(2));
+    });
+}
+
+/// A built snapshot is on disk when the build returns (it bypasses the write-ahead log, so
+/// only its flush makes it durable): a copy of the files taken then, as a crash would leave
+/// them with the node still running, starts from it.
+#[test]
+fn a_built_snapshot_is_on_disk_when_the_build_returns() {
+    use openraft::RaftSnapshotBuilder;
+    use openraft::storage::RaftStateMachine;
+    TypeConfig::run(async {
+        let dir = tempfile::TempDir::new().unwrap();
+        let crashed = tempfile::TempDir::new().unwrap();
+        let (_log, mut sm) = open_rocks(dir.path()).unwrap();
+        apply_all(&mut sm, vec![entry(0), entry(1), entry(2)]).await.unwrap();
+        sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        for file in std::fs::read_dir(dir.path()).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), crashed.path().join(file.file_name())).unwrap();
+        }
+        let (_, mut reopened) = open_rocks(crashed.path()).unwrap();
+        assert_eq!(reopened.shared().read(Applied::applied_index), Some(2));
+        let current = reopened.get_current_snapshot().await.unwrap().unwrap();
+        assert_eq!(current.meta.last_log_id.map(|id| id.index), Some(2));
+    });
+}
