@@ -30,8 +30,8 @@ fn main() -> anyhow::Result<()> {
 /// the ticker and the peers' gRPC (both ways). Client HTTP and WebSockets run on the main
 /// runtime. Sharing one runtime, a burst of client work (1,000 WebSockets opening at once)
 /// kept a follower from reading heartbeats for longer than its leader lease, and it started
-/// an election (docs/benchmarks.md). Two workers: a snapshot build holds one for up to a
-/// second with 100,000 locks, and heartbeats must not wait for it.
+/// an election (docs/benchmarks.md). Two workers, so that one task's burst of work does not
+/// hold up heartbeats; snapshots are built on blocking threads, not here (ADR 18).
 fn replica_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("lockd-replica").enable_all().build()
 }

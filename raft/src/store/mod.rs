@@ -69,8 +69,9 @@ impl SnapshotStore for RocksSnapshotStore {
         batch.put_cf(cf, KEY_SNAPSHOT, bytes);
         // Not through the write-ahead log, which the Raft log shares: a 26 MiB snapshot there
         // made every append wait for its sync, and every restart read it again (ADR 18). The
-        // flush below writes it to a table file and waits until that is durable, and the
-        // old snapshot stays current until then.
+        // flush below writes it to a table file and waits until that is durable; a crash
+        // before then leaves the previous snapshot on disk, and openraft purges the log
+        // behind a snapshot only after this returns.
         let mut unlogged = WriteOptions::default();
         unlogged.disable_wal(true);
         self.db.write_opt(batch, &unlogged).map_err(rocks_error)?;
