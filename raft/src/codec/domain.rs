@@ -469,6 +469,132 @@ fn session_record_to_pb(session_id: &SessionId, record: &SessionRecord) -> pb::S
     }
 }
 
+/// Writers of the snapshot's most numerous messages straight from the state, without
+/// building their `pb` copies first: each actor's four strings were cloned and freed for
+/// every lock and audit record, most of the time a snapshot took (and that time, writes wait:
+/// ADR 18). The bytes are those prost writes; the snapshot test compares them.
+mod borrowed {
+    use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
+
+    use super::pb;
+    use crate::sm::{Actor, AuditAction, AuditRecord, Lock, Role};
+
+    // Proto3, as prost: a plain field at its default is not written; an `optional` or a
+    // message field is written whenever it is present.
+    fn str_len(tag: u32, value: &str) -> usize {
+        if value.is_empty() { 0 } else { key_len(tag) + encoded_len_varint(value.len() as u64) + value.len() }
+    }
+
+    fn put_str(tag: u32, value: &str, buf: &mut Vec<u8>) {
+        if !value.is_empty() {
+            encode_key(tag, WireType::LengthDelimited, buf);
+            encode_varint(value.len() as u64, buf);
+            buf.extend_from_slice(value.as_bytes());
+        }
+    }
+
+    fn varint_len(tag: u32, value: Option<u64>) -> usize {
+        value.map_or(0, |v| key_len(tag) + encoded_len_varint(v))
+    }
+
+    fn put_varint(tag: u32, value: Option<u64>, buf: &mut Vec<u8>) {
+        if let Some(v) = value {
+            encode_key(tag, WireType::Varint, buf);
+            encode_varint(v, buf);
+        }
+    }
+
+    /// A plain (non-`optional`) scalar: absent when zero.
+    fn plain(value: u64) -> Option<u64> {
+        (value != 0).then_some(value)
+    }
+
+    fn message_len(tag: u32, body_len: usize) -> usize {
+        key_len(tag) + encoded_len_varint(body_len as u64) + body_len
+    }
+
+    fn put_message_head(tag: u32, body_len: usize, buf: &mut Vec<u8>) {
+        encode_key(tag, WireType::LengthDelimited, buf);
+        encode_varint(body_len as u64, buf);
+    }
+
+    fn role(role: Role) -> u64 {
+        (match role {
+            Role::User => pb::Role::User,
+            Role::Admin => pb::Role::Admin,
+        }) as u64
+    }
+
+    fn action(action: AuditAction) -> u64 {
+        (match action {
+            AuditAction::Granted => pb::AuditAction::Granted,
+            AuditAction::Released => pb::AuditAction::Released,
+            AuditAction::Disconnected => pb::AuditAction::Disconnected,
+            AuditAction::Expired => pb::AuditAction::Expired,
+            AuditAction::TakenOver => pb::AuditAction::TakenOver,
+        }) as u64
+    }
+
+    fn actor_len(a: &Actor) -> usize {
+        str_len(1, &a.user_id) + str_len(2, &a.session_id) + str_len(3, &a.name) + str_len(4, &a.email) + varint_len(5, plain(role(a.role)))
+    }
+
+    fn put_actor(tag: u32, a: &Actor, buf: &mut Vec<u8>) {
+        put_message_head(tag, actor_len(a), buf);
+        put_str(1, &a.user_id, buf);
+        put_str(2, &a.session_id, buf);
+        put_str(3, &a.name, buf);
+        put_str(4, &a.email, buf);
+        put_varint(5, plain(role(a.role)), buf);
+    }
+
+    /// `message::encode(tag, &pb::Lock::from(lock), buf)`.
+    pub fn put_lock(tag: u32, l: &Lock, buf: &mut Vec<u8>) {
+        let len = str_len(1, &l.appointment_id)
+            + message_len(2, actor_len(&l.holder))
+            + varint_len(3, plain(l.fencing_token))
+            + varint_len(4, plain(l.acquired_at_ms))
+            + varint_len(5, plain(l.last_activity_at_ms))
+            + varint_len(6, plain(l.expires_at_ms))
+            + varint_len(7, plain(l.ttl_ms));
+        put_message_head(tag, len, buf);
+        put_str(1, &l.appointment_id, buf);
+        put_actor(2, &l.holder, buf);
+        put_varint(3, plain(l.fencing_token), buf);
+        put_varint(4, plain(l.acquired_at_ms), buf);
+        put_varint(5, plain(l.last_activity_at_ms), buf);
+        put_varint(6, plain(l.expires_at_ms), buf);
+        put_varint(7, plain(l.ttl_ms), buf);
+    }
+
+    /// `message::encode(tag, &pb::AuditRecord::from(record), buf)`.
+    pub fn put_audit_record(tag: u32, r: &AuditRecord, buf: &mut Vec<u8>) {
+        let len = varint_len(1, plain(r.seq))
+            + varint_len(2, plain(r.at_ms))
+            + str_len(3, &r.appointment_id)
+            + varint_len(4, plain(action(r.action)))
+            + r.by.as_deref().map_or(0, |a| message_len(5, actor_len(a)))
+            + r.from.as_deref().map_or(0, |a| message_len(6, actor_len(a)))
+            + varint_len(7, r.from_fencing_token)
+            + varint_len(8, r.fencing_token)
+            + str_len(9, &r.reason);
+        put_message_head(tag, len, buf);
+        put_varint(1, plain(r.seq), buf);
+        put_varint(2, plain(r.at_ms), buf);
+        put_str(3, &r.appointment_id, buf);
+        put_varint(4, plain(action(r.action)), buf);
+        if let Some(by) = r.by.as_deref() {
+            put_actor(5, by, buf);
+        }
+        if let Some(from) = r.from.as_deref() {
+            put_actor(6, from, buf);
+        }
+        put_varint(7, r.from_fencing_token, buf);
+        put_varint(8, r.fencing_token, buf);
+        put_str(9, &r.reason, buf);
+    }
+}
+
 /// Appends the body of a `pb::State` for `sm` to `buf`, one element at a time: the bytes are
 /// those `pb::State::encode` would write, without first copying the whole state into
 /// messages (for 100,000 locks that copy was ~100 MiB, held while the snapshot was built).
@@ -477,7 +603,7 @@ pub(super) fn encode_state_body(sm: &LockStateMachine, buf: &mut Vec<u8>) {
     // Field numbers and order as in `message State` (lockd.proto); zero scalars are omitted,
     // as prost does.
     for lock in sm.locks() {
-        message::encode(1, &pb::Lock::from(lock), buf);
+        borrowed::put_lock(1, lock, buf);
     }
     for (appointment_id, waiters) in sm.all_queues() {
         message::encode(2, &queue_to_pb(appointment_id, waiters), buf);
@@ -486,7 +612,7 @@ pub(super) fn encode_state_body(sm: &LockStateMachine, buf: &mut Vec<u8>) {
         message::encode(3, &pb::Appointment::from(appointment), buf);
     }
     for record in sm.all_audit_records() {
-        message::encode(4, &pb::AuditRecord::from(record), buf);
+        borrowed::put_audit_record(4, record, buf);
     }
     for draft in sm.all_drafts() {
         message::encode(5, &pb::Draft::from(draft), buf);

@@ -183,8 +183,13 @@ mod tests {
         sm.apply(&at(1001, Some("q1"), Op::Acquire { actor: user.clone(), appointment_id: "x".into(), ttl_ms: 60_000, wait: false, waiter_ttl_ms: 10_000 }));
         sm.apply(&at(1002, None, Op::Acquire { actor: other.clone(), appointment_id: "x".into(), ttl_ms: 60_000, wait: true, waiter_ttl_ms: 10_000 }));
         sm.apply(&at(1003, Some("q2"), Op::Takeover { actor: admin, appointment_id: "x".into(), ttl_ms: 60_000, reason: "why".into(), expected_fencing_token: None }));
-        sm.apply(&at(1004, None, Op::SaveDraft { actor: user, appointment_id: "x".into(), base_version: 1, fields: fields() }));
+        sm.apply(&at(1004, None, Op::SaveDraft { actor: user.clone(), appointment_id: "x".into(), base_version: 1, fields: fields() }));
+        // An expiry: an audit record with no actor behind it.
+        sm.apply(&at(1005, None, Op::CreateAppointment { actor: user.clone(), appointment_id: "y".into(), fields: fields() }));
+        sm.apply(&at(1006, None, Op::Acquire { actor: user, appointment_id: "y".into(), ttl_ms: 1_000, wait: false, waiter_ttl_ms: 10_000 }));
+        sm.apply(&at(2007, None, Op::Tick));
         let parts = sm.to_parts();
+        assert!(parts.audit.iter().any(|r| r.action == AuditAction::Expired && r.by.is_none()));
         assert!(!parts.locks.is_empty() && !parts.queues.is_empty() && !parts.audit.is_empty());
         assert!(!parts.drafts.is_empty() && !parts.sessions.is_empty());
 
