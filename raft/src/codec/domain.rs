@@ -6,6 +6,13 @@ use super::pb;
 use super::{CodecError, need};
 use crate::sm::*;
 
+fn role_to_pb(role: Role) -> pb::Role {
+    match role {
+        Role::User => pb::Role::User,
+        Role::Admin => pb::Role::Admin,
+    }
+}
+
 impl From<&Actor> for pb::Actor {
     fn from(a: &Actor) -> Self {
         pb::Actor {
@@ -13,10 +20,7 @@ impl From<&Actor> for pb::Actor {
             session_id: a.session_id.clone(),
             name: a.name.clone(),
             email: a.email.clone(),
-            role: match a.role {
-                Role::User => pb::Role::User,
-                Role::Admin => pb::Role::Admin,
-            } as i32,
+            role: role_to_pb(a.role) as i32,
         }
     }
 }
@@ -186,19 +190,23 @@ impl TryFrom<pb::Draft> for Draft {
     }
 }
 
+fn action_to_pb(action: AuditAction) -> pb::AuditAction {
+    match action {
+        AuditAction::Granted => pb::AuditAction::Granted,
+        AuditAction::Released => pb::AuditAction::Released,
+        AuditAction::Disconnected => pb::AuditAction::Disconnected,
+        AuditAction::Expired => pb::AuditAction::Expired,
+        AuditAction::TakenOver => pb::AuditAction::TakenOver,
+    }
+}
+
 impl From<&AuditRecord> for pb::AuditRecord {
     fn from(r: &AuditRecord) -> Self {
         pb::AuditRecord {
             seq: r.seq,
             at_ms: r.at_ms,
             appointment_id: r.appointment_id.clone(),
-            action: match r.action {
-                AuditAction::Granted => pb::AuditAction::Granted,
-                AuditAction::Released => pb::AuditAction::Released,
-                AuditAction::Disconnected => pb::AuditAction::Disconnected,
-                AuditAction::Expired => pb::AuditAction::Expired,
-                AuditAction::TakenOver => pb::AuditAction::TakenOver,
-            } as i32,
+            action: action_to_pb(r.action) as i32,
             by: r.by.as_deref().map(Into::into),
             from: r.from.as_deref().map(Into::into),
             from_fencing_token: r.from_fencing_token,
@@ -476,7 +484,6 @@ fn session_record_to_pb(session_id: &SessionId, record: &SessionRecord) -> pb::S
 mod borrowed {
     use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
-    use super::pb;
     use crate::sm::{Actor, AuditAction, AuditRecord, Lock, Role};
 
     // Proto3, as prost: a plain field at its default is not written; an `optional` or a
@@ -519,20 +526,11 @@ mod borrowed {
     }
 
     fn role(role: Role) -> u64 {
-        (match role {
-            Role::User => pb::Role::User,
-            Role::Admin => pb::Role::Admin,
-        }) as u64
+        super::role_to_pb(role) as u64
     }
 
     fn action(action: AuditAction) -> u64 {
-        (match action {
-            AuditAction::Granted => pb::AuditAction::Granted,
-            AuditAction::Released => pb::AuditAction::Released,
-            AuditAction::Disconnected => pb::AuditAction::Disconnected,
-            AuditAction::Expired => pb::AuditAction::Expired,
-            AuditAction::TakenOver => pb::AuditAction::TakenOver,
-        }) as u64
+        super::action_to_pb(action) as u64
     }
 
     fn actor_len(a: &Actor) -> usize {

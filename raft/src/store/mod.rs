@@ -12,7 +12,7 @@ use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, FlushOptions
 
 pub use log::RocksLogStore;
 pub use state::{
-    Applied, ApplyObserver, BlockingPool, EventCounts, Inline, MemorySnapshotStore, Notification, SharedState, SnapshotStore,
+    Applied, ApplyObserver, BlockingPool, EventCounts, MemorySnapshotStore, Notification, SharedState, SnapshotStore,
     SnapshotWorker, StateMachineStore,
 };
 

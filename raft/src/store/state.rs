@@ -426,6 +426,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             Ok(gate) => gate,
             Err(_) => self.shared.writers.clone().read_owned().await,
         };
+        let gate_taken = std::time::Instant::now();
         let (shared, snapshots) = (self.shared.clone(), self.snapshots.clone());
         let (meta, bytes, held_up) = on_worker(&*self.worker, move || {
             // Data and metadata from one read of the state (DESIGN pitfall 2): the fencing
@@ -439,7 +440,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 (meta, bytes)
             });
             drop(gate);
-            let held_up = started.elapsed();
+            let held_up = gate_taken.elapsed();
             // An older build than what is saved is still a valid answer; openraft ignores it.
             snapshots.save_if_newer(meta.last_log_id, &bytes)?;
             Ok((meta, bytes, held_up))
