@@ -18,9 +18,11 @@ pub const AUDIT_PAGE_MAX: usize = 256;
 /// Largest frame a client may send on a WebSocket (pointer and ping messages are tiny).
 pub const WS_INBOUND_BYTES_MAX: usize = 4 * 1024;
 /// What a socket reads per call. tungstenite zero-fills this much on every read attempt, and
-/// a socket is polled on every event it is sent: its 128 KiB default made memset a tenth of a
-/// node's CPU with 64 sockets in a room. Client frames are at most 4 KiB.
-pub const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
+/// a socket's reader is polled on every event the socket is sent: its 128 KiB default made
+/// memset a tenth of a node's CPU with 64 sockets in a room, and 8 KiB still 3-4 % of the
+/// machine's in the fan-out to 1,000 watchers. Client frames are at most 4 KiB (two reads);
+/// pointer and ping frames, nearly all of them, are ~100 bytes.
+pub const WS_READ_BUFFER_BYTES: usize = 2 * 1024;
 /// A socket whose client does not take a frame within this is closed.
 pub const WS_SEND_TIMEOUT_MS: u64 = 10_000;
 
