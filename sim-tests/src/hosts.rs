@@ -19,6 +19,7 @@ use crate::checker::Checker;
 use crate::clock::SimClock;
 use crate::disk::{SimDisk, SimLogStore};
 use crate::net::{HttpListener, SimChannels, grpc_incoming};
+use crate::snapshots::DelayedJobs;
 use crate::workload::HTTP_PORT;
 
 pub const RAFT_PORT: u16 = 7000;
@@ -117,7 +118,12 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         disk.plant_ack_before_sync();
     }
     let clock = world.clocks[&id].clone();
-    let mut state_machine = StateMachineStore::open(disk.snapshots())?.observed_by(world.checker.observer(id));
+    let seed = world.seed ^ (id << 48) ^ (incarnation << 32);
+    // Snapshot builds and installs take simulated time, holding the writers' gate as the
+    // binary's blocking thread does (ADR 18); their own draws, so openraft's stay as they were.
+    let snapshot_jobs = Arc::new(DelayedJobs::new(seed.rotate_left(29)));
+    let mut state_machine =
+        StateMachineStore::open(disk.snapshots())?.observed_by(world.checker.observer(id)).building_snapshots_on(snapshot_jobs);
     if world.plant == Some(Plant::LocalExpiry) {
         state_machine = state_machine.with_planted_local_expiry(clock.clone() as Arc<dyn Clock>);
     }
@@ -137,7 +143,6 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         }
     });
 
-    let seed = world.seed ^ (id << 48) ^ (incarnation << 32);
     let serve = async {
         let config = NodeConfig { node_id: id, cluster_secret: "simulated-cluster-secret".into(), timing: timing() };
         let log_store = SimLogStore::new(disk);

@@ -14,6 +14,7 @@ pub mod disk;
 pub mod faults;
 pub mod hosts;
 pub mod net;
+pub mod snapshots;
 pub mod workload;
 
 use std::collections::BTreeMap;

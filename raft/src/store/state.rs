@@ -31,9 +31,9 @@ pub trait SnapshotStore: Send + Sync + 'static {
 /// Where a snapshot is encoded and written. At 100,000 held locks that is most of a second
 /// of CPU and a 26 MiB put: run on one of the replica runtime's two threads, with `apply`
 /// waiting on the other, it stopped heartbeats and followers called elections (ADR 18).
-/// The binary hands the work to a blocking thread ([`BlockingPool`]); tests and the
-/// simulation run it where it is asked for ([`Inline`]), which keeps the simulation
-/// deterministic.
+/// The binary hands the work to a blocking thread ([`BlockingPool`]); unit tests run it
+/// where it is asked for ([`Inline`]); the simulation runs it on a task of its own after a
+/// seeded, simulated delay, which keeps it deterministic.
 pub trait SnapshotWorker: Send + Sync + 'static {
     fn run(&self, job: Box<dyn FnOnce() + Send>);
 }
