@@ -178,14 +178,23 @@ impl SharedState {
         self.applied_index.subscribe()
     }
 
+    // Both sides of the gate are taken without an await when it is free: an await would
+    // spend the task's tokio budget and reorder the simulation's schedule.
+
     async fn write<T>(&self, f: impl FnOnce(&mut Applied) -> T) -> T {
-        // Uncontended (no build under way), the gate is taken without an await: an await
-        // would spend the task's tokio budget and reorder the simulation's schedule.
         let _gate = match self.writers.try_write() {
             Ok(gate) => gate,
             Err(_) => self.writers.write().await,
         };
         f(&mut self.applied.write().expect("apply never panics while holding the lock"))
+    }
+
+    /// Keeps writers waiting at the gate until the guard is dropped; readers go on.
+    async fn hold_writers(&self) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        match self.writers.clone().try_read_owned() {
+            Ok(gate) => gate,
+            Err(_) => self.writers.clone().read_owned().await,
+        }
     }
 
     fn publish(&self, notification: Notification) {
@@ -422,10 +431,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let started = std::time::Instant::now();
         // Writers wait at the gate from here until the state is encoded; readers do not.
-        let gate = match self.shared.writers.clone().try_read_owned() {
-            Ok(gate) => gate,
-            Err(_) => self.shared.writers.clone().read_owned().await,
-        };
+        let gate = self.shared.hold_writers().await;
         let gate_taken = std::time::Instant::now();
         let (shared, snapshots) = (self.shared.clone(), self.snapshots.clone());
         let (meta, bytes, held_up) = on_worker(&*self.worker, move || {
