@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::checker::Checker;
 use crate::clock::SimClock;
 use crate::disk::{SimDisk, SimLogStore};
-use crate::net::{HttpListener, SimChannels, grpc_incoming};
+use crate::net::{HttpListener, SimChannels, serve_grpc};
 use crate::snapshots::DelayedJobs;
 use crate::workload::HTTP_PORT;
 
@@ -150,11 +150,8 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         let api_config = ApiConfig { lock_ttl_ms: 3_000, waiter_ttl_ms: 2_000, ..ApiConfig::default() };
         let state = AppState::new(node.clone(), world.keys.clone(), clock, api_config);
         let raft_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, RAFT_PORT)).await?;
-        let grpc = lockd_raft::network::peer_server()
-            .add_service(node.grpc_service())
-            .add_service(state.presence_service())
-            .serve_with_incoming(grpc_incoming(raft_listener));
-        tokio::spawn(grpc);
+        let routes = tonic::service::Routes::new(node.grpc_service()).add_service(state.presence_service());
+        tokio::spawn(serve_grpc(raft_listener, routes));
         node.initialize(world.members.clone()).await?;
         world.running.lock().expect("single-threaded").insert(id, node.clone());
         // Not `state.spawn_background()`: a host that panics (a planted bug caught by

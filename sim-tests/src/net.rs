@@ -1,5 +1,5 @@
 //! The real node's network edges over turmoil's simulated TCP: an axum listener for HTTP,
-//! an incoming stream for the tonic gRPC server, a `ChannelFactory` for the gRPC clients
+//! the gRPC services served over HTTP/2, a `ChannelFactory` for the gRPC clients
 //! between peers, and a small HTTP/1.1 client for the simulated users.
 
 use std::io;
@@ -7,11 +7,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use lockd_raft::limits;
 use lockd_raft::network::{ChannelFactory, peer_endpoint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::{Channel, Uri};
@@ -40,12 +41,6 @@ impl AsyncWrite for SimConn {
     }
 }
 
-impl tonic::transport::server::Connected for SimConn {
-    type ConnectInfo = ();
-
-    fn connect_info(&self) -> Self::ConnectInfo {}
-}
-
 /// axum's `serve` over a simulated listener.
 pub struct HttpListener(pub TcpListener);
 
@@ -68,12 +63,32 @@ impl axum::serve::Listener for HttpListener {
     }
 }
 
-/// The stream of connections tonic's `serve_with_incoming` takes.
-pub fn grpc_incoming(listener: TcpListener) -> impl Stream<Item = io::Result<SimConn>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| SimConn(stream));
-        Some((accepted, listener))
-    })
+/// Serves the gRPC services as tonic's server does (HTTP/2 only, the peers' keepalive), but
+/// without the `date` header. hyper reads the system clock for it, and HPACK encodes the
+/// header in fewer bytes while the wall-clock second stays the same; frame sizes then changed
+/// how reads split, so how fast the machine ran changed a seed's history (docs/testing.md).
+pub async fn serve_grpc(listener: TcpListener, routes: tonic::service::Routes) {
+    let mut connections = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http2_only();
+    connections
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Duration::from_millis(limits::PEER_KEEPALIVE_INTERVAL_MS))
+        .keep_alive_timeout(Duration::from_millis(limits::PEER_KEEPALIVE_TIMEOUT_MS))
+        .auto_date_header(false);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+        };
+        let (connections, service) = (connections.clone(), TowerToHyperService::new(routes.clone()));
+        tokio::spawn(async move {
+            // A connection ends when its peer crashes or is cut off: nothing to report.
+            let _ = connections.serve_connection(TokioIo::new(SimConn(stream)), service).await;
+        });
+    }
 }
 
 /// gRPC channels to peers over simulated TCP.

@@ -3,6 +3,7 @@
 //!
 //! Replay one seed: `SIM_SEED=<n> cargo test --workspace -- <test name> --exact --nocapture`.
 //! Soak: `SIM_SEEDS=0..2000 cargo test --workspace -- three_nodes --nocapture`.
+//! `SIM_EACH=1` prints every seed's report and trace digest (to compare two runs seed by seed).
 //! (Always `--workspace`: another package selection changes features and rebuilds RocksDB.)
 
 use std::time::Instant;
@@ -21,8 +22,8 @@ fn run_seeds(test: &str, config: &SimConfig, default: std::ops::Range<u64>) -> V
                 report.violations.join("\n  ")
             );
         }
-        if seeds.end - seeds.start == 1 {
-            println!("{report}");
+        if seeds.end - seeds.start == 1 || std::env::var_os("SIM_EACH").is_some() {
+            println!("{report}; trace digest {:016x}", report.trace_digest);
         }
         reports.push(report);
     }
@@ -34,8 +35,10 @@ fn run_seeds(test: &str, config: &SimConfig, default: std::ops::Range<u64>) -> V
             *faults.entry(*name).or_insert(0u32) += n;
         }
     }
+    // One digest over every seed's history: two runs of the same code must print the same.
+    let digest = reports.iter().fold(0u64, |all, r| all.rotate_left(5) ^ r.trace_digest);
     println!(
-        "{test}: {} seeds ({}..{}) in {elapsed:.1} s ({:.0} seeds/min); checked {} applied entries ({} per seed), {} grants, {} takeovers, {} updates, {} expiries, {} acknowledged writes, {} reads; faults injected: {faults:?}; violations: 0",
+        "{test}: {} seeds ({}..{}) in {elapsed:.1} s ({:.0} seeds/min); checked {} applied entries ({} per seed), {} grants, {} takeovers, {} updates, {} expiries, {} acknowledged writes, {} reads; faults injected: {faults:?}; violations: 0; histories digest {digest:016x} (SIM_EACH=1 prints each seed's)",
         reports.len(),
         seeds.start,
         seeds.end,
