@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and property tests, the turmoil simulation (a few hundred seeds,
+# The whole test suite: clippy, unit and property tests, the turmoil simulation (a few hundred seeds,
 # about 7 minutes on 2 cores), the real-process integration and chaos tests, the web app
 # (type check, Vitest, then Playwright in Debian's Chromium against real 3-node clusters),
 # a short run of the benchmark tool against lockd and etcd (its safety check must pass), and
@@ -24,6 +24,8 @@ stage() {
 # The build must succeed for anything else to mean something.
 echo "== cargo build (workspace, tests included)"
 cargo build --workspace --all-targets --locked
+# Lints are part of the suite: a warning fails the stage (the build above already has none).
+stage "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 # --show-output: the simulation's report (seeds, faults, operations checked) shows on success too.
 stage "cargo test" cargo test --workspace --locked --no-fail-fast -- --show-output
 web_unit() {

@@ -266,8 +266,6 @@ fn cors(origins: &[axum::http::HeaderValue]) -> Option<tower_http::cors::CorsLay
 }
 
 /// Unknown paths under the API's prefixes are API 404s, not the web app's index page.
-
-
 #[cfg(test)]
 mod web_app_tests {
     use axum::body::Body;

@@ -233,10 +233,10 @@ impl System for LockdCluster {
         for server in &self.servers {
             let log = std::fs::read_to_string(&server.log_path).unwrap_or_default();
             for line in log.lines().filter(|l| l.contains("built a snapshot")) {
-                if let (Some(index), Some(ms), Some(bytes)) = (field(line, "index="), field(line, "build_ms="), field(line, "bytes=")) {
-                    if latest.is_none_or(|(i, _, _)| index >= i) {
-                        latest = Some((index, ms as f64, bytes));
-                    }
+                if let (Some(index), Some(ms), Some(bytes)) = (field(line, "index="), field(line, "build_ms="), field(line, "bytes="))
+                    && latest.is_none_or(|(i, _, _)| index >= i)
+                {
+                    latest = Some((index, ms as f64, bytes));
                 }
             }
         }

@@ -151,7 +151,8 @@ impl Report {
         writeln!(out, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#).unwrap();
         writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#).unwrap();
         let colours = [("lockd", "#2563eb"), ("etcd", "#f97316")];
-        let panels: [(&str, fn(&Uncontended) -> f64); 2] = [("acquire+release cycles/s (uncontended)", |u| u.cycles_per_s), ("acquire latency p99, ms (uncontended)", |u| u.acquire.p99_ms)];
+        type Panel = (&'static str, fn(&Uncontended) -> f64);
+        let panels: [Panel; 2] = [("acquire+release cycles/s (uncontended)", |u| u.cycles_per_s), ("acquire latency p99, ms (uncontended)", |u| u.acquire.p99_ms)];
         for (p, (title, value)) in panels.iter().enumerate() {
             let (x0, y0, w, h) = (60.0 + p as f64 * 420.0, 40.0, 360.0, 260.0);
             writeln!(out, r#"<text x="{}" y="24" font-weight="bold">{title}</text>"#, x0).unwrap();
@@ -210,7 +211,7 @@ fn number(v: f64) -> String {
         let digits = whole.abs().to_string();
         let mut grouped = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);

@@ -436,7 +436,7 @@ impl Inner {
         for problem in problems {
             self.violate(problem);
         }
-        if index % STATE_DIGEST_EVERY == 0 {
+        if index.is_multiple_of(STATE_DIGEST_EVERY) {
             self.compare_state(node, after);
         }
     }

@@ -169,9 +169,12 @@ fn key_to_pb(key: &ViewerKey) -> pb::ViewerKey {
     pb::ViewerKey { appointment_id: key.appointment_id.clone(), user_id: key.user_id.clone(), session_id: key.session_id.clone() }
 }
 
+/// What a peer's batch says: viewers (with their appointment) present or moved, and viewers gone.
+pub type PeerBatch = (Vec<(String, Viewer)>, Vec<ViewerKey>);
+
 /// A peer's batch, checked like any outside input: bounded, valid identities, pointers on
 /// the form.
-pub fn batch_from_pb(batch: pb::PresenceBatch) -> Result<(Vec<(String, Viewer)>, Vec<ViewerKey>), String> {
+pub fn batch_from_pb(batch: pb::PresenceBatch) -> Result<PeerBatch, String> {
     if batch.viewers.len() > limits::PRESENCE_BATCH_VIEWERS_MAX || batch.gone.len() > limits::PRESENCE_BATCH_VIEWERS_MAX {
         return Err("too many viewers in one batch".into());
     }
