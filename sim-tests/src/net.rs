@@ -65,8 +65,9 @@ impl axum::serve::Listener for HttpListener {
 
 /// Serves the gRPC services as tonic's server does (HTTP/2 only, the peers' keepalive), but
 /// without the `date` header. hyper reads the system clock for it, and HPACK encodes the
-/// header in fewer bytes while the wall-clock second stays the same; frame sizes then changed
-/// how reads split, so how fast the machine ran changed a seed's history (docs/testing.md).
+/// header in fewer bytes while the wall-clock second stays the same: frames a few bytes
+/// shorter or longer changed seeds' histories, so how fast the machine ran did too
+/// (docs/testing.md). tonic's own server has no switch for the header.
 pub async fn serve_grpc(listener: TcpListener, routes: tonic::service::Routes) {
     let mut connections = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http2_only();
     connections
