@@ -25,7 +25,12 @@ stage() {
 echo "== cargo build (workspace, tests included)"
 cargo build --workspace --all-targets --locked
 # Lints are part of the suite: a warning fails the stage (the build above already has none).
-stage "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+clippy() {
+    # rustup's minimal profile leaves clippy out.
+    cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+}
+stage "clippy" clippy
 # --show-output: the simulation's report (seeds, faults, operations checked) shows on success too.
 stage "cargo test" cargo test --workspace --locked --no-fail-fast -- --show-output
 web_unit() {

@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::checker::Checker;
 use crate::clock::SimClock;
 use crate::disk::{SimDisk, SimLogStore};
-use crate::net::{HttpListener, SimChannels, serve_grpc};
+use crate::net::{SimChannels, SimListener, serve_grpc};
 use crate::snapshots::DelayedJobs;
 use crate::workload::HTTP_PORT;
 
@@ -151,7 +151,7 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         let state = AppState::new(node.clone(), world.keys.clone(), clock, api_config);
         let raft_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, RAFT_PORT)).await?;
         let routes = tonic::service::Routes::new(node.grpc_service()).add_service(state.presence_service());
-        tokio::spawn(serve_grpc(raft_listener, routes));
+        tokio::spawn(serve_grpc(SimListener(raft_listener), routes));
         node.initialize(world.members.clone()).await?;
         world.running.lock().expect("single-threaded").insert(id, node.clone());
         // Not `state.spawn_background()`: a host that panics (a planted bug caught by
@@ -162,7 +162,7 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         // views appointments, so the relay would carry nothing; real processes test it.
 
         let http_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, HTTP_PORT)).await?;
-        axum::serve(HttpListener(http_listener), lockd_api::router(state, None)).await?;
+        axum::serve(SimListener(http_listener), lockd_api::router(state, None)).await?;
         Ok(())
     };
     LockdRuntime::seeded(seed, serve).await

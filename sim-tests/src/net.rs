@@ -1,5 +1,5 @@
-//! The real node's network edges over turmoil's simulated TCP: an axum listener for HTTP,
-//! the gRPC services served over HTTP/2, a `ChannelFactory` for the gRPC clients
+//! The real node's network edges over turmoil's simulated TCP: a listener for axum's HTTP
+//! and for the gRPC services, served over HTTP/2 (`serve_grpc`), a `ChannelFactory` for the gRPC clients
 //! between peers, and a small HTTP/1.1 client for the simulated users.
 
 use std::io;
@@ -41,10 +41,10 @@ impl AsyncWrite for SimConn {
     }
 }
 
-/// axum's `serve` over a simulated listener.
-pub struct HttpListener(pub TcpListener);
+/// A simulated listener, in the shape axum's `serve` takes (and `serve_grpc` uses too).
+pub struct SimListener(pub TcpListener);
 
-impl axum::serve::Listener for HttpListener {
+impl axum::serve::Listener for SimListener {
     type Io = SimConn;
     type Addr = std::net::SocketAddr;
 
@@ -68,7 +68,8 @@ impl axum::serve::Listener for HttpListener {
 /// header in fewer bytes while the wall-clock second stays the same: frames a few bytes
 /// shorter or longer changed seeds' histories, so how fast the machine ran did too
 /// (docs/testing.md). tonic's own server has no switch for the header.
-pub async fn serve_grpc(listener: TcpListener, routes: tonic::service::Routes) {
+pub async fn serve_grpc(mut listener: SimListener, routes: tonic::service::Routes) {
+    use axum::serve::Listener;
     let mut connections = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http2_only();
     connections
         .http2()
@@ -77,17 +78,11 @@ pub async fn serve_grpc(listener: TcpListener, routes: tonic::service::Routes) {
         .keep_alive_timeout(Duration::from_millis(limits::PEER_KEEPALIVE_TIMEOUT_MS))
         .auto_date_header(false);
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-                continue;
-            }
-        };
+        let (connection, _) = listener.accept().await;
         let (connections, service) = (connections.clone(), TowerToHyperService::new(routes.clone()));
         tokio::spawn(async move {
             // A connection ends when its peer crashes or is cut off: nothing to report.
-            let _ = connections.serve_connection(TokioIo::new(SimConn(stream)), service).await;
+            let _ = connections.serve_connection(TokioIo::new(connection), service).await;
         });
     }
 }

@@ -9,8 +9,11 @@ pub use auth::RequireSecret;
 pub use client::{ChannelFactory, Network, PeerClient, Peers, RaftPeer, TcpChannels, peer_endpoint};
 pub use server::RaftGrpc;
 
-/// The gRPC server every transport uses, with the same keepalive policy as the clients: a
-/// peer that stops answering pings loses its connection instead of holding it forever.
+/// The gRPC server of the binary and the real-process tests, with the same keepalive policy
+/// as the clients: a peer that stops answering pings loses its connection instead of holding
+/// it forever. The simulation serves the same services with the same keepalive on hyper
+/// directly (`sim-tests/src/net.rs::serve_grpc`), to leave out hyper's `date` header: keep
+/// the two alike.
 pub fn peer_server() -> tonic::transport::Server {
     use std::time::Duration;
     tonic::transport::Server::builder()
