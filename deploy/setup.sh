@@ -19,8 +19,10 @@ lockd_apt_install() {
 
 # libclang-dev: bindgen for RocksDB's bindings. clang: RocksDB's C++ build.
 # protobuf-compiler: the benchmark's etcd client compiles etcd's protos with protoc (lockd's
-# own protos are compiled in pure Rust by protox).
-lockd_apt_install libclang-dev clang curl protobuf-compiler
+# own protos are compiled in pure Rust by protox); libprotobuf-dev: the well-known types they
+# import (google/protobuf/*.proto), only recommended by protobuf-compiler, so missing where
+# recommends are not installed.
+lockd_apt_install libclang-dev clang curl protobuf-compiler libprotobuf-dev
 
 # One target directory outside the clone, reused between runs on this machine.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lockd/target}"
