@@ -2,6 +2,7 @@
 //! this machine, the safety check from the outside, and the report. `lockd-bench --help`.
 
 pub mod etcd;
+pub mod http1;
 pub mod lockd;
 pub mod pointers;
 pub mod procs;

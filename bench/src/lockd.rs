@@ -6,6 +6,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use futures::{SinkExt, StreamExt};
+use hyper::Method;
+use hyper::body::Bytes;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::{oneshot, watch};
@@ -13,6 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::http1::{Call, Connections};
 use crate::procs::{Server, free_ports};
 use crate::system::{Attempt, Client, System};
 
@@ -110,6 +113,15 @@ struct WatchedFrame<'a> {
     lock: Option<FencedLock>,
 }
 
+/// What a client reads of an acquire's answer: the grant's token, or the problem's code.
+#[derive(Default, serde::Deserialize)]
+struct Answer {
+    #[serde(rename = "fencingToken", default)]
+    fencing_token: Option<u64>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
 #[derive(serde::Deserialize)]
 struct FencedLock {
     #[serde(rename = "fencingToken", default)]
@@ -156,7 +168,7 @@ impl System for LockdCluster {
             Some(lock) => Some(self.socket(home, &format!("/appointments/{lock}/updates?sessionId={session}"), &user).await?),
             None => None,
         };
-        Ok(LockdClient { http: self.http.clone(), urls: self.urls.clone(), node: home, bearer: LockdCluster::token(&user, "user"), session, events, last_token: 0 })
+        Ok(LockdClient { connections: Connections::new(&self.urls), urls: self.urls.len(), node: home, bearer: LockdCluster::token(&user, "user"), session, events, last_token: 0 })
     }
 
     async fn watch(&self, node: usize, lock: &str, ready: oneshot::Sender<()>, mut stop: watch::Receiver<bool>) -> anyhow::Result<Vec<(u64, Instant)>> {
@@ -245,8 +257,10 @@ impl System for LockdCluster {
 }
 
 pub struct LockdClient {
-    http: reqwest::Client,
-    urls: Vec<String>,
+    /// Its own connections for the timed requests (`http1`), not the cluster's shared pool.
+    connections: Connections,
+    /// How many nodes there are.
+    urls: usize,
     node: usize,
     bearer: String,
     session: String,
@@ -257,25 +271,30 @@ pub struct LockdClient {
 }
 
 impl LockdClient {
-    async fn post_acquire(&mut self, lock: &str, wait: bool) -> Result<(StatusCode, Value), String> {
-        let url = format!("{}/appointments/{lock}/acquire-lock", self.urls[self.node]);
-        let response = self.http.post(url).bearer_auth(&self.bearer).header("x-session-id", &self.session).json(&json!({ "wait": wait })).send().await.map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        Ok((status, body))
+    async fn post_acquire(&mut self, lock: &str, wait: bool) -> Result<(StatusCode, Bytes), String> {
+        let call = Call {
+            method: Method::POST,
+            path: format!("/appointments/{lock}/acquire-lock"),
+            bearer: &self.bearer,
+            session: &self.session,
+            fencing_token: None,
+            json_body: Some(if wait { r#"{"wait":true}"# } else { r#"{"wait":false}"# }),
+        };
+        self.connections.send(self.node, call).await
     }
 
-    fn answer(&mut self, status: StatusCode, body: &Value) -> Attempt {
+    fn answer(&mut self, status: StatusCode, body: &[u8]) -> Attempt {
+        let answer: Answer = serde_json::from_slice(body).unwrap_or_default();
         match status {
-            StatusCode::OK => match body["fencingToken"].as_u64() {
+            StatusCode::OK => match answer.fencing_token {
                 Some(token) => {
                     self.last_token = self.last_token.max(token);
                     Attempt::Granted { token, handed_off: false }
                 }
-                None => Attempt::Failed(format!("200 without a token: {body}")),
+                None => Attempt::Failed(format!("200 without a token: {}", String::from_utf8_lossy(body))),
             },
             StatusCode::CONFLICT => Attempt::Held,
-            status => Attempt::Failed(format!("{status}: {}", body["code"])),
+            status => Attempt::Failed(format!("{status}: {}", answer.code.unwrap_or_default())),
         }
     }
 
@@ -332,9 +351,15 @@ impl Client for LockdClient {
     }
 
     async fn release(&mut self, lock: &str, token: u64) -> Result<bool, String> {
-        let url = format!("{}/appointments/{lock}/release-lock", self.urls[self.node]);
-        let response = self.http.delete(url).bearer_auth(&self.bearer).header("x-session-id", &self.session).header("x-fencing-token", token.to_string()).send().await.map_err(|e| e.to_string())?;
-        match response.status() {
+        let call = Call {
+            method: Method::DELETE,
+            path: format!("/appointments/{lock}/release-lock"),
+            bearer: &self.bearer,
+            session: &self.session,
+            fencing_token: Some(token),
+            json_body: None,
+        };
+        match self.connections.send(self.node, call).await?.0 {
             StatusCode::NO_CONTENT => Ok(true),
             StatusCode::CONFLICT => Ok(false),
             status => Err(format!("release answered {status}")),
@@ -342,7 +367,7 @@ impl Client for LockdClient {
     }
 
     fn next_node(&mut self) {
-        self.node = (self.node + 1) % self.urls.len();
+        self.node = (self.node + 1) % self.urls;
     }
 }
 

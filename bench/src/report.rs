@@ -79,6 +79,10 @@ impl Report {
             row(format!("uncontended, {n} clients: acquire p99"), "ms", latency_target, &|r| at(r).map(|u| u.acquire.p99_ms));
             row(format!("uncontended, {n} clients: acquire max"), "ms", Target::None, &|r| at(r).map(|u| u.acquire.max_ms));
             row(format!("uncontended, {n} clients: server CPU (cores of 2)"), "", Target::None, &|r| at(r).map(|u| u.cpu.servers_cores));
+            // What bounds throughput on shared cores: the servers' CPU per cycle, and what the
+            // load generator (this process) took of the same cores.
+            row(format!("uncontended, {n} clients: server CPU per cycle"), "ms", Target::None, &|r| at(r).filter(|u| u.cycles_per_s > 0.0).map(|u| u.cpu.servers_cores * 1000.0 / u.cycles_per_s));
+            row(format!("uncontended, {n} clients: load generator CPU (cores of 2)"), "", Target::None, &|r| at(r).map(|u| u.cpu.bench_cores));
         }
         row("contended, one lock: successful grants/s".into(), "/s", Target::RatioAtLeast(1.0), &|r| r.contended.as_ref().map(|c| c.grants_per_s));
         row("contended: conflicts/s".into(), "/s", Target::None, &|r| r.contended.as_ref().map(|c| c.conflicts_per_s));
