@@ -157,8 +157,10 @@ impl Collector for NodeCollector {
 
         let writes = state.node.write_stats();
         counter(&mut e, "lockd_writes_proposed", "Writes proposed by this node as the leader", load(&writes.proposed))?;
-        counter(&mut e, "lockd_writes_forwarded", "Write attempts forwarded to the leader", load(&writes.forwarded))?;
-        counter(&mut e, "lockd_writes_forward_failures", "Forward attempts that failed (and were retried)", load(&writes.forward_failures))?;
+        let forward = state.node.forward_stats();
+        counter(&mut e, "lockd_writes_forwarded", "Write attempts forwarded to the leader", load(&forward.writes))?;
+        counter(&mut e, "lockd_writes_forward_failures", "Forward attempts that got no answer (and were retried)", load(&forward.failures))?;
+        counter(&mut e, "lockd_writes_forward_batches", "Batches of forwarded writes sent to the leader (writes forwarded / batches: the mean batch)", load(&forward.batches))?;
 
         let (local, remote) = state.presence.counts();
         gauge(&mut e, "lockd_presence_local_viewers", "Tabs viewing an appointment through this node", local as i64)?;

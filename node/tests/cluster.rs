@@ -387,9 +387,11 @@ async fn a_peer_rpc_without_the_cluster_secret_is_refused() {
     let unsigned = client.vote(pb::VoteRequest { vote: Some(vote), last_log_id: None, leadership_transfer: false }).await;
     assert_eq!(unsigned.unwrap_err().code(), tonic::Code::Unauthenticated);
 
-    let mut wrong = tonic::Request::new(pb::ForwardRequest { request_id: None, op: None });
+    let mut wrong = tonic::Request::new(pb::ForwardRequest { request_id: None, op: None, trace_id: None });
     wrong.metadata_mut().insert("x-lockd-cluster-secret", "not-the-secret".parse().unwrap());
     assert_eq!(client.forward(wrong).await.unwrap_err().code(), tonic::Code::Unauthenticated);
+    let batch = pb::ForwardBatchRequest { requests: vec![pb::ForwardRequest { request_id: None, op: None, trace_id: None }] };
+    assert_eq!(client.forward_batch(batch).await.unwrap_err().code(), tonic::Code::Unauthenticated);
 
     // The refused vote for term 1000 changed nothing: the leader and its term stand.
     let status = cluster.status(leader).await.unwrap();

@@ -63,6 +63,13 @@ pub const APPEND_ENTRIES_TIMEOUT_MS: u64 = 1_000;
 pub const SUBMIT_TIMEOUT_MS: u64 = 10_000;
 /// One attempt to forward a write to the leader.
 pub const FORWARD_ATTEMPT_TIMEOUT_MS: u64 = 3_000;
+/// Forwarded writes (`network::forward`): at most this many in one batch, a batch closed once
+/// it holds this many bytes, this many batches in flight to the leader, and this many writes
+/// waiting for a batch (a writer beyond that waits for room, within its attempt's time).
+pub const FORWARD_BATCH_MAX: usize = 256;
+pub const FORWARD_BATCH_BYTES_MAX: usize = 1024 * 1024;
+pub const FORWARD_BATCHES_IN_FLIGHT: usize = 2;
+pub const FORWARD_QUEUE_MAX: usize = 4_096;
 /// Retry pause after a failed attempt, doubling up to the maximum.
 pub const SUBMIT_BACKOFF_MS_MIN: u64 = 20;
 pub const SUBMIT_BACKOFF_MS_MAX: u64 = 500;

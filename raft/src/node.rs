@@ -23,7 +23,7 @@ use tokio::time::{Instant, sleep, timeout};
 use crate::clock::Clock;
 use crate::codec::pb;
 use crate::limits;
-use crate::network::{ChannelFactory, Network, Peers, RaftGrpc, RequireSecret};
+use crate::network::{ChannelFactory, ForwardStats, Forwarder, Network, Peers, RaftGrpc, RequireSecret};
 use crate::sm::{Command, Op, Response};
 use crate::store::{SharedState, StateMachineStore};
 use crate::types::{NodeId, NodeInfo, TypeConfig};
@@ -113,9 +113,6 @@ pub struct ClusterStatus {
 pub struct WriteStats {
     /// Writes proposed here as the leader (local or forwarded to it).
     pub proposed: AtomicU64,
-    /// Attempts to forward a write to the leader, and those that failed (then retried).
-    pub forwarded: AtomicU64,
-    pub forward_failures: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -129,6 +126,7 @@ struct Inner {
     shared: SharedState,
     clock: Arc<dyn Clock>,
     peers: Arc<Peers>,
+    forwarder: Forwarder,
     secret: String,
     shutdown: watch::Sender<bool>,
     writes: WriteStats,
@@ -185,6 +183,7 @@ impl LockNode {
                 raft,
                 shared,
                 clock,
+                forwarder: Forwarder::new(peers.clone()),
                 peers,
                 secret: config.cluster_secret,
                 shutdown,
@@ -209,6 +208,11 @@ impl LockNode {
 
     pub fn write_stats(&self) -> &WriteStats {
         &self.inner.writes
+    }
+
+    /// What this node forwarded to the leader.
+    pub fn forward_stats(&self) -> &ForwardStats {
+        self.inner.forwarder.stats()
     }
 
     /// Channels to the peers, shared by every service between nodes.
@@ -319,23 +323,17 @@ impl LockNode {
         }
     }
 
-    /// One attempt to have the leader apply the write. `None`: try again (no leader, a
-    /// leader change, or a transport error; the request id makes the retry safe).
+    /// One attempt to have the leader apply the write, in the next batch this node forwards
+    /// (`network::forward`). `None`: try again (no leader, a leader change, or a transport
+    /// error; the request id makes the retry safe).
     async fn forward(&self, leader: NodeId, request_id: &str, op: &Op, remaining: Duration) -> Option<Applied> {
         let info = self.node_info(leader)?;
-        let mut peer = self.inner.peers.client(&info.raft_addr);
-        let message = pb::ForwardRequest { request_id: Some(request_id.to_owned()), op: Some(op.into()) };
+        let message =
+            pb::ForwardRequest { request_id: Some(request_id.to_owned()), op: Some(op.into()), trace_id: crate::trace::current() };
         let attempt_limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS).min(remaining);
-        let mut request = peer.request(message, Some(attempt_limit));
-        crate::trace::attach(&mut request);
-        self.inner.writes.forwarded.fetch_add(1, Ordering::Relaxed);
-        let response = match peer.grpc().forward(request).await {
-            Ok(response) => response.into_inner(),
-            Err(status) => {
-                self.inner.writes.forward_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(leader, %status, "forwarding a write failed; will retry");
-                return None;
-            }
+        let Some(response) = self.inner.forwarder.forward(&info.raft_addr, message, attempt_limit).await else {
+            tracing::debug!(leader, "forwarding a write got no answer; will retry");
+            return None;
         };
         match response.kind? {
             pb::forward_response::Kind::Applied(applied) => {

@@ -77,6 +77,11 @@ impl Peers {
             .clone()
     }
 
+    /// Runs `task` on the runtime that drives the peers' connections.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(task);
+    }
+
     /// `message` as a request carrying the cluster secret.
     pub fn signed<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);

@@ -3,10 +3,12 @@
 
 mod auth;
 mod client;
+mod forward;
 mod server;
 
 pub use auth::RequireSecret;
 pub use client::{ChannelFactory, Network, PeerClient, Peers, RaftPeer, TcpChannels, peer_endpoint};
+pub use forward::{ForwardStats, Forwarder};
 pub use server::RaftGrpc;
 
 /// The gRPC server of the binary and the real-process tests, with the same keepalive policy

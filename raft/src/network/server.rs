@@ -4,6 +4,7 @@
 use tonic::{Request, Response, Status};
 
 use crate::codec::{self, pb};
+use crate::limits;
 use crate::node::{LockNode, ProposeError};
 use crate::types::Snapshot;
 
@@ -23,6 +24,28 @@ fn invalid(e: codec::CodecError) -> Status {
 
 fn fatal(e: impl std::fmt::Display) -> Status {
     Status::internal(e.to_string())
+}
+
+impl RaftGrpc {
+    /// Proposes one forwarded write as the leader; logs under the client request's id.
+    async fn forwarded(&self, request: pb::ForwardRequest, trace_id: String) -> Result<pb::ForwardResponse, Status> {
+        use pb::forward_response::{Applied, Kind, NotLeader};
+        use tracing::Instrument;
+        async move {
+            let op = request.op.ok_or_else(|| Status::invalid_argument("missing op"))?.try_into().map_err(invalid)?;
+            let kind = match self.node.propose_as_leader(request.request_id, op).await {
+                Ok(applied) => {
+                    tracing::debug!(log_index = applied.log_index, "applied a forwarded write");
+                    Kind::Applied(Applied { log_index: applied.log_index, response: Some((&applied.response).into()) })
+                }
+                Err(ProposeError::NotLeader { leader }) => Kind::NotLeader(NotLeader { leader_id: leader }),
+                Err(ProposeError::Fatal(e)) => return Err(fatal(e)),
+            };
+            Ok(pb::ForwardResponse { kind: Some(kind) })
+        }
+        .instrument(tracing::info_span!("forwarded", request_id = %trace_id))
+        .await
+    }
 }
 
 #[tonic::async_trait]
@@ -58,24 +81,28 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
     }
 
     async fn forward(&self, request: Request<pb::ForwardRequest>) -> Result<Response<pb::ForwardResponse>, Status> {
-        use pb::forward_response::{Applied, Kind, NotLeader};
-        use tracing::Instrument;
-        let span = tracing::info_span!("forwarded", request_id = %crate::trace::incoming(&request));
-        async move {
-            let request = request.into_inner();
-            let op = request.op.ok_or_else(|| Status::invalid_argument("missing op"))?.try_into().map_err(invalid)?;
-            let kind = match self.node.propose_as_leader(request.request_id, op).await {
-                Ok(applied) => {
-                    tracing::debug!(log_index = applied.log_index, "applied a forwarded write");
-                    Kind::Applied(Applied { log_index: applied.log_index, response: Some((&applied.response).into()) })
-                }
-                Err(ProposeError::NotLeader { leader }) => Kind::NotLeader(NotLeader { leader_id: leader }),
-                Err(ProposeError::Fatal(e)) => return Err(fatal(e)),
-            };
-            Ok(Response::new(pb::ForwardResponse { kind: Some(kind) }))
+        let from_metadata = crate::trace::incoming(&request);
+        let request = request.into_inner();
+        let trace_id = request.trace_id.as_deref().map_or(from_metadata, crate::trace::checked);
+        Ok(Response::new(self.forwarded(request, trace_id).await?))
+    }
+
+    async fn forward_batch(
+        &self,
+        request: Request<pb::ForwardBatchRequest>,
+    ) -> Result<Response<pb::ForwardBatchResponse>, Status> {
+        let requests = request.into_inner().requests;
+        if requests.len() > limits::FORWARD_BATCH_MAX {
+            return Err(Status::invalid_argument(format!("more than {} writes in one batch", limits::FORWARD_BATCH_MAX)));
         }
-        .instrument(span)
-        .await
+        // Proposed together: openraft appends what is queued as one batch.
+        let answers = futures::future::join_all(requests.into_iter().map(|request| {
+            let trace_id = crate::trace::checked(request.trace_id.as_deref().unwrap_or("-"));
+            self.forwarded(request, trace_id)
+        }))
+        .await;
+        let responses = answers.into_iter().collect::<Result<Vec<_>, Status>>()?;
+        Ok(Response::new(pb::ForwardBatchResponse { responses }))
     }
 
     async fn read_index(
