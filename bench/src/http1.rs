@@ -38,6 +38,11 @@ impl Connections {
         Connections { authorities, senders }
     }
 
+    /// How many nodes there are.
+    pub fn nodes(&self) -> usize {
+        self.authorities.len()
+    }
+
     /// Sends `call` to node `node`; the status and the whole body. An error (no connection,
     /// a reset, a timeout) drops the connection: its state is unknown.
     pub async fn send(&mut self, node: usize, call: Call<'_>) -> Result<(StatusCode, Bytes), String> {

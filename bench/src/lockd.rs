@@ -168,7 +168,7 @@ impl System for LockdCluster {
             Some(lock) => Some(self.socket(home, &format!("/appointments/{lock}/updates?sessionId={session}"), &user).await?),
             None => None,
         };
-        Ok(LockdClient { connections: Connections::new(&self.urls), urls: self.urls.len(), node: home, bearer: LockdCluster::token(&user, "user"), session, events, last_token: 0 })
+        Ok(LockdClient { connections: Connections::new(&self.urls), node: home, bearer: LockdCluster::token(&user, "user"), session, events, last_token: 0 })
     }
 
     async fn watch(&self, node: usize, lock: &str, ready: oneshot::Sender<()>, mut stop: watch::Receiver<bool>) -> anyhow::Result<Vec<(u64, Instant)>> {
@@ -259,8 +259,6 @@ impl System for LockdCluster {
 pub struct LockdClient {
     /// Its own connections for the timed requests (`http1`), not the cluster's shared pool.
     connections: Connections,
-    /// How many nodes there are.
-    urls: usize,
     node: usize,
     bearer: String,
     session: String,
@@ -367,7 +365,7 @@ impl Client for LockdClient {
     }
 
     fn next_node(&mut self) {
-        self.node = (self.node + 1) % self.urls;
+        self.node = (self.node + 1) % self.connections.nodes();
     }
 }
 
