@@ -2,6 +2,7 @@
 //! to peers and HTTP (API + web app) to clients, forms the cluster on first start, and shuts
 //! down cleanly on SIGTERM or Ctrl-C.
 
+mod alloc;
 mod config;
 mod seed;
 
@@ -18,7 +19,6 @@ use tokio::sync::watch;
 use crate::config::{Args, check_own_entry, parse_peers, read_secret};
 
 fn main() -> anyhow::Result<()> {
-    tune_malloc();
     let replica = replica_runtime()?;
     let result = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(start(replica.handle().clone()));
     // Outside any runtime: dropping a runtime inside one panics.
@@ -35,38 +35,6 @@ fn main() -> anyhow::Result<()> {
 fn replica_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("lockd-replica").enable_all().build()
 }
-
-/// glibc's malloc gives each thread that contends an arena of its own (up to 8 per core),
-/// and memory freed into one arena is not reused by another. With 100,000 held locks the
-/// largest node kept 409 MiB resident with two arenas and 262 MiB with one, the followers
-/// 282–296 and 194 MiB (docs/benchmarks.md); glibc's per-thread caches take most small
-/// allocations without touching the arena's lock.
-///
-/// glibc also raises its mmap threshold to the size of each large block freed (up to
-/// 32 MiB): after the first snapshot (26 MiB at 100,000 locks) every snapshot buffer came
-/// from the heap, and what they left free stayed resident, on one node or another, 176–274
-/// MiB. A fixed 1 MiB threshold gives large buffers back to the system when they are
-/// dropped: 169–172 MiB on every node over five runs (ADR 17).
-///
-/// Runs before any thread starts; `MALLOC_ARENA_MAX` and `MALLOC_MMAP_THRESHOLD_` in the
-/// environment, if set, win.
-fn tune_malloc() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-            // SAFETY: `mallopt` only sets a tunable; no other thread exists yet.
-            unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
-        }
-        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
-            // SAFETY: as above.
-            unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) };
-        }
-    }
-}
-
-/// Allocations from this size up are mapped on their own and unmapped when freed.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const MMAP_THRESHOLD_BYTES: libc::c_int = 1 << 20;
 
 async fn start(replica: tokio::runtime::Handle) -> anyhow::Result<()> {
     use std::io::IsTerminal;
