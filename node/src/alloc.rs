@@ -3,10 +3,9 @@
 //! Rust's allocations go to mimalloc: with glibc's malloc (one arena, below) the malloc
 //! family was ~12 % of the CPU samples at 64 clients, much of it in `malloc_consolidate`
 //! and `unlink_chunk`, and mimalloc took 11–17 % off the servers' CPU per acquire+release
-//! (docs/benchmarks.md). Its defaults keep freed memory committed for a while and commit
-//! arenas eagerly, which cost 33 MiB at start and left 213 MiB resident at 100,000 held
-//! locks (target: under 200); committing on demand and purging freed pages at once gives
-//! 166–169 MiB, as glibc did, and the speed stays.
+//! (docs/benchmarks.md). By default it commits its arenas eagerly, which cost 33 MiB at
+//! start and left 213 MiB resident at 100,000 held locks (target: under 200); committing on
+//! demand gives 166–169 MiB, as glibc did, and the speed stays.
 //!
 //! RocksDB's C++ allocations still go to glibc, limited to one arena: glibc gives each
 //! thread that contends an arena of its own, and memory freed into one is not reused by
@@ -19,9 +18,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// not all name. Read from mimalloc 3.3.2; the crates are pinned, and a test fails if the
 /// bundled version changes, so that these are read again.
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// mimalloc maps its first arena at the first allocation, before `main`: set the options
+/// mimalloc maps its first arena at the first allocation, before `main`: set the option
 /// before that, from the ELF constructors, which run before Rust's runtime allocates. (An
 /// option set later applies to later arenas only: set at the top of `main`, an idle node
 /// kept 83 MiB resident instead of 50.)
@@ -35,19 +33,14 @@ static CONFIGURE_BEFORE_MAIN: extern "C" fn() = {
     configure_before_main
 };
 
-/// Runs before `main` (above), before any thread starts. An option set in the environment
-/// (`MIMALLOC_ARENA_EAGER_COMMIT`, `MIMALLOC_PURGE_DELAY`, `MALLOC_ARENA_MAX`) wins.
+/// Runs before `main` (above), before any thread starts. A setting in the environment
+/// (`MIMALLOC_ARENA_EAGER_COMMIT`, `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`) wins.
 pub fn configure() {
-    // `getenv`, not `std::env`: nothing here may allocate before the options are set.
-    for (option, variable, value) in [
-        (MI_OPTION_ARENA_EAGER_COMMIT, c"MIMALLOC_ARENA_EAGER_COMMIT", 0),
-        (MI_OPTION_PURGE_DELAY, c"MIMALLOC_PURGE_DELAY", 0),
-    ] {
-        // SAFETY: reads the environment before any thread could change it.
-        if unsafe { libc::getenv(variable.as_ptr()) }.is_null() {
-            // SAFETY: sets a tunable; mimalloc reads options atomically.
-            unsafe { libmimalloc_sys::mi_option_set(option, value) };
-        }
+    // `getenv`, not `std::env`: nothing here may allocate before the option is set.
+    // SAFETY: reads the environment before any thread could change it.
+    if unsafe { libc::getenv(c"MIMALLOC_ARENA_EAGER_COMMIT".as_ptr()) }.is_null() {
+        // SAFETY: sets a tunable; mimalloc reads options atomically.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: as above.
@@ -83,17 +76,11 @@ mod tests {
     }
 
     #[test]
-    fn configure_commits_on_demand_and_purges_at_once() {
-        // SAFETY: reads and sets tunables.
-        unsafe {
-            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10);
-            libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 2);
-        }
+    fn configure_commits_arenas_on_demand() {
+        // SAFETY: sets a tunable (back to mimalloc's default).
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 2) };
         configure();
-        // SAFETY: as above.
-        let (eager_commit, purge_delay_ms) = unsafe {
-            (libmimalloc_sys::mi_option_get(MI_OPTION_ARENA_EAGER_COMMIT), libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY))
-        };
-        assert_eq!((eager_commit, purge_delay_ms), (0, 0));
+        // SAFETY: reads a tunable.
+        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_ARENA_EAGER_COMMIT) }, 0);
     }
 }
