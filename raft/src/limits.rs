@@ -70,6 +70,12 @@ pub const FORWARD_BATCH_MAX: usize = 256;
 pub const FORWARD_BATCH_BYTES_MAX: usize = 1024 * 1024;
 pub const FORWARD_BATCHES_IN_FLIGHT: usize = 2;
 pub const FORWARD_QUEUE_MAX: usize = 4_096;
+
+/// The newest log entries a node keeps in memory besides RocksDB, for replication and apply,
+/// which read entries moments after they are appended (`store::log`): at most this many,
+/// and at most this many bytes encoded (a few times that in memory).
+pub const RECENT_LOG_ENTRIES_MAX: usize = 1_024;
+pub const RECENT_LOG_BYTES_MAX: usize = 1024 * 1024;
 /// Retry pause after a failed attempt, doubling up to the maximum.
 pub const SUBMIT_BACKOFF_MS_MIN: u64 = 20;
 pub const SUBMIT_BACKOFF_MS_MAX: u64 = 500;

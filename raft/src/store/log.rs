@@ -9,11 +9,17 @@
 //! a thread of its own then syncs the WAL and acknowledges every append written before that
 //! sync began. openraft's core goes on batching client writes while the disk works, and the
 //! appends that queue behind one sync share the next.
+//!
+//! The newest entries are also kept in memory ([`RecentEntries`]): every entry is read back
+//! soon after its append, by each follower's replication on a leader and by apply on every
+//! node, and a RocksDB iterator and a decode per read were ~4 % of the cluster's CPU at 64
+//! clients. Reads that start before the kept entries go to RocksDB.
 
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
-use std::sync::{Arc, mpsc};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, mpsc};
 
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
@@ -21,6 +27,7 @@ use rocksdb::{DB, Direction, IteratorMode, WriteBatch, WriteOptions};
 
 use super::{CF_LOGS, CF_META, rocks_error};
 use crate::codec;
+use crate::limits;
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
 const KEY_VOTE: &[u8] = b"vote";
@@ -38,13 +45,83 @@ pub struct RocksLogStore {
     // before it lets go of its own, so the database closes on the dropping thread.
     syncer: Arc<WalSyncer>,
     db: Arc<DB>,
+    recent: Arc<Mutex<RecentEntries>>,
+}
+
+/// The newest entries of the log, contiguous and ending at its last entry (or none). Changed
+/// by every append, truncation and purge, under its lock, so a read from it sees the log as
+/// it was at one moment (openraft's reads must be atomic).
+#[derive(Default)]
+struct RecentEntries {
+    entries: VecDeque<(Entry, usize)>,
+    encoded_bytes: usize,
+}
+
+impl RecentEntries {
+    fn first_index(&self) -> Option<u64> {
+        self.entries.front().map(|(e, _)| e.log_id.index)
+    }
+
+    fn push(&mut self, entry: Entry, encoded_bytes: usize) {
+        let follows = self.entries.back().is_none_or(|(last, _)| last.log_id.index + 1 == entry.log_id.index);
+        if !follows {
+            // openraft truncates before it appends over a conflict; keep the kept entries
+            // contiguous regardless.
+            self.clear();
+        }
+        self.encoded_bytes += encoded_bytes;
+        self.entries.push_back((entry, encoded_bytes));
+        while self.entries.len() > limits::RECENT_LOG_ENTRIES_MAX || self.encoded_bytes > limits::RECENT_LOG_BYTES_MAX {
+            self.pop_front();
+        }
+    }
+
+    fn pop_front(&mut self) {
+        if let Some((_, bytes)) = self.entries.pop_front() {
+            self.encoded_bytes -= bytes;
+        }
+    }
+
+    /// Keeps only the entries up to `last` (none for `None`).
+    fn truncate_after(&mut self, last: Option<u64>) {
+        while let Some((entry, bytes)) = self.entries.back() {
+            if last.is_some_and(|last| entry.log_id.index <= last) {
+                break;
+            }
+            self.encoded_bytes -= bytes;
+            self.entries.pop_back();
+        }
+    }
+
+    fn purge_up_to(&mut self, index: u64) {
+        while self.first_index().is_some_and(|first| first <= index) {
+            self.pop_front();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.encoded_bytes = 0;
+    }
+
+    /// The entries of `start..end`, if the kept ones cover its beginning; entries past the
+    /// last one are not in the log.
+    fn read(&self, start: u64, end: u64) -> Option<Vec<Entry>> {
+        let first = self.first_index()?;
+        if start < first {
+            return None;
+        }
+        let skip = usize::try_from(start - first).unwrap_or(usize::MAX);
+        let wanted = usize::try_from(end.saturating_sub(start)).unwrap_or(usize::MAX);
+        Some(self.entries.iter().skip(skip).take(wanted).map(|(e, _)| e.clone()).collect())
+    }
 }
 
 impl RocksLogStore {
     pub(super) fn new(db: Arc<DB>) -> io::Result<Self> {
         let syncer_db = db.clone();
         let syncer = WalSyncer::start(move || syncer_db.flush_wal(true).map_err(rocks_error))?;
-        Ok(RocksLogStore { syncer: Arc::new(syncer), db })
+        Ok(RocksLogStore { syncer: Arc::new(syncer), db, recent: Arc::default() })
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -55,6 +132,10 @@ impl RocksLogStore {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         options
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, RecentEntries> {
+        self.recent.lock().expect("no panic while held")
     }
 
     fn get_meta(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
@@ -76,6 +157,14 @@ impl RaftLogReader<TypeConfig> for RocksLogStore {
             Bound::Excluded(i) => i.saturating_add(1),
             Bound::Unbounded => 0,
         };
+        let end = match range.end_bound() {
+            Bound::Included(i) => i.saturating_add(1),
+            Bound::Excluded(i) => *i,
+            Bound::Unbounded => u64::MAX,
+        };
+        if let Some(entries) = self.recent().read(start, end) {
+            return Ok(entries);
+        }
         let mut entries = Vec::new();
         let iter = self.db.iterator_cf(self.cf(CF_LOGS), IteratorMode::From(&index_key(start), Direction::Forward));
         for item in iter {
@@ -136,14 +225,25 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         I::IntoIter: OptionalSend,
     {
         let mut batch = WriteBatch::default();
+        let mut written = Vec::new();
         for entry in entries {
-            batch.put_cf(self.cf(CF_LOGS), index_key(entry.log_id.index), codec::encode_entry(&entry));
+            let encoded = codec::encode_entry(&entry);
+            batch.put_cf(self.cf(CF_LOGS), index_key(entry.log_id.index), &encoded);
+            written.push((entry, encoded.len()));
         }
+        // A read meanwhile may miss these entries: allowed until `append` returns.
         if let Err(e) = self.db.write(batch) {
+            // openraft stops on a storage error; reads go to RocksDB until then.
+            self.recent().clear();
             let e = rocks_error(e);
             callback.io_completed(Err(same_error(&e)));
             return Err(e);
         }
+        let mut recent = self.recent();
+        for (entry, encoded_bytes) in written {
+            recent.push(entry, encoded_bytes);
+        }
+        drop(recent);
         // Sent after the write returned, so the sync the syncer starts after receiving it
         // covers the write.
         self.syncer.submit(callback)
@@ -154,6 +254,9 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(self.cf(CF_LOGS), index_key(from), index_key(u64::MAX));
         batch.delete_cf(self.cf(CF_LOGS), index_key(u64::MAX));
+        // Memory first: until the write below, a read finds the entries in RocksDB, as
+        // before the call; after it, nowhere.
+        self.recent().truncate_after(last_log_id.map(|id| id.index));
         self.db.write_opt(batch, &Self::synced()).map_err(rocks_error)
     }
 
@@ -162,6 +265,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_META), KEY_LAST_PURGED, codec::encode_log_id(&log_id));
         batch.delete_range_cf(self.cf(CF_LOGS), index_key(0), index_key(log_id.index + 1));
+        self.recent().purge_up_to(log_id.index);
         self.db.write_opt(batch, &Self::synced()).map_err(rocks_error)
     }
 }
@@ -267,6 +371,54 @@ mod tests {
                 rx.await.expect("answered").expect("synced");
             }
             assert_eq!(began.load(Ordering::SeqCst), 2, "three queued appends share one sync");
+        });
+    }
+
+    fn entry(term: u64, index: u64) -> Entry {
+        use openraft::entry::RaftEntry;
+        Entry::new(LogId::new(crate::types::LeaderId { term, node_id: 1 }, index), openraft::EntryPayload::Blank)
+    }
+
+    /// What `log` returns for `range`, and what RocksDB alone holds for it (a second store on
+    /// the same database has nothing in memory).
+    async fn both_reads(log: &mut RocksLogStore, range: std::ops::Range<u64>) -> (Vec<LogId>, Vec<LogId>) {
+        let mut on_disk = RocksLogStore::new(log.db.clone()).expect("store");
+        let ids = |entries: Vec<Entry>| entries.into_iter().map(|e| e.log_id).collect::<Vec<_>>();
+        (ids(log.try_get_log_entries(range.clone()).await.expect("read")), ids(on_disk.try_get_log_entries(range).await.expect("read")))
+    }
+
+    /// The entries kept in memory answer exactly as RocksDB does: across where they begin,
+    /// past the log's end, after a truncation and new entries over it, and after a purge.
+    #[test]
+    fn reads_from_memory_match_rocksdb() {
+        TypeConfig::run(async {
+            let dir = tempfile::TempDir::new().expect("dir");
+            let (mut log, _) = super::super::open_rocks(dir.path()).expect("open");
+            for first in (1..=1_500).step_by(100) {
+                log.append((first..first + 100).map(|i| entry(1, i)), IOFlushed::noop()).await.expect("append");
+            }
+            assert_eq!(log.recent().first_index(), Some(1_501 - limits::RECENT_LOG_ENTRIES_MAX as u64), "kept entries are bounded");
+            let ranges = [1..1_501, 400..600, 477..1_501, 1_400..2_000, 1_500..1_501, 1_501..1_600, 0..u64::MAX];
+            for range in ranges.clone() {
+                let (read, on_disk) = both_reads(&mut log, range.clone()).await;
+                assert_eq!(read, on_disk, "{range:?}");
+                assert_eq!(read.len() as u64, range.end.min(1_501) - range.start.clamp(1, 1_501), "{range:?}");
+            }
+
+            log.truncate_after(Some(entry(1, 1_200).log_id)).await.expect("truncate");
+            let (read, on_disk) = both_reads(&mut log, 1_150..1_300).await;
+            assert_eq!((read.len(), on_disk.len()), (51, 51), "nothing after the truncation is read");
+            log.append((1_201..=1_210).map(|i| entry(2, i)), IOFlushed::noop()).await.expect("append");
+            let (read, on_disk) = both_reads(&mut log, 1_190..1_300).await;
+            assert_eq!(read, on_disk);
+            assert_eq!(read.iter().map(|id| id.leader_id.term).collect::<Vec<_>>(), [[1; 11].as_slice(), &[2; 10]].concat());
+
+            log.purge(entry(1, 1_195).log_id).await.expect("purge");
+            for range in [0..u64::MAX, 1_196..1_211, 1_000..1_200] {
+                let (read, on_disk) = both_reads(&mut log, range.clone()).await;
+                assert_eq!(read, on_disk, "{range:?}");
+            }
+            assert_eq!(log.recent().first_index(), Some(1_196));
         });
     }
 
