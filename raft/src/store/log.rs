@@ -254,8 +254,10 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(self.cf(CF_LOGS), index_key(from), index_key(u64::MAX));
         batch.delete_cf(self.cf(CF_LOGS), index_key(u64::MAX));
-        // Memory first: until the write below, a read finds the entries in RocksDB, as
-        // before the call; after it, nowhere.
+        // Memory first. Until the write below, a read that starts before the kept entries
+        // still finds the truncated ones in RocksDB (the log before the call), one that
+        // starts within them no longer does (the log after it): either is the log at one
+        // moment, as openraft requires.
         self.recent().truncate_after(last_log_id.map(|id| id.index));
         self.db.write_opt(batch, &Self::synced()).map_err(rocks_error)
     }
