@@ -28,15 +28,12 @@ fn fatal(e: impl std::fmt::Display) -> Status {
 
 impl RaftGrpc {
     /// Proposes one forwarded write as the leader; logs under the client request's id: the
-    /// write's own `trace_id`, else the one in the call's metadata (`Forward` from a follower
-    /// that predates `trace_id`).
-    async fn forwarded(&self, request: pb::ForwardRequest, from_metadata: Option<String>) -> Result<pb::ForwardResponse, Status> {
+    /// write's own `trace_id`, else `fallback` (the call's metadata, for a `Forward` from a
+    /// follower that predates `trace_id`; "-" when there is none).
+    async fn forwarded(&self, request: pb::ForwardRequest, fallback: String) -> Result<pb::ForwardResponse, Status> {
         use pb::forward_response::{Applied, Kind, NotLeader};
         use tracing::Instrument;
-        let trace_id = match (&request.trace_id, from_metadata) {
-            (Some(id), _) => crate::trace::checked(id),
-            (None, from_metadata) => from_metadata.unwrap_or_else(|| "-".to_owned()),
-        };
+        let trace_id = request.trace_id.as_deref().map_or(fallback, crate::trace::checked);
         async move {
             let op = request.op.ok_or_else(|| Status::invalid_argument("missing op"))?.try_into().map_err(invalid)?;
             let kind = match self.node.propose_as_leader(request.request_id, op).await {
@@ -88,7 +85,7 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
 
     async fn forward(&self, request: Request<pb::ForwardRequest>) -> Result<Response<pb::ForwardResponse>, Status> {
         let from_metadata = crate::trace::incoming(&request);
-        Ok(Response::new(self.forwarded(request.into_inner(), Some(from_metadata)).await?))
+        Ok(Response::new(self.forwarded(request.into_inner(), from_metadata).await?))
     }
 
     async fn forward_batch(
@@ -100,7 +97,7 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
             return Err(Status::invalid_argument(format!("more than {} writes in one batch", limits::FORWARD_BATCH_MAX)));
         }
         // Proposed together: openraft appends what is queued as one batch.
-        let answers = futures::future::join_all(requests.into_iter().map(|request| self.forwarded(request, None))).await;
+        let answers = futures::future::join_all(requests.into_iter().map(|request| self.forwarded(request, "-".to_owned()))).await;
         let responses = answers.into_iter().collect::<Result<Vec<_>, Status>>()?;
         Ok(Response::new(pb::ForwardBatchResponse { responses }))
     }
