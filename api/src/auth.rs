@@ -71,7 +71,8 @@ impl JwtKeys {
             iat: now_secs,
             exp: now_secs + ttl_secs,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
     }
 
     pub fn verify(&self, token: &str, now_secs: u64) -> Result<Identity, Problem> {

@@ -168,7 +168,27 @@ pub mod paths {
     pub const OPENAPI: &str = "/openapi.json";
 }
 
-pub const ROUTES: &[&str] = &[paths::APPOINTMENTS, paths::APPOINTMENT, paths::DRAFT, paths::LOCK_STATUS, paths::ACQUIRE, paths::HEARTBEAT, paths::RELEASE, paths::TAKEOVER, paths::AUDIT, paths::APPOINTMENT_UPDATES, paths::UPDATES, paths::CLUSTER_STATUS, paths::CLUSTER_MEMBERS, paths::CLUSTER_MEMBER, paths::HEALTHZ, paths::READYZ, paths::DEV_LOGIN, paths::METRICS, paths::OPENAPI];
+pub const ROUTES: &[&str] = &[
+    paths::APPOINTMENTS,
+    paths::APPOINTMENT,
+    paths::DRAFT,
+    paths::LOCK_STATUS,
+    paths::ACQUIRE,
+    paths::HEARTBEAT,
+    paths::RELEASE,
+    paths::TAKEOVER,
+    paths::AUDIT,
+    paths::APPOINTMENT_UPDATES,
+    paths::UPDATES,
+    paths::CLUSTER_STATUS,
+    paths::CLUSTER_MEMBERS,
+    paths::CLUSTER_MEMBER,
+    paths::HEALTHZ,
+    paths::READYZ,
+    paths::DEV_LOGIN,
+    paths::METRICS,
+    paths::OPENAPI,
+];
 
 /// The API router, and the built web app from `web_dir` for every other path (a single-page
 /// app: unknown paths get `index.html`). API paths never fall through to the web app.
@@ -194,7 +214,11 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
         .route(paths::METRICS, get(metrics::metrics))
         .route(paths::OPENAPI, get(openapi::document))
         .method_not_allowed_fallback(|| async {
-            Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+            Problem::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
         })
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .layer(DefaultBodyLimit::max(limits::BODY_BYTES_MAX));

@@ -62,8 +62,9 @@ impl std::fmt::Debug for HttpMetrics {
 impl HttpMetrics {
     pub fn new() -> Self {
         // 0.5 ms to ~8 s: a local read to a write that waited out an election.
-        let durations =
-            Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new((0..15).map(|i| 0.0005 * 2f64.powi(i))));
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new((0..15).map(|i| 0.0005 * 2f64.powi(i)))
+        });
         let mut metrics = HttpMetrics {
             registry: Registry::with_prefix("lockd"),
             requests: Family::default(),
@@ -77,11 +78,19 @@ impl HttpMetrics {
         // The registry holds handles to the same metrics (each is an Arc inside).
         let r = &mut metrics.registry;
         r.register("http_requests", "HTTP requests answered, by route and status", metrics.requests.clone());
-        r.register("http_request_duration_seconds", "Time to answer an HTTP request, by route", metrics.durations.clone());
+        r.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by route",
+            metrics.durations.clone(),
+        );
         r.register("problems", "problem+json answers, by code", metrics.problems.clone());
         r.register("lock_conflicts", "Lock attempts answered lock_held (409)", metrics.lock_conflicts.clone());
         r.register("ws_connections", "WebSockets open on this node", metrics.ws_connections.clone());
-        r.register("ws_frames_refused", "Inbound WebSocket frames over a rate limit", metrics.ws_frames_refused.clone());
+        r.register(
+            "ws_frames_refused",
+            "Inbound WebSocket frames over a rate limit",
+            metrics.ws_frames_refused.clone(),
+        );
         r.register("ws_flood_closes", "WebSockets closed for flooding (1008)", metrics.ws_flood_closes.clone());
         metrics
     }
@@ -130,19 +139,49 @@ impl Collector for NodeCollector {
         let status = state.node.status();
         let index = |i: Option<u64>| i.map_or(-1, |i| i as i64);
         gauge(&mut e, "lockd_raft_term", "Current Raft term", status.term as i64)?;
-        gauge(&mut e, "lockd_raft_leader", "Node id of the leader this node knows (-1: none)", status.leader.map_or(-1, |l| l as i64))?;
-        gauge(&mut e, "lockd_raft_is_leader", "1 when this node leads", i64::from(status.leader == Some(status.node_id)))?;
+        gauge(
+            &mut e,
+            "lockd_raft_leader",
+            "Node id of the leader this node knows (-1: none)",
+            status.leader.map_or(-1, |l| l as i64),
+        )?;
+        gauge(
+            &mut e,
+            "lockd_raft_is_leader",
+            "1 when this node leads",
+            i64::from(status.leader == Some(status.node_id)),
+        )?;
         gauge(&mut e, "lockd_raft_last_log_index", "Last index in this node's log", index(status.last_log_index))?;
-        gauge(&mut e, "lockd_raft_commit_index", "Highest index this node knows committed", index(status.committed_index))?;
-        gauge(&mut e, "lockd_raft_applied_index", "Highest index applied to this node's state", index(status.applied_index))?;
-        gauge(&mut e, "lockd_raft_snapshot_index", "Index of this node's latest snapshot", index(status.snapshot_index))?;
+        gauge(
+            &mut e,
+            "lockd_raft_commit_index",
+            "Highest index this node knows committed",
+            index(status.committed_index),
+        )?;
+        gauge(
+            &mut e,
+            "lockd_raft_applied_index",
+            "Highest index applied to this node's state",
+            index(status.applied_index),
+        )?;
+        gauge(
+            &mut e,
+            "lockd_raft_snapshot_index",
+            "Index of this node's latest snapshot",
+            index(status.snapshot_index),
+        )?;
         gauge(&mut e, "lockd_raft_voters", "Voters in the membership", status.voters.len() as i64)?;
         let locks = state.node.state().read(|a| a.sm.appointments().filter(|ap| a.sm.lock(&ap.id).is_some()).count());
         gauge(&mut e, "lockd_locks_held", "Locks held in this node's applied state", locks as i64)?;
 
         let events = state.node.state().event_counts();
         let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        counter(&mut e, "lockd_lock_grants", "Locks granted (acquire or hand-over), applied here", load(&events.acquired))?;
+        counter(
+            &mut e,
+            "lockd_lock_grants",
+            "Locks granted (acquire or hand-over), applied here",
+            load(&events.acquired),
+        )?;
         counter(&mut e, "lockd_lock_takeovers", "Admin takeovers, applied here", load(&events.taken_over))?;
         counter(&mut e, "lockd_lock_expiries", "Leases that lapsed, applied here", load(&events.expired))?;
         counter(&mut e, "lockd_lock_releases", "Locks released by their holder, applied here", load(&events.released))?;
@@ -153,29 +192,64 @@ impl Collector for NodeCollector {
             load(&events.released_disconnected),
         )?;
         counter(&mut e, "lockd_lock_renewals", "Lease renewals, applied here", load(&events.renewed))?;
-        counter(&mut e, "lockd_appointment_changes", "Appointments created or updated, applied here", load(&events.appointment_changed))?;
+        counter(
+            &mut e,
+            "lockd_appointment_changes",
+            "Appointments created or updated, applied here",
+            load(&events.appointment_changed),
+        )?;
 
         let writes = state.node.write_stats();
         counter(&mut e, "lockd_writes_proposed", "Writes proposed by this node as the leader", load(&writes.proposed))?;
         let forward = state.node.forward_stats();
         counter(&mut e, "lockd_writes_forwarded", "Write attempts forwarded to the leader", load(&forward.writes))?;
-        counter(&mut e, "lockd_writes_forward_failures", "Forward attempts that got no answer (and were retried)", load(&forward.failures))?;
-        counter(&mut e, "lockd_writes_forward_batches", "Batches of forwarded writes sent to the leader (writes forwarded / batches: the mean batch)", load(&forward.batches))?;
+        counter(
+            &mut e,
+            "lockd_writes_forward_failures",
+            "Forward attempts that got no answer (and were retried)",
+            load(&forward.failures),
+        )?;
+        counter(
+            &mut e,
+            "lockd_writes_forward_batches",
+            "Batches of forwarded writes sent to the leader (writes forwarded / batches: the mean batch)",
+            load(&forward.batches),
+        )?;
 
         let (local, remote) = state.presence.counts();
         gauge(&mut e, "lockd_presence_local_viewers", "Tabs viewing an appointment through this node", local as i64)?;
         gauge(&mut e, "lockd_presence_relayed_viewers", "Tabs on other nodes this node knows of", remote as i64)?;
         let relay = &state.relay_stats;
-        counter(&mut e, "lockd_presence_batches_sent", "Presence batches streamed to peers", load(&relay.batches_sent))?;
-        counter(&mut e, "lockd_presence_viewer_updates_sent", "Viewer states (a pointer, a join) streamed to peers, summed over peers", load(&relay.viewers_sent))?;
+        counter(
+            &mut e,
+            "lockd_presence_batches_sent",
+            "Presence batches streamed to peers",
+            load(&relay.batches_sent),
+        )?;
+        counter(
+            &mut e,
+            "lockd_presence_viewer_updates_sent",
+            "Viewer states (a pointer, a join) streamed to peers, summed over peers",
+            load(&relay.viewers_sent),
+        )?;
         counter(
             &mut e,
             "lockd_presence_batches_dropped",
             "Presence batches not sent to a full peer stream (pointer updates coalesced into later ones)",
             load(&relay.batches_dropped),
         )?;
-        counter(&mut e, "lockd_presence_batches_received", "Presence batches received from peers", load(&relay.batches_received))?;
-        counter(&mut e, "lockd_presence_batches_refused", "Presence batches from peers refused as invalid", load(&relay.batches_refused))?;
+        counter(
+            &mut e,
+            "lockd_presence_batches_received",
+            "Presence batches received from peers",
+            load(&relay.batches_received),
+        )?;
+        counter(
+            &mut e,
+            "lockd_presence_batches_refused",
+            "Presence batches from peers refused as invalid",
+            load(&relay.batches_refused),
+        )?;
         Ok(())
     }
 }
@@ -194,14 +268,17 @@ pub fn render(state: &AppState) -> Result<String, std::fmt::Error> {
 #[utoipa::path(get, path = "/metrics", tag = "cluster", responses((status = 200, description = "This node's metrics, OpenMetrics text", content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match render(&state) {
-        Ok(text) => ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response(),
+        Ok(text) => ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+            .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
 /// A client's request id if it is short and plain, else a fresh one.
 fn request_id(request: &Request) -> String {
-    let sane = |id: &&str| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    let sane = |id: &&str| {
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    };
     match request.headers().get(lockd_raft::trace::HEADER).and_then(|v| v.to_str().ok()).filter(sane) {
         Some(id) => id.to_owned(),
         None => uuid::Uuid::new_v4().to_string(),

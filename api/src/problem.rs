@@ -48,8 +48,9 @@ impl Problem {
     /// Over a rate limit: try again after `wait` (`Retry-After` in whole seconds, at least 1).
     pub fn rate_limited(wait: std::time::Duration) -> Self {
         let retry_after_ms = wait.as_millis() as u64;
-        let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many lock attempts; wait a moment")
-            .with("retryAfterMs", retry_after_ms.into());
+        let mut problem =
+            Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many lock attempts; wait a moment")
+                .with("retryAfterMs", retry_after_ms.into());
         problem.retry_after_secs = Some(retry_after_ms.div_ceil(1000).max(1));
         problem
     }
@@ -58,17 +59,20 @@ impl Problem {
     /// current state so the client can show it.
     pub fn from_rejection(rejection: Rejection, server_time_ms: u64) -> Self {
         let conflict = |code, detail: &str| Problem::new(StatusCode::CONFLICT, code, detail);
-        let lock_json = |lock: &Option<lockd_raft::sm::Lock>| lock.as_ref().map_or(Value::Null, |l| json!(dto::Lock::from(l)));
+        let lock_json =
+            |lock: &Option<lockd_raft::sm::Lock>| lock.as_ref().map_or(Value::Null, |l| json!(dto::Lock::from(l)));
         let problem = match rejection {
             Rejection::LockHeld { lock } => {
                 let who = format!("{} ({})", lock.holder.name, lock.holder.email);
-                conflict("lock_held", &format!("{who} is editing this appointment")).with("lock", json!(dto::Lock::from(&lock)))
+                conflict("lock_held", &format!("{who} is editing this appointment"))
+                    .with("lock", json!(dto::Lock::from(&lock)))
             }
             Rejection::NotHolder { lock } => {
                 conflict("not_holder", "this session does not hold the lock").with("lock", lock_json(&lock))
             }
-            Rejection::StaleToken { lock } => conflict("stale_token", "the fencing token is not the current grant's")
-                .with("lock", lock_json(&lock)),
+            Rejection::StaleToken { lock } => {
+                conflict("stale_token", "the fencing token is not the current grant's").with("lock", lock_json(&lock))
+            }
             Rejection::VersionConflict { current } => conflict(
                 "version_conflict",
                 &format!("the appointment changed since version you edited; it is now at version {}", current.version),
@@ -84,9 +88,11 @@ impl Problem {
             Rejection::AlreadyExists { current } => conflict("already_exists", "an appointment with this id exists")
                 .with("current", json!(dto::Appointment::from(&current))),
             Rejection::QueueFull => conflict("queue_full", "the wait queue for this appointment is full"),
-            Rejection::CapacityExceeded => {
-                Problem::new(StatusCode::INSUFFICIENT_STORAGE, "capacity_exceeded", "the cluster holds the most appointments it may")
-            }
+            Rejection::CapacityExceeded => Problem::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "capacity_exceeded",
+                "the cluster holds the most appointments it may",
+            ),
             Rejection::InvalidInput { reason } => Problem::invalid_input(reason),
         };
         problem.with("serverTime", json!(dto::rfc3339(server_time_ms)))

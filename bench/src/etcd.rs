@@ -8,7 +8,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use etcd_client::{Client as Etcd, Compare, CompareOp, ConnectOptions, EventType, PutOptions, Txn, TxnOp, TxnOpResponse};
+use etcd_client::{
+    Client as Etcd, Compare, CompareOp, ConnectOptions, EventType, PutOptions, Txn, TxnOp, TxnOpResponse,
+};
 use tokio::sync::{oneshot, watch};
 
 use crate::procs::{Server, free_ports};
@@ -36,16 +38,39 @@ impl EtcdCluster {
         for i in 0..size {
             let name = format!("m{}", i + 1);
             let args: Vec<String> = [
-                "--name", &name, "--data-dir", &dir.join(format!("etcd-{}", i + 1)).display().to_string(),
-                "--listen-client-urls", &client_urls[i], "--advertise-client-urls", &client_urls[i],
-                "--listen-peer-urls", &peer_urls[i], "--initial-advertise-peer-urls", &peer_urls[i],
-                "--initial-cluster", &initial, "--initial-cluster-state", "new", "--initial-cluster-token", "lockd-bench",
-                "--logger", "zap", "--log-level", "warn",
+                "--name",
+                &name,
+                "--data-dir",
+                &dir.join(format!("etcd-{}", i + 1)).display().to_string(),
+                "--listen-client-urls",
+                &client_urls[i],
+                "--advertise-client-urls",
+                &client_urls[i],
+                "--listen-peer-urls",
+                &peer_urls[i],
+                "--initial-advertise-peer-urls",
+                &peer_urls[i],
+                "--initial-cluster",
+                &initial,
+                "--initial-cluster-state",
+                "new",
+                "--initial-cluster-token",
+                "lockd-bench",
+                "--logger",
+                "zap",
+                "--log-level",
+                "warn",
             ]
             .iter()
             .map(|s| s.to_string())
             .collect();
-            let mut server = Server::new(&format!("etcd-{}", i + 1), binary, args, Vec::new(), dir.join(format!("etcd-{}.log", i + 1)));
+            let mut server = Server::new(
+                &format!("etcd-{}", i + 1),
+                binary,
+                args,
+                Vec::new(),
+                dir.join(format!("etcd-{}.log", i + 1)),
+            );
             server.start()?;
             servers.push(server);
         }
@@ -58,12 +83,14 @@ impl EtcdCluster {
         if let Some(client) = &connections[node] {
             return Ok(client.clone());
         }
-        let options = ConnectOptions::new().with_timeout(Duration::from_secs(5)).with_connect_timeout(Duration::from_secs(2));
-        let client = Etcd::connect([self.urls[node].as_str()], Some(options)).await.with_context(|| format!("connecting to etcd member {}", node + 1))?;
+        let options =
+            ConnectOptions::new().with_timeout(Duration::from_secs(5)).with_connect_timeout(Duration::from_secs(2));
+        let client = Etcd::connect([self.urls[node].as_str()], Some(options))
+            .await
+            .with_context(|| format!("connecting to etcd member {}", node + 1))?;
         connections[node] = Some(client.clone());
         Ok(client)
     }
-
 }
 
 impl System for EtcdCluster {
@@ -88,14 +115,27 @@ impl System for EtcdCluster {
         for attempt in 0..members.len() {
             let Some(mut member) = members[(node + attempt) % members.len()].clone() else { continue };
             match member.lease_grant(LEASE.as_secs() as i64, None).await {
-                Ok(granted) => return Ok(EtcdClient { members, node, lease: granted.id(), owner: format!("client-{index}").into_bytes() }),
+                Ok(granted) => {
+                    return Ok(EtcdClient {
+                        members,
+                        node,
+                        lease: granted.id(),
+                        owner: format!("client-{index}").into_bytes(),
+                    });
+                }
                 Err(e) => last_error = e.to_string(),
             }
         }
         bail!("no lease for client {index}: {last_error}")
     }
 
-    async fn watch(&self, node: usize, lock: &str, ready: oneshot::Sender<()>, mut stop: watch::Receiver<bool>) -> anyhow::Result<Vec<(u64, Instant)>> {
+    async fn watch(
+        &self,
+        node: usize,
+        lock: &str,
+        ready: oneshot::Sender<()>,
+        mut stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<Vec<(u64, Instant)>> {
         let mut client = self.connection(node).await?;
         let mut stream = client.watch(lock, None).await?;
         let mut ready = Some(ready);
@@ -216,7 +256,9 @@ impl Client for EtcdClient {
 
     async fn release(&mut self, lock: &str, token: u64) -> Result<bool, String> {
         let mut member = self.member()?;
-        let txn = Txn::new().when([Compare::mod_revision(lock, CompareOp::Equal, token as i64)]).and_then([TxnOp::delete(lock, None)]);
+        let txn = Txn::new()
+            .when([Compare::mod_revision(lock, CompareOp::Equal, token as i64)])
+            .and_then([TxnOp::delete(lock, None)]);
         let answer = member.txn(txn).await.map_err(|e| e.to_string())?;
         Ok(answer.succeeded())
     }

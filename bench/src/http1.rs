@@ -83,10 +83,12 @@ impl Connections {
 }
 
 async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
-    let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| format!("connecting to {authority}: {e}"))?;
+    let stream =
+        tokio::net::TcpStream::connect(authority).await.map_err(|e| format!("connecting to {authority}: {e}"))?;
     // Small requests and answers: no Nagle delay (the nodes turn it off on their side too).
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     // Ends when the sender is dropped or the node closes the connection.
     tokio::spawn(async move {
         let _ = connection.await;

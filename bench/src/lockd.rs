@@ -40,13 +40,26 @@ impl LockdCluster {
         let ports = free_ports(size * 2)?;
         let http_addrs: Vec<String> = (0..size).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
         let raft_addrs: Vec<String> = (0..size).map(|i| format!("127.0.0.1:{}", ports[size + i])).collect();
-        let peers = (0..size).map(|i| format!("{}={}/{}", i + 1, raft_addrs[i], http_addrs[i])).collect::<Vec<_>>().join(",");
+        let peers =
+            (0..size).map(|i| format!("{}={}/{}", i + 1, raft_addrs[i], http_addrs[i])).collect::<Vec<_>>().join(",");
         let mut servers = Vec::new();
         for i in 0..size {
             let data_dir: PathBuf = dir.join(format!("lockd-{}", i + 1));
             let mut args: Vec<String> = [
-                "--node-id", &(i + 1).to_string(), "--http-addr", &http_addrs[i], "--raft-addr", &raft_addrs[i],
-                "--peers", &peers, "--jwt-secret", JWT_SECRET, "--cluster-secret", CLUSTER_SECRET, "--rate-limits", "off",
+                "--node-id",
+                &(i + 1).to_string(),
+                "--http-addr",
+                &http_addrs[i],
+                "--raft-addr",
+                &raft_addrs[i],
+                "--peers",
+                &peers,
+                "--jwt-secret",
+                JWT_SECRET,
+                "--cluster-secret",
+                CLUSTER_SECRET,
+                "--rate-limits",
+                "off",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -58,7 +71,8 @@ impl LockdCluster {
             // size. `LOCKD_LOG` in the bench's own environment replaces the filter (to trace a run).
             let filter = std::env::var("LOCKD_LOG").unwrap_or_else(|_| "warn,lockd_raft::store::state=info".to_owned());
             let env = vec![("LOCKD_LOG".to_owned(), filter), ("NO_COLOR".to_owned(), "1".to_owned())];
-            let mut server = Server::new(&format!("lockd-{}", i + 1), binary, args, env, dir.join(format!("lockd-{}.log", i + 1)));
+            let mut server =
+                Server::new(&format!("lockd-{}", i + 1), binary, args, env, dir.join(format!("lockd-{}.log", i + 1)));
             server.start()?;
             servers.push(server);
         }
@@ -73,7 +87,12 @@ impl LockdCluster {
             "sub": user, "name": format!("Bench {user}"), "email": format!("{user}@bench.invalid"), "role": role,
             "iss": "lockd", "aud": "lockd", "iat": now, "exp": now + 24 * 3600,
         });
-        jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes())).expect("HS256 signs any claims")
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        )
+        .expect("HS256 signs any claims")
     }
 
     async fn status(&self, node: usize) -> Option<Value> {
@@ -84,14 +103,16 @@ impl LockdCluster {
     pub async fn socket(&self, node: usize, path: &str, user: &str) -> anyhow::Result<Socket> {
         let url = format!("{}{path}", self.urls[node]).replace("http://", "ws://");
         let mut request = url.into_client_request()?;
-        request.headers_mut().insert("sec-websocket-protocol", format!("lockd, bearer.{}", LockdCluster::token(user, "user")).parse()?);
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(SOCKET_READ_BUFFER_BYTES);
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", format!("lockd, bearer.{}", LockdCluster::token(user, "user")).parse()?);
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(SOCKET_READ_BUFFER_BYTES);
         let (socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false)
             .await
             .with_context(|| format!("websocket {path} on node {node}"))?;
         Ok(socket)
     }
-
 }
 
 /// What a socket of the load generator reads per call. tungstenite zero-fills this much on
@@ -149,9 +170,19 @@ impl System for LockdCluster {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(id) = locks.get(i) else { return Ok::<_, anyhow::Error>(()) };
-                    let response = http.post(&url).bearer_auth(token).header("x-session-id", "bench-prepare").json(&appointment_body(id)).send().await?;
+                    let response = http
+                        .post(&url)
+                        .bearer_auth(token)
+                        .header("x-session-id", "bench-prepare")
+                        .json(&appointment_body(id))
+                        .send()
+                        .await?;
                     if !(response.status() == StatusCode::CREATED || response.status() == StatusCode::CONFLICT) {
-                        bail!("creating appointment {id}: {} {}", response.status(), response.text().await.unwrap_or_default());
+                        bail!(
+                            "creating appointment {id}: {} {}",
+                            response.status(),
+                            response.text().await.unwrap_or_default()
+                        );
                     }
                 }
             }
@@ -165,13 +196,28 @@ impl System for LockdCluster {
         let session = format!("bench-{index}-{}", std::process::id());
         let home = index % self.urls.len();
         let events = match watching {
-            Some(lock) => Some(self.socket(home, &format!("/appointments/{lock}/updates?sessionId={session}"), &user).await?),
+            Some(lock) => {
+                Some(self.socket(home, &format!("/appointments/{lock}/updates?sessionId={session}"), &user).await?)
+            }
             None => None,
         };
-        Ok(LockdClient { connections: Connections::new(&self.urls), node: home, bearer: LockdCluster::token(&user, "user"), session, events, last_token: 0 })
+        Ok(LockdClient {
+            connections: Connections::new(&self.urls),
+            node: home,
+            bearer: LockdCluster::token(&user, "user"),
+            session,
+            events,
+            last_token: 0,
+        })
     }
 
-    async fn watch(&self, node: usize, lock: &str, ready: oneshot::Sender<()>, mut stop: watch::Receiver<bool>) -> anyhow::Result<Vec<(u64, Instant)>> {
+    async fn watch(
+        &self,
+        node: usize,
+        lock: &str,
+        ready: oneshot::Sender<()>,
+        mut stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<Vec<(u64, Instant)>> {
         // The list page's stream: every lock event, and no presence (a viewer in the room
         // would be one of 1,000 on every roster).
         let mut socket = self.socket(node, "/updates", &format!("watcher-{node}")).await?;
@@ -223,7 +269,8 @@ impl System for LockdCluster {
 
     /// Node `node` answers `/readyz` with 200: a leader is known and it caught up.
     async fn serves(&self, node: usize) -> bool {
-        let probe = self.http.get(format!("{}/readyz", self.urls[node])).timeout(Duration::from_millis(500)).send().await;
+        let probe =
+            self.http.get(format!("{}/readyz", self.urls[node])).timeout(Duration::from_millis(500)).send().await;
         probe.is_ok_and(|response| response.status() == StatusCode::OK)
     }
 
@@ -240,12 +287,14 @@ impl System for LockdCluster {
     }
 
     fn last_snapshot(&self) -> Option<(f64, u64)> {
-        let field = |line: &str, name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)?.parse::<u64>().ok());
+        let field =
+            |line: &str, name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)?.parse::<u64>().ok());
         let mut latest: Option<(u64, f64, u64)> = None;
         for server in &self.servers {
             let log = std::fs::read_to_string(&server.log_path).unwrap_or_default();
             for line in log.lines().filter(|l| l.contains("built a snapshot")) {
-                if let (Some(index), Some(ms), Some(bytes)) = (field(line, "index="), field(line, "build_ms="), field(line, "bytes="))
+                if let (Some(index), Some(ms), Some(bytes)) =
+                    (field(line, "index="), field(line, "build_ms="), field(line, "bytes="))
                     && latest.is_none_or(|(i, _, _)| index >= i)
                 {
                     latest = Some((index, ms as f64, bytes));
@@ -312,7 +361,9 @@ impl LockdClient {
             // Most frames are other clients' news (queue changes carry the whole queue): skip
             // them unparsed, or 64 clients in one process spend the machine parsing JSON.
             let text = frame.as_str();
-            let grant = text.contains(r#""type":"lock.acquired""#) || text.contains(r#""type":"lock.taken_over""#) || text.contains(r#""type":"snapshot""#);
+            let grant = text.contains(r#""type":"lock.acquired""#)
+                || text.contains(r#""type":"lock.taken_over""#)
+                || text.contains(r#""type":"snapshot""#);
             if !grant || !text.contains(session.as_str()) {
                 continue;
             }
@@ -378,7 +429,13 @@ pub struct Viewer {
 impl LockdCluster {
     pub async fn viewer(&self, index: usize, appointment: &str) -> anyhow::Result<Viewer> {
         let session = format!("viewer-{index}");
-        let socket = self.socket(index % self.urls.len(), &format!("/appointments/{appointment}/updates?sessionId={session}"), &format!("viewer-{index}")).await?;
+        let socket = self
+            .socket(
+                index % self.urls.len(),
+                &format!("/appointments/{appointment}/updates?sessionId={session}"),
+                &format!("viewer-{index}"),
+            )
+            .await?;
         Ok(Viewer { socket, session })
     }
 }

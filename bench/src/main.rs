@@ -80,7 +80,12 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => path.clone(),
         None => std::env::current_exe()?.with_file_name("lockd"),
     };
-    let mut report = Report { command: std::env::args().collect::<Vec<_>>().join(" "), machine: machine(&args)?, seconds_per_workload: args.seconds as f64, runs: Vec::new() };
+    let mut report = Report {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        machine: machine(&args)?,
+        seconds_per_workload: args.seconds as f64,
+        runs: Vec::new(),
+    };
     eprintln!("machine: {:?}", report.machine);
     for name in &args.systems {
         let dir = tempfile::Builder::new().prefix("lockd-bench-").tempdir_in(&args.work_dir)?;
@@ -89,9 +94,7 @@ async fn main() -> anyhow::Result<()> {
                 let extra: Vec<String> = args.lockd_args.iter().filter(|a| !a.is_empty()).cloned().collect();
                 run_system(|run: &str| LockdCluster::start(&lockd_bin, &dir.path().join(run), 3, &extra), &args).await
             }
-            "etcd" => {
-                run_system(|run: &str| EtcdCluster::start(&args.etcd_bin, &dir.path().join(run), 3), &args).await
-            }
+            "etcd" => run_system(|run: &str| EtcdCluster::start(&args.etcd_bin, &dir.path().join(run), 3), &args).await,
             other => anyhow::bail!("unknown system {other:?}: lockd or etcd"),
         };
         match run {
@@ -137,31 +140,48 @@ async fn run_system<S: System>(start: impl Fn(&str) -> anyhow::Result<S>, args: 
     for &clients in args.clients.iter().filter(|_| runs("uncontended")) {
         say(format!("uncontended, {clients} clients, {} s …", args.seconds));
         let u = workloads::uncontended(&system, clients, duration, &history).await?;
-        say(format!("  {:.0} cycles/s; acquire p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; failures {}; server CPU {:.2} cores", u.cycles_per_s, u.acquire.p50_ms, u.acquire.p99_ms, u.acquire.max_ms, u.failures, u.cpu.servers_cores));
+        say(format!(
+            "  {:.0} cycles/s; acquire p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; failures {}; server CPU {:.2} cores",
+            u.cycles_per_s, u.acquire.p50_ms, u.acquire.p99_ms, u.acquire.max_ms, u.failures, u.cpu.servers_cores
+        ));
         run.uncontended.push(u);
     }
     if runs("contended") {
         say(format!("contended, {} clients on one lock, {} s …", args.contenders, args.seconds));
         let c = workloads::contended(&system, args.contenders, duration, &history).await?;
-        say(format!("  {:.0} grants/s, {:.0} conflicts/s, {:.0} hand-offs/s, fairness {:.3}, wait p50 {:.1} ms, p99 {:.1} ms", c.grants_per_s, c.conflicts_per_s, c.hand_offs_per_s, c.fairness, c.wait.p50_ms, c.wait.p99_ms));
+        say(format!(
+            "  {:.0} grants/s, {:.0} conflicts/s, {:.0} hand-offs/s, fairness {:.3}, wait p50 {:.1} ms, p99 {:.1} ms",
+            c.grants_per_s, c.conflicts_per_s, c.hand_offs_per_s, c.fairness, c.wait.p50_ms, c.wait.p99_ms
+        ));
         run.contended = Some(c);
     }
     for &watchers in args.watchers.iter().filter(|_| runs("fanout")) {
         say(format!("fan-out to {watchers} watchers …"));
         let f = workloads::fan_out(&system, watchers, 100, Duration::from_millis(20)).await?;
-        say(format!("  to the last watcher: p50 {:.1} ms, p99 {:.1} ms; missing {}", f.to_last_watcher.p50_ms, f.to_last_watcher.p99_ms, f.missing));
+        say(format!(
+            "  to the last watcher: p50 {:.1} ms, p99 {:.1} ms; missing {}",
+            f.to_last_watcher.p50_ms, f.to_last_watcher.p99_ms, f.missing
+        ));
         run.fan_out.push(f);
     }
-    if let Some(lockd) = (&system as &dyn std::any::Any).downcast_ref::<Arc<LockdCluster>>().filter(|_| runs("pointers")) {
+    if let Some(lockd) =
+        (&system as &dyn std::any::Any).downcast_ref::<Arc<LockdCluster>>().filter(|_| runs("pointers"))
+    {
         say(format!("pointer relay, 50 viewers at 30 Hz, {} s …", args.seconds));
         let p = pointers::pointer_relay(lockd, 50, 30, duration).await?;
-        say(format!("  {:.0} of {:.0} moves/s delivered; latency p50 {:.1} ms, p99 {:.1} ms", p.delivered_per_s, p.offered_per_s, p.latency.p50_ms, p.latency.p99_ms));
+        say(format!(
+            "  {:.0} of {:.0} moves/s delivered; latency p50 {:.1} ms, p99 {:.1} ms",
+            p.delivered_per_s, p.offered_per_s, p.latency.p50_ms, p.latency.p99_ms
+        ));
         run.pointers = Some(p);
     }
     if runs("failover") {
         say("failover: SIGKILL of the leader under 64 clients …".into());
         let f = workloads::failover(&mut system, 64, Duration::from_secs(3), Duration::from_secs(6), &history).await?;
-        say(format!("  longest gap {:.0} ms, back to half the throughput after {:.0} ms ({:.0} cycles/s before)", f.longest_gap_ms, f.back_to_half_ms, f.before_per_s));
+        say(format!(
+            "  longest gap {:.0} ms, back to half the throughput after {:.0} ms ({:.0} cycles/s before)",
+            f.longest_gap_ms, f.back_to_half_ms, f.before_per_s
+        ));
         run.failover = Some(f);
     }
     if args.hold_locks > 0 && runs("hold") {
@@ -170,7 +190,12 @@ async fn run_system<S: System>(start: impl Fn(&str) -> anyhow::Result<S>, args: 
         system.ready().await?;
         say(format!("holding {} locks …", args.hold_locks));
         let h = workloads::hold(&mut system, args.hold_locks, &history).await?;
-        say(format!("  resident {:?} MiB (before {:?}); follower restart {:.0} ms", h.rss_held_mib.iter().map(|m| m.round()).collect::<Vec<_>>(), h.rss_before_mib.iter().map(|m| m.round()).collect::<Vec<_>>(), h.restart_ms));
+        say(format!(
+            "  resident {:?} MiB (before {:?}); follower restart {:.0} ms",
+            h.rss_held_mib.iter().map(|m| m.round()).collect::<Vec<_>>(),
+            h.rss_before_mib.iter().map(|m| m.round()).collect::<Vec<_>>(),
+            h.restart_ms
+        ));
         run.hold = Some(h);
     }
     run.grants_checked = history.len();
@@ -184,12 +209,26 @@ async fn run_system<S: System>(start: impl Fn(&str) -> anyhow::Result<S>, args: 
 fn machine(args: &Args) -> anyhow::Result<Machine> {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let memory_kib: f64 = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0.0);
-    let etcd_version = std::process::Command::new(&args.etcd_bin).arg("--version").output().ok().and_then(|o| String::from_utf8(o.stdout).ok()).and_then(|s| s.lines().next().map(str::to_owned)).unwrap_or_else(|| "etcd not found".into());
+    let memory_kib: f64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    let etcd_version = std::process::Command::new(&args.etcd_bin)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "etcd not found".into());
     std::fs::create_dir_all(&args.work_dir)?;
     Ok(Machine {
         cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        cpu_model: cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()).unwrap_or_default(),
+        cpu_model: cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            .unwrap_or_default(),
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
         memory_gib: memory_kib / (1024.0 * 1024.0),
         fsync_4k_ms: ms(fsync_latency(&args.work_dir, 200)?),

@@ -34,7 +34,12 @@ pub struct PointerRelay {
 
 type SentTimes = Vec<Mutex<Vec<Option<Instant>>>>;
 
-pub async fn pointer_relay(cluster: &Arc<LockdCluster>, viewers: usize, hz: u32, duration: Duration) -> anyhow::Result<PointerRelay> {
+pub async fn pointer_relay(
+    cluster: &Arc<LockdCluster>,
+    viewers: usize,
+    hz: u32,
+    duration: Duration,
+) -> anyhow::Result<PointerRelay> {
     let appointment = "pointers".to_owned();
     cluster.prepare(std::slice::from_ref(&appointment), 1).await?;
     let sent: Arc<SentTimes> = Arc::new((0..viewers).map(|_| Mutex::new(vec![None; SLOTS])).collect());
@@ -91,7 +96,9 @@ pub async fn pointer_relay(cluster: &Arc<LockdCluster>, viewers: usize, hz: u32,
             anyhow::Ok((moves, received, latencies))
         }));
     }
-    tokio::time::timeout(Duration::from_secs(60), barrier.wait()).await.map_err(|_| anyhow::anyhow!("the viewers did not all see the whole room in 60 s"))?;
+    tokio::time::timeout(Duration::from_secs(60), barrier.wait())
+        .await
+        .map_err(|_| anyhow::anyhow!("the viewers did not all see the whole room in 60 s"))?;
     let started = Instant::now();
     tokio::time::sleep(duration).await;
     stop_tx.send_replace(true);

@@ -25,7 +25,11 @@ impl Server {
 
     pub fn start(&mut self) -> anyhow::Result<()> {
         anyhow::ensure!(self.child.is_none(), "{} is already running", self.name);
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).with_context(|| format!("opening {}", self.log_path.display()))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .with_context(|| format!("opening {}", self.log_path.display()))?;
         let child = Command::new(&self.program)
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -73,7 +77,8 @@ impl Server {
     /// Resident set size, from /proc.
     pub fn rss_bytes(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
-        let kib: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+        let kib: u64 =
+            status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
         Some(kib * 1024)
     }
 
@@ -152,7 +157,9 @@ pub fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
 /// Prints the last `lines` lines of every `*.log` under `dir` (one level of runs deep) to
 /// stderr: why a server did not start or stopped serving, when a run fails.
 pub fn print_log_tails(dir: &Path, lines: usize) {
-    let entries = |dir: &Path| std::fs::read_dir(dir).into_iter().flatten().flatten().map(|entry| entry.path()).collect::<Vec<_>>();
+    let entries = |dir: &Path| {
+        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|entry| entry.path()).collect::<Vec<_>>()
+    };
     let runs = entries(dir).into_iter().filter(|path| path.is_dir());
     let mut logs: Vec<PathBuf> = std::iter::once(dir.to_owned())
         .chain(runs)

@@ -68,7 +68,10 @@ pub fn violations(grants: &[Grant]) -> Vec<String> {
                     tenure.acked_at = tenure.acked_at.min(grant.acked_at);
                     tenure.ended_by = tenure.ended_by.max(grant.ended_by);
                 }
-                Some(tenure) => found.push(format!("{lock}: token {} granted to clients {} and {}", grant.token, tenure.client, grant.client)),
+                Some(tenure) => found.push(format!(
+                    "{lock}: token {} granted to clients {} and {}",
+                    grant.token, tenure.client, grant.client
+                )),
             }
         }
         // In token order, every earlier tenure ended before a later one was acknowledged: it

@@ -25,7 +25,13 @@ impl Percentiles {
             let index = ((p / 100.0) * samples.len() as f64).ceil() as usize;
             ms(samples[index.clamp(1, samples.len()) - 1])
         };
-        Percentiles { count: samples.len(), p50_ms: rank(50.0), p90_ms: rank(90.0), p99_ms: rank(99.0), max_ms: ms(samples[samples.len() - 1]) }
+        Percentiles {
+            count: samples.len(),
+            p50_ms: rank(50.0),
+            p90_ms: rank(90.0),
+            p99_ms: rank(99.0),
+            max_ms: ms(samples[samples.len() - 1]),
+        }
     }
 }
 

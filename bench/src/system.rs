@@ -43,20 +43,36 @@ pub trait System: Send + Sync + 'static {
     fn prepare(&self, locks: &[String], clients: usize) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Client `index`, homed on node `index % nodes`. `watching` names a lock whose grants
     /// it must hear of while it waits in a queue.
-    fn client(&self, index: usize, watching: Option<&str>) -> impl Future<Output = anyhow::Result<Self::Client>> + Send;
+    fn client(&self, index: usize, watching: Option<&str>)
+    -> impl Future<Output = anyhow::Result<Self::Client>> + Send;
     /// Watches `lock` through node `node` until `stop`; returns each grant's token with the
     /// time it was seen. `ready` is sent once the watch is established.
-    fn watch(&self, node: usize, lock: &str, ready: tokio::sync::oneshot::Sender<()>, stop: watch::Receiver<bool>) -> impl Future<Output = anyhow::Result<Vec<(u64, Instant)>>> + Send;
+    fn watch(
+        &self,
+        node: usize,
+        lock: &str,
+        ready: tokio::sync::oneshot::Sender<()>,
+        stop: watch::Receiver<bool>,
+    ) -> impl Future<Output = anyhow::Result<Vec<(u64, Instant)>>> + Send;
     /// The index of the node that leads now, if all agree.
     fn leader(&self) -> impl Future<Output = Option<usize>> + Send;
     /// One probe: node `node` serves now (a leader known, caught up).
     fn serves(&self, node: usize) -> impl Future<Output = bool> + Send;
     /// Waits until node `node` serves; how long that took.
-    fn node_ready(&self, node: usize, limit: std::time::Duration) -> impl Future<Output = anyhow::Result<std::time::Duration>> + Send {
+    fn node_ready(
+        &self,
+        node: usize,
+        limit: std::time::Duration,
+    ) -> impl Future<Output = anyhow::Result<std::time::Duration>> + Send {
         async move {
             let started = Instant::now();
             while !self.serves(node).await {
-                anyhow::ensure!(started.elapsed() < limit, "{} node {} not ready after {limit:?}", self.name(), node + 1);
+                anyhow::ensure!(
+                    started.elapsed() < limit,
+                    "{} node {} not ready after {limit:?}",
+                    self.name(),
+                    node + 1
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
             Ok(started.elapsed())

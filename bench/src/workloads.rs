@@ -61,7 +61,14 @@ struct Loop {
 
 /// Acquires and releases `lock` until `stop`, through the client's node, moving to the next
 /// node after a failure. Every grant goes into `history`.
-async fn cycle<C: Client>(mut client: C, id: usize, lock: String, lease: Duration, history: Arc<History>, stop: watch::Receiver<bool>) -> Loop {
+async fn cycle<C: Client>(
+    mut client: C,
+    id: usize,
+    lock: String,
+    lease: Duration,
+    history: Arc<History>,
+    stop: watch::Receiver<bool>,
+) -> Loop {
     let mut done = Loop::default();
     while !*stop.borrow() {
         let first_sent = Instant::now();
@@ -86,7 +93,13 @@ async fn cycle<C: Client>(mut client: C, id: usize, lock: String, lease: Duratio
         let acked_at = Instant::now();
         done.granted_at.push(acked_at);
         let release_sent = Instant::now();
-        history.record(Grant { lock: lock.clone(), client: id, token, acked_at, ended_by: tenure_end(release_sent, first_sent, lease) });
+        history.record(Grant {
+            lock: lock.clone(),
+            client: id,
+            token,
+            acked_at,
+            ended_by: tenure_end(release_sent, first_sent, lease),
+        });
         for _ in 0..100 {
             let sent = Instant::now();
             match client.release(&lock, token).await {
@@ -106,7 +119,13 @@ async fn cycle<C: Client>(mut client: C, id: usize, lock: String, lease: Duratio
 }
 
 /// Starts `clients` cycling clients, each on its own lock named `{prefix}-{i}`.
-async fn start_cycling<S: System>(system: &Arc<S>, clients: usize, prefix: &str, history: &Arc<History>, stop: &watch::Receiver<bool>) -> anyhow::Result<Vec<tokio::task::JoinHandle<Loop>>> {
+async fn start_cycling<S: System>(
+    system: &Arc<S>,
+    clients: usize,
+    prefix: &str,
+    history: &Arc<History>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<Loop>>> {
     let mut made = Vec::with_capacity(clients);
     for i in 0..clients {
         made.push(system.client(i, None).await?);
@@ -114,7 +133,9 @@ async fn start_cycling<S: System>(system: &Arc<S>, clients: usize, prefix: &str,
     Ok(made
         .into_iter()
         .enumerate()
-        .map(|(i, client)| tokio::spawn(cycle(client, i, format!("{prefix}-{i}"), system.lease(), history.clone(), stop.clone())))
+        .map(|(i, client)| {
+            tokio::spawn(cycle(client, i, format!("{prefix}-{i}"), system.lease(), history.clone(), stop.clone()))
+        })
         .collect())
 }
 
@@ -133,7 +154,12 @@ pub struct Uncontended {
 }
 
 /// `clients` clients, each acquiring and releasing its own lock, spread over all nodes.
-pub async fn uncontended<S: System>(system: &Arc<S>, clients: usize, duration: Duration, history: &Arc<History>) -> anyhow::Result<Uncontended> {
+pub async fn uncontended<S: System>(
+    system: &Arc<S>,
+    clients: usize,
+    duration: Duration,
+    history: &Arc<History>,
+) -> anyhow::Result<Uncontended> {
     let prefix = format!("u{clients}");
     system.prepare(&lock_names(&prefix, clients), 64).await?;
     let (stop_tx, stop) = watch::channel(false);
@@ -177,7 +203,12 @@ pub struct Contended {
 
 /// `clients` clients racing for one lock: each acquires (queueing where the service can),
 /// releases at once, and tries again.
-pub async fn contended<S: System>(system: &Arc<S>, clients: usize, duration: Duration, history: &Arc<History>) -> anyhow::Result<Contended> {
+pub async fn contended<S: System>(
+    system: &Arc<S>,
+    clients: usize,
+    duration: Duration,
+    history: &Arc<History>,
+) -> anyhow::Result<Contended> {
     let lock = "contended".to_owned();
     system.prepare(std::slice::from_ref(&lock), 1).await?;
     let mut made = Vec::with_capacity(clients);
@@ -203,7 +234,13 @@ pub async fn contended<S: System>(system: &Arc<S>, clients: usize, duration: Dur
                             grants += 1;
                             hand_offs += handed_off as u64;
                             let release_sent = Instant::now();
-                            history.record(Grant { lock: lock.clone(), client: id, token, acked_at, ended_by: tenure_end(release_sent, first_sent, lease) });
+                            history.record(Grant {
+                                lock: lock.clone(),
+                                client: id,
+                                token,
+                                acked_at,
+                                ended_by: tenure_end(release_sent, first_sent, lease),
+                            });
                             if client.release(&lock, token).await.is_err() {
                                 failures += 1;
                             }
@@ -265,7 +302,13 @@ pub struct Failover {
 }
 
 /// Cycling clients on all nodes; the leader is SIGKILLed, then started again afterwards.
-pub async fn failover<S: System>(system: &mut Arc<S>, clients: usize, warm: Duration, after: Duration, history: &Arc<History>) -> anyhow::Result<Failover> {
+pub async fn failover<S: System>(
+    system: &mut Arc<S>,
+    clients: usize,
+    warm: Duration,
+    after: Duration,
+    history: &Arc<History>,
+) -> anyhow::Result<Failover> {
     let prefix = "failover".to_owned();
     system.prepare(&lock_names(&prefix, clients), 64).await?;
     let (stop_tx, stop) = watch::channel(false);
@@ -276,7 +319,12 @@ pub async fn failover<S: System>(system: &mut Arc<S>, clients: usize, warm: Dura
     Arc::get_mut(system).expect("the workload owns the cluster").servers_mut()[leader].kill();
     // Wall-clock, to line the kill up with the servers' logs.
     let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    eprintln!("  killed the leader, server {} of {}, at unix time {:.3} s", leader + 1, system.servers().len(), wall.as_secs_f64());
+    eprintln!(
+        "  killed the leader, server {} of {}, at unix time {:.3} s",
+        leader + 1,
+        system.servers().len(),
+        wall.as_secs_f64()
+    );
     tokio::time::sleep(after).await;
     stop_tx.send_replace(true);
     let mut granted = Vec::new();
@@ -288,7 +336,8 @@ pub async fn failover<S: System>(system: &mut Arc<S>, clients: usize, warm: Dura
     }
     granted.sort_unstable();
     let window = Duration::from_secs(2).min(warm);
-    let before = granted.iter().filter(|&&at| at < killed_at && at >= killed_at - window).count() as f64 / window.as_secs_f64();
+    let before =
+        granted.iter().filter(|&&at| at < killed_at && at >= killed_at - window).count() as f64 / window.as_secs_f64();
     // Gaps between consecutive grants from one second before the kill to the end.
     let mut points: Vec<Instant> = vec![killed_at];
     points.extend(granted.iter().copied().filter(|&at| at > killed_at - Duration::from_secs(1)));
@@ -308,7 +357,13 @@ pub async fn failover<S: System>(system: &mut Arc<S>, clients: usize, warm: Dura
     let server = &mut Arc::get_mut(system).expect("the workload owns the cluster").servers_mut()[leader];
     server.start()?;
     system.ready().await?;
-    Ok(Failover { clients, before_per_s: before, longest_gap_ms: ms(longest_gap), back_to_half_ms: ms(back_to_half), failures })
+    Ok(Failover {
+        clients,
+        before_per_s: before,
+        longest_gap_ms: ms(longest_gap),
+        back_to_half_ms: ms(back_to_half),
+        failures,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -325,7 +380,12 @@ pub struct FanOut {
 
 /// `watchers` watchers of one lock spread over the nodes; one writer acquires and releases
 /// it `events` times, `gap` apart.
-pub async fn fan_out<S: System>(system: &Arc<S>, watchers: usize, events: usize, gap: Duration) -> anyhow::Result<FanOut> {
+pub async fn fan_out<S: System>(
+    system: &Arc<S>,
+    watchers: usize,
+    events: usize,
+    gap: Duration,
+) -> anyhow::Result<FanOut> {
     let lock = "fanout".to_owned();
     system.prepare(std::slice::from_ref(&lock), 1).await?;
     let nodes = system.servers().len();
@@ -339,7 +399,9 @@ pub async fn fan_out<S: System>(system: &Arc<S>, watchers: usize, events: usize,
         tasks.push(tokio::spawn(async move { system.watch(w % nodes, &lock, ready_tx, stop).await }));
     }
     for ready in readies {
-        tokio::time::timeout(Duration::from_secs(60), ready).await.map_err(|_| anyhow::anyhow!("a watcher did not start in 60 s"))??;
+        tokio::time::timeout(Duration::from_secs(60), ready)
+            .await
+            .map_err(|_| anyhow::anyhow!("a watcher did not start in 60 s"))??;
     }
     let mut writer = system.client(watchers + 1_000, None).await?;
     let mut sent = std::collections::HashMap::new();
@@ -372,7 +434,13 @@ pub async fn fan_out<S: System>(system: &Arc<S>, watchers: usize, events: usize,
     }
     let missing = (watchers * sent.len()) as u64 - each.len() as u64;
     let mut to_last: Vec<Duration> = last.into_values().collect();
-    Ok(FanOut { watchers, events: sent.len(), to_last_watcher: Percentiles::of(&mut to_last), each_delivery: Percentiles::of(&mut each), missing })
+    Ok(FanOut {
+        watchers,
+        events: sent.len(),
+        to_last_watcher: Percentiles::of(&mut to_last),
+        each_delivery: Percentiles::of(&mut each),
+        missing,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -390,7 +458,9 @@ pub struct Hold {
 /// Acquires and holds `locks` locks over 64 clients, reads every server's resident memory,
 /// then restarts one follower and times it until it serves again.
 pub async fn hold<S: System>(system: &mut Arc<S>, locks: usize, history: &Arc<History>) -> anyhow::Result<Hold> {
-    let rss = |system: &S| system.servers().iter().map(|s| s.rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0)).collect::<Vec<_>>();
+    let rss = |system: &S| {
+        system.servers().iter().map(|s| s.rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0)).collect::<Vec<_>>()
+    };
     let rss_before_mib = rss(system);
     let names = lock_names("held", locks);
     system.prepare(&names, 64).await?;
@@ -414,7 +484,13 @@ pub async fn hold<S: System>(system: &mut Arc<S>, locks: usize, history: &Arc<Hi
                             Attempt::Granted { token, .. } => {
                                 let acked_at = Instant::now();
                                 // Held past the end of the run: the lease bounds the tenure.
-                                history.record(Grant { lock: lock.clone(), client: id, token, acked_at, ended_by: first_sent + Duration::from_secs(3600) });
+                                history.record(Grant {
+                                    lock: lock.clone(),
+                                    client: id,
+                                    token,
+                                    acked_at,
+                                    ended_by: first_sent + Duration::from_secs(3600),
+                                });
                                 break;
                             }
                             other => {

@@ -119,7 +119,8 @@ pub fn check_own_entry(args: &Args, me: &NodeInfo) -> anyhow::Result<()> {
         None => advertised_matches(entry, listening),
     };
     anyhow::ensure!(
-        fits(&me.raft_addr, &args.advertise_raft_addr, args.raft_addr) && fits(&me.http_addr, &args.advertise_http_addr, args.http_addr),
+        fits(&me.raft_addr, &args.advertise_raft_addr, args.raft_addr)
+            && fits(&me.http_addr, &args.advertise_http_addr, args.http_addr),
         "--peers lists node {} at {}/{}, but it listens on {}/{}{} (a name must resolve to the \
          address it listens on, or listen on 0.0.0.0, or say --advertise-raft-addr/--advertise-http-addr)",
         args.node_id,
@@ -172,7 +173,8 @@ pub fn advertised_matches(advertised: &str, listening: SocketAddr) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     match host.parse::<std::net::IpAddr>() {
         Ok(ip) => ip == listening.ip(),
-        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(advertised).is_ok_and(|mut found| found.any(|a| a.ip() == listening.ip())),
+        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(advertised)
+            .is_ok_and(|mut found| found.any(|a| a.ip() == listening.ip())),
     }
 }
 
@@ -180,7 +182,8 @@ pub fn advertised_matches(advertised: &str, listening: SocketAddr) -> bool {
 pub fn parse_peers(text: &str) -> anyhow::Result<BTreeMap<NodeId, NodeInfo>> {
     let mut peers = BTreeMap::new();
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (id, addrs) = item.split_once('=').with_context(|| format!("peer `{item}` is not id=raft_addr/http_addr"))?;
+        let (id, addrs) =
+            item.split_once('=').with_context(|| format!("peer `{item}` is not id=raft_addr/http_addr"))?;
         let (raft_addr, http_addr) =
             addrs.split_once('/').with_context(|| format!("peer `{item}` is not id=raft_addr/http_addr"))?;
         let id: NodeId = id.parse().with_context(|| format!("peer id `{id}` is not a number"))?;

@@ -20,7 +20,8 @@ use crate::config::{Args, check_own_entry, parse_peers, read_secret};
 
 fn main() -> anyhow::Result<()> {
     let replica = replica_runtime()?;
-    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(start(replica.handle().clone()));
+    let result =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(start(replica.handle().clone()));
     // Outside any runtime: dropping a runtime inside one panics.
     drop(replica);
     result
@@ -64,8 +65,9 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     anyhow::ensure!((16..=1_000_000).contains(&args.event_buffer), "--event-buffer must be from 16 to 1000000 events");
     // Snapshots are encoded and written on a blocking thread, off the replica's runtime (ADR 18).
-    let state_machine =
-        state_machine.with_event_buffer(args.event_buffer).building_snapshots_on(Arc::new(lockd_raft::store::BlockingPool));
+    let state_machine = state_machine
+        .with_event_buffer(args.event_buffer)
+        .building_snapshots_on(Arc::new(lockd_raft::store::BlockingPool));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let timing = RaftTiming {
         heartbeat_interval_ms: args.heartbeat_ms,
@@ -105,8 +107,10 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
         cors_origins,
         dev_mode: args.dev,
         lock_ttl_ms: args.lock_ttl_ms,
-        lock_attempts: limits_on
-            .then_some(lockd_api::rate::Quota { per_second: args.lock_attempts_per_sec, burst: args.lock_attempts_burst }),
+        lock_attempts: limits_on.then_some(lockd_api::rate::Quota {
+            per_second: args.lock_attempts_per_sec,
+            burst: args.lock_attempts_burst,
+        }),
         ws_frames: limits_on.then(lockd_api::FrameQuotas::default),
         disconnect_grace_ms: (args.disconnect_grace_ms > 0).then_some(args.disconnect_grace_ms),
         ..ApiConfig::default()
@@ -156,7 +160,8 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

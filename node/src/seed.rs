@@ -27,7 +27,8 @@ pub async fn demo_appointments(node: LockNode) {
         waited += Duration::from_millis(100);
     }
     let day_ms = 24 * 60 * 60 * 1000;
-    let base_ms = node.state().read(|a| a.sm.now_ms()).max(lockd_raft::clock::Clock::now_ms(&lockd_raft::clock::SystemClock));
+    let base_ms =
+        node.state().read(|a| a.sm.now_ms()).max(lockd_raft::clock::Clock::now_ms(&lockd_raft::clock::SystemClock));
     let base_ms = base_ms - base_ms % day_ms + 9 * 60 * 60 * 1000;
     for (id, title, client, location, days) in DEMO {
         let fields = AppointmentFields {
@@ -40,7 +41,9 @@ pub async fn demo_appointments(node: LockNode) {
         };
         let op = Op::CreateAppointment { actor: seeder.clone(), appointment_id: id.into(), fields };
         match node.submit(format!("seed-{id}"), op).await {
-            Ok(applied) if matches!(applied.response, Response::AppointmentSaved(_)) => tracing::info!(id, "demo appointment created"),
+            Ok(applied) if matches!(applied.response, Response::AppointmentSaved(_)) => {
+                tracing::info!(id, "demo appointment created")
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(id, error = %e, "demo appointment not created"),
         }

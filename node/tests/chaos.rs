@@ -8,8 +8,8 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lockd_bench::safety::{Grant, History, tenure_end};
@@ -52,15 +52,28 @@ enum Outcome {
 
 /// Sends a write up to 3 times with one idempotency key, through a different node each time.
 #[expect(clippy::too_many_arguments, reason = "one call per kind of write; a struct would only rename them")]
-async fn write(http: &reqwest::Client, urls: &[String], first_node: usize, method: Method, path: &str, tab: &Tab, key: &str, token: Option<u64>) -> Outcome {
+async fn write(
+    http: &reqwest::Client,
+    urls: &[String],
+    first_node: usize,
+    method: Method,
+    path: &str,
+    tab: &Tab,
+    key: &str,
+    token: Option<u64>,
+) -> Outcome {
     for attempt in 0..3 {
         let url = format!("{}{path}", urls[(first_node + attempt) % urls.len()]);
-        let mut request = tab.request(http, method.clone(), url).header("idempotency-key", key).timeout(Duration::from_secs(2));
+        let mut request =
+            tab.request(http, method.clone(), url).header("idempotency-key", key).timeout(Duration::from_secs(2));
         if let Some(token) = token {
             request = request.header("x-fencing-token", token.to_string());
         }
         match request.send().await {
-            Ok(response) if response.status() != StatusCode::SERVICE_UNAVAILABLE && response.status() != StatusCode::MISDIRECTED_REQUEST => {
+            Ok(response)
+                if response.status() != StatusCode::SERVICE_UNAVAILABLE
+                    && response.status() != StatusCode::MISDIRECTED_REQUEST =>
+            {
                 let status = response.status();
                 let body = response.json::<Value>().await.unwrap_or(Value::Null);
                 return Outcome::Answered(status, body);
@@ -71,7 +84,15 @@ async fn write(http: &reqwest::Client, urls: &[String], first_node: usize, metho
     Outcome::Unknown
 }
 
-async fn client(c: usize, http: reqwest::Client, urls: Vec<String>, tab: Tab, stop: watch::Receiver<bool>, grants: Arc<History>, tally: Arc<Tally>) {
+async fn client(
+    c: usize,
+    http: reqwest::Client,
+    urls: Vec<String>,
+    tab: Tab,
+    stop: watch::Receiver<bool>,
+    grants: Arc<History>,
+    tally: Arc<Tally>,
+) {
     let mut rng = Rng(c as u64 + 1);
     let mut i = 0u64;
     while !*stop.borrow() {
@@ -79,9 +100,21 @@ async fn client(c: usize, http: reqwest::Client, urls: Vec<String>, tab: Tab, st
         let appointment = APPOINTMENTS[rng.below(APPOINTMENTS.len())];
         let node = rng.below(urls.len());
         let first_sent = Instant::now();
-        let acquired = write(&http, &urls, node, Method::POST, &format!("/appointments/{appointment}/acquire-lock"), &tab, &format!("c{c}-{i}-acq"), None).await;
+        let acquired = write(
+            &http,
+            &urls,
+            node,
+            Method::POST,
+            &format!("/appointments/{appointment}/acquire-lock"),
+            &tab,
+            &format!("c{c}-{i}-acq"),
+            None,
+        )
+        .await;
         let token = match acquired {
-            Outcome::Answered(StatusCode::OK, body) => body["fencingToken"].as_u64().expect("a granted lock has a token"),
+            Outcome::Answered(StatusCode::OK, body) => {
+                body["fencingToken"].as_u64().expect("a granted lock has a token")
+            }
             Outcome::Answered(StatusCode::CONFLICT, _) => {
                 tally.conflicts.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(rng.below(20) as u64)).await;
@@ -100,7 +133,17 @@ async fn client(c: usize, http: reqwest::Client, urls: Vec<String>, tab: Tab, st
         let release_sent = Instant::now();
         let ended_by = tenure_end(release_sent, first_sent, Duration::from_millis(LEASE_MS));
         grants.record(Grant { lock: appointment.to_owned(), client: c, token, acked_at, ended_by });
-        let released = write(&http, &urls, rng.below(urls.len()), Method::DELETE, &format!("/appointments/{appointment}/release-lock"), &tab, &format!("c{c}-{i}-rel"), Some(token)).await;
+        let released = write(
+            &http,
+            &urls,
+            rng.below(urls.len()),
+            Method::DELETE,
+            &format!("/appointments/{appointment}/release-lock"),
+            &tab,
+            &format!("c{c}-{i}-rel"),
+            Some(token),
+        )
+        .await;
         match released {
             // Released, or the lease had already lapsed and someone else holds it now.
             Outcome::Answered(StatusCode::NO_CONTENT | StatusCode::CONFLICT, _) => {}
@@ -135,7 +178,8 @@ async fn chaos(size: u64) {
     leader(&cluster, &all).await;
     let admin = Tab::new(cluster.login(0, "setup", "admin").await, "setup-tab");
     for id in APPOINTMENTS {
-        let body = json!({ "id": id, "title": "Chaos", "startsAt": "2030-01-01T09:00:00Z", "endsAt": "2030-01-01T09:30:00Z" });
+        let body =
+            json!({ "id": id, "title": "Chaos", "startsAt": "2030-01-01T09:00:00Z", "endsAt": "2030-01-01T09:30:00Z" });
         let created = admin.request(&cluster.http, Method::POST, cluster.url(0, "/appointments")).json(&body);
         assert_eq!(created.send().await.unwrap().status(), 201);
     }
@@ -146,8 +190,17 @@ async fn chaos(size: u64) {
     let (stop_tx, stop) = watch::channel(false);
     let mut clients = Vec::new();
     for c in 0..CLIENTS {
-        let tab = Tab::new(cluster.login(c % all.len(), &format!("client-{c}"), "user").await, &format!("client-{c}-tab"));
-        clients.push(tokio::spawn(client(c, cluster.http.clone(), urls.clone(), tab, stop.clone(), grants.clone(), tally.clone())));
+        let tab =
+            Tab::new(cluster.login(c % all.len(), &format!("client-{c}"), "user").await, &format!("client-{c}-tab"));
+        clients.push(tokio::spawn(client(
+            c,
+            cluster.http.clone(),
+            urls.clone(),
+            tab,
+            stop.clone(),
+            grants.clone(),
+            tally.clone(),
+        )));
     }
     grants_resume(&tally, 0, 20, "the start").await;
     let mut recoveries = Vec::new();
@@ -209,12 +262,20 @@ async fn chaos(size: u64) {
         let highest = grants.highest_token(appointment).unwrap_or(0);
         let started = Instant::now();
         let token = loop {
-            let acquire = checker.request(&cluster.http, Method::POST, cluster.url(0, &format!("/appointments/{appointment}/acquire-lock")));
+            let acquire = checker.request(
+                &cluster.http,
+                Method::POST,
+                cluster.url(0, &format!("/appointments/{appointment}/acquire-lock")),
+            );
             let response = acquire.send().await.unwrap();
             if response.status() == StatusCode::OK {
                 break response.json::<Value>().await.unwrap()["fencingToken"].as_u64().unwrap();
             }
-            assert!(started.elapsed() < Duration::from_millis(LEASE_MS * 3), "{appointment} never free again: {}", response.status());
+            assert!(
+                started.elapsed() < Duration::from_millis(LEASE_MS * 3),
+                "{appointment} never free again: {}",
+                response.status()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert!(token > highest, "{appointment}: token {token} after an acknowledged {highest}");

@@ -217,19 +217,25 @@ async fn bad_input_is_refused_with_problem_json_and_changes_nothing() {
         ),
         (
             "unknown field",
-            alice.request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/acquire-lock")).json(&json!({"wiat": true})),
+            alice
+                .request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/acquire-lock"))
+                .json(&json!({"wiat": true})),
             400,
             "invalid_input",
         ),
         (
             "ttl out of range",
-            alice.request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/acquire-lock")).json(&json!({"ttlMs": 1})),
+            alice
+                .request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/acquire-lock"))
+                .json(&json!({"ttlMs": 1})),
             400,
             "invalid_input",
         ),
         (
             "user takeover",
-            alice.request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/takeover")).json(&json!({"reason": "x"})),
+            alice
+                .request(&http, Method::POST, cluster.url(node, "/appointments/bad-1/takeover"))
+                .json(&json!({"reason": "x"})),
             403,
             "forbidden",
         ),
@@ -244,7 +250,10 @@ async fn bad_input_is_refused_with_problem_json_and_changes_nothing() {
         ),
         (
             "update without If-Match",
-            alice.request(&http, Method::PUT, cluster.url(node, "/appointments/bad-1")).header("x-fencing-token", "1").json(&appointment("bad-1")),
+            alice
+                .request(&http, Method::PUT, cluster.url(node, "/appointments/bad-1"))
+                .header("x-fencing-token", "1")
+                .json(&appointment("bad-1")),
             428,
             "invalid_input",
         ),
@@ -324,7 +333,8 @@ async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter_then_is_removed(
     let joiner_id = cluster.nodes[joiner].id;
     let unknown = admin.request(&http, Method::DELETE, cluster.url(leader, "/cluster/members/99"));
     assert_eq!(unknown.send().await.unwrap().status(), 404);
-    let misdirected = admin.request(&http, Method::DELETE, cluster.url(follower, &format!("/cluster/members/{joiner_id}")));
+    let misdirected =
+        admin.request(&http, Method::DELETE, cluster.url(follower, &format!("/cluster/members/{joiner_id}")));
     assert_eq!(misdirected.send().await.unwrap().status(), 421);
     let forbidden = user.request(&http, Method::DELETE, cluster.url(leader, &format!("/cluster/members/{joiner_id}")));
     assert_eq!(forbidden.send().await.unwrap().status(), 403);
@@ -341,7 +351,8 @@ async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter_then_is_removed(
             .await;
     }
     let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
-    let created = admin.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("after-leave"));
+    let created =
+        admin.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("after-leave"));
     assert_eq!(created.send().await.unwrap().status(), 201);
 }
 
@@ -354,9 +365,13 @@ async fn members_named_by_dns_form_a_cluster_and_a_wrong_own_address_is_refused(
     let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
     let follower = (leader + 1) % 3;
     let status = cluster.status(follower).await.unwrap();
-    assert!(status["members"].as_array().unwrap().iter().all(|m| m["raftAddr"].as_str().unwrap().starts_with("localhost:")), "{status}");
+    assert!(
+        status["members"].as_array().unwrap().iter().all(|m| m["raftAddr"].as_str().unwrap().starts_with("localhost:")),
+        "{status}"
+    );
     let alice = Tab::new(cluster.login(follower, "alice", "user").await, "alice-tab");
-    let created = alice.request(&cluster.http, Method::POST, cluster.url(follower, "/appointments")).json(&appointment("dns-1"));
+    let created =
+        alice.request(&cluster.http, Method::POST, cluster.url(follower, "/appointments")).json(&appointment("dns-1"));
     assert_eq!(created.send().await.unwrap().status(), 201, "forwarded to the leader by name");
     cluster.wait_applied(&[0, 1, 2], "dns-1", &alice.token).await;
 
@@ -384,13 +399,15 @@ async fn a_peer_rpc_without_the_cluster_secret_is_refused() {
     let mut client = pb::raft_service_client::RaftServiceClient::connect(endpoint).await.unwrap();
 
     let vote = pb::Vote { leader_id: Some(pb::LeaderId { term: 1_000, node_id: 9 }), committed: false };
-    let unsigned = client.vote(pb::VoteRequest { vote: Some(vote), last_log_id: None, leadership_transfer: false }).await;
+    let unsigned =
+        client.vote(pb::VoteRequest { vote: Some(vote), last_log_id: None, leadership_transfer: false }).await;
     assert_eq!(unsigned.unwrap_err().code(), tonic::Code::Unauthenticated);
 
     let mut wrong = tonic::Request::new(pb::ForwardRequest { request_id: None, op: None, trace_id: None });
     wrong.metadata_mut().insert("x-lockd-cluster-secret", "not-the-secret".parse().unwrap());
     assert_eq!(client.forward(wrong).await.unwrap_err().code(), tonic::Code::Unauthenticated);
-    let batch = pb::ForwardBatchRequest { requests: vec![pb::ForwardRequest { request_id: None, op: None, trace_id: None }] };
+    let batch =
+        pb::ForwardBatchRequest { requests: vec![pb::ForwardRequest { request_id: None, op: None, trace_id: None }] };
     assert_eq!(client.forward_batch(batch).await.unwrap_err().code(), tonic::Code::Unauthenticated);
 
     // The refused vote for term 1000 changed nothing: the leader and its term stand.
@@ -404,7 +421,8 @@ async fn a_peer_rpc_without_the_cluster_secret_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_follower_catches_up_by_snapshot_and_restarts_from_its_own() {
     // Rate limits off: this test makes 40 quick lock attempts on purpose.
-    let mut cluster = Cluster::start_with(3, &["--snapshot-every", "20", "--keep-log-entries", "0", "--rate-limits", "off"]).await;
+    let mut cluster =
+        Cluster::start_with(3, &["--snapshot-every", "20", "--keep-log-entries", "0", "--rate-limits", "off"]).await;
     let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
     let lagging = (leader + 1) % 3;
     let other = (leader + 2) % 3;
@@ -434,7 +452,9 @@ async fn a_lagging_follower_catches_up_by_snapshot_and_restarts_from_its_own() {
         let status = cluster.status(leader);
         async move { status.await.is_some_and(|s| s["purgedIndex"].as_u64().is_some_and(|purged| purged > lagging_index)) }
     };
-    cluster.eventually(Duration::from_secs(10), "the leader trims its log past the lagging follower", trimmed_past_lagging).await;
+    cluster
+        .eventually(Duration::from_secs(10), "the leader trims its log past the lagging follower", trimmed_past_lagging)
+        .await;
 
     cluster.spawn(lagging);
     let url = cluster.url(lagging, "/appointments/snap-1/lock-status?stale=true");
@@ -442,7 +462,9 @@ async fn a_lagging_follower_catches_up_by_snapshot_and_restarts_from_its_own() {
         let request = alice.request(&http, Method::GET, url.clone());
         async move {
             match request.send().await {
-                Ok(r) if r.status() == 200 => r.json::<Value>().await.unwrap()["lock"]["fencingToken"].as_u64() == Some(held_token),
+                Ok(r) if r.status() == 200 => {
+                    r.json::<Value>().await.unwrap()["lock"]["fencingToken"].as_u64() == Some(held_token)
+                }
                 _ => false,
             }
         }
@@ -476,7 +498,8 @@ async fn lock_attempts_over_the_per_user_limit_get_429_and_change_nothing() {
     let created = alice.request(&http, Method::POST, cluster.url(0, "/appointments")).json(&appointment("rl-1"));
     assert_eq!(created.send().await.unwrap().status(), 201);
 
-    let acquire = |tab: &Tab| tab.request(&http, Method::POST, cluster.url(1, "/appointments/rl-1/acquire-lock")).send();
+    let acquire =
+        |tab: &Tab| tab.request(&http, Method::POST, cluster.url(1, "/appointments/rl-1/acquire-lock")).send();
     let (status, first) = json_of(acquire(&alice).await.unwrap()).await;
     assert_eq!(status, 200, "{first}");
     let mut limited = None;
@@ -498,13 +521,19 @@ async fn lock_attempts_over_the_per_user_limit_get_429_and_change_nothing() {
     assert_eq!(body["lock"]["fencingToken"], first["fencingToken"]);
 
     drop(cluster);
-    let unlimited = Cluster::start_with(3, &["--rate-limits", "off", "--lock-attempts-per-sec", "1", "--lock-attempts-burst", "1"]).await;
+    let unlimited =
+        Cluster::start_with(3, &["--rate-limits", "off", "--lock-attempts-per-sec", "1", "--lock-attempts-burst", "1"])
+            .await;
     unlimited.wait_for_leader(&[0, 1, 2]).await;
     let carol = Tab::new(unlimited.login(0, "carol", "user").await, "carol-tab");
     let created = carol.request(&http, Method::POST, unlimited.url(0, "/appointments")).json(&appointment("rl-2"));
     assert_eq!(created.send().await.unwrap().status(), 201);
     for _ in 0..10 {
-        let response = carol.request(&http, Method::POST, unlimited.url(0, "/appointments/rl-2/acquire-lock")).send().await.unwrap();
+        let response = carol
+            .request(&http, Method::POST, unlimited.url(0, "/appointments/rl-2/acquire-lock"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
     }
 }
@@ -521,7 +550,9 @@ async fn a_copy_of_one_stopped_nodes_data_restores_a_cluster_that_lost_every_dis
     let alice = Tab::new(cluster.login(leader, "alice", "user").await, "alice-tab");
     // Enough entries that the backup holds a snapshot and a log after it.
     for i in 0..12 {
-        let created = alice.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment(&format!("kept-{i}")));
+        let created = alice
+            .request(&http, Method::POST, cluster.url(leader, "/appointments"))
+            .json(&appointment(&format!("kept-{i}")));
         assert_eq!(created.send().await.unwrap().status(), 201);
     }
     let acquire = alice.request(&http, Method::POST, cluster.url(leader, "/appointments/kept-0/acquire-lock"));
@@ -536,18 +567,25 @@ async fn a_copy_of_one_stopped_nodes_data_restores_a_cluster_that_lost_every_dis
     assert!(cluster.terminate(follower, Duration::from_secs(10)).is_some(), "a clean stop");
     let backup = tempfile::tempdir().unwrap();
     let archive = backup.path().join("node-data");
-    let copied = std::process::Command::new("cp").arg("-a").arg(&cluster.nodes[follower].data_dir).arg(&archive).status().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&cluster.nodes[follower].data_dir)
+        .arg(&archive)
+        .status()
+        .unwrap();
     assert!(copied.success());
     cluster.spawn(follower);
     cluster.wait_for_leader(&all).await;
-    let after = alice.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("after-backup"));
+    let after =
+        alice.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("after-backup"));
     assert_eq!(after.send().await.unwrap().status(), 201);
 
     // Every disk is lost. Restore: the same copy into every member's data directory.
     for i in all {
         cluster.kill(i);
         std::fs::remove_dir_all(&cluster.nodes[i].data_dir).unwrap();
-        let restored = std::process::Command::new("cp").arg("-a").arg(&archive).arg(&cluster.nodes[i].data_dir).status().unwrap();
+        let restored =
+            std::process::Command::new("cp").arg("-a").arg(&archive).arg(&cluster.nodes[i].data_dir).status().unwrap();
         assert!(restored.success());
     }
     for i in all {

@@ -30,7 +30,11 @@ async fn metrics_count_each_nodes_work_and_a_request_id_follows_a_forwarded_writ
     assert_eq!(response.headers()["x-request-id"], "trace-me-42", "the id is echoed");
     let conflict = bob.request(&cluster.http, Method::POST, cluster.url(follower, "/appointments/m-1/acquire-lock"));
     assert_eq!(conflict.send().await.unwrap().status(), 409);
-    let fresh = bob.request(&cluster.http, Method::GET, cluster.url(follower, "/appointments/m-1/lock-status")).send().await.unwrap();
+    let fresh = bob
+        .request(&cluster.http, Method::GET, cluster.url(follower, "/appointments/m-1/lock-status"))
+        .send()
+        .await
+        .unwrap();
     let generated = fresh.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(generated.len(), 36, "a request without an id gets a fresh one: {generated}");
 
@@ -41,7 +45,9 @@ async fn metrics_count_each_nodes_work_and_a_request_id_follows_a_forwarded_writ
     assert_eq!(sample(&on_follower, "lockd_writes_proposed_total"), Some(0.0));
     assert_eq!(sample(&on_follower, "lockd_lock_conflicts_total"), Some(1.0));
     assert_eq!(sample(&on_follower, "lockd_locks_held"), Some(1.0));
-    assert!(on_follower.contains(r#"lockd_http_requests_total{method="POST",route="/appointments/{id}/acquire-lock",status="409"} 1"#));
+    assert!(on_follower.contains(
+        r#"lockd_http_requests_total{method="POST",route="/appointments/{id}/acquire-lock",status="409"} 1"#
+    ));
     assert!(on_follower.contains(r#"lockd_problems_total{code="lock_held"} 1"#));
     assert!(on_follower.contains("lockd_http_request_duration_seconds_bucket{"));
 

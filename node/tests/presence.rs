@@ -68,7 +68,8 @@ async fn viewers_on_different_nodes_see_each_others_presence_and_pointers() {
     let mut bob_socket = watch(&cluster, 2, "p-1", &bob).await;
     presence_with(&mut alice_socket, &[("alice-tab", 1), ("bob-tab", 3)]).await;
     let seen_by_bob = presence_with(&mut bob_socket, &[("alice-tab", 1), ("bob-tab", 3)]).await;
-    let alice_entry = seen_by_bob["viewers"].as_array().unwrap().iter().find(|v| v["userId"] == "alice").unwrap().clone();
+    let alice_entry =
+        seen_by_bob["viewers"].as_array().unwrap().iter().find(|v| v["userId"] == "alice").unwrap().clone();
     assert_eq!(alice_entry["name"], "alice name");
     assert_eq!(alice_entry["role"], "user");
 
@@ -103,12 +104,14 @@ async fn viewers_on_different_nodes_see_each_others_presence_and_pointers() {
         alice_socket.send(Message::text(message.to_string())).await.unwrap();
     }
     let near = |v: &Value, want: f64| v.as_f64().is_some_and(|got| (got - want).abs() < 1e-6);
-    let last = next_where(&mut bob_socket, Duration::from_secs(5), |m| m["type"] == "pointer" && near(&m["y"], 0.19)).await;
+    let last =
+        next_where(&mut bob_socket, Duration::from_secs(5), |m| m["type"] == "pointer" && near(&m["y"], 0.19)).await;
     assert!(near(&last["x"], 0.9), "{last}");
 
     // Leaving the form and closing the tab reach the other node too.
     alice_socket.send(Message::text(r#"{"type":"pointerLeave"}"#)).await.unwrap();
-    let left = next_where(&mut bob_socket, Duration::from_secs(5), |m| m["type"] == "pointer" && m["userId"] == "alice").await;
+    let left =
+        next_where(&mut bob_socket, Duration::from_secs(5), |m| m["type"] == "pointer" && m["userId"] == "alice").await;
     assert!(left["x"].is_null() && left["y"].is_null(), "{left}");
     alice_socket.close(None).await.unwrap();
     presence_with(&mut bob_socket, &[("bob-tab", 3)]).await;
@@ -132,7 +135,16 @@ async fn the_holders_tab_closing_releases_the_lock_after_the_grace_period() {
     let mut alice_socket = watch(&cluster, 1, "p-2", &alice).await;
     presence_with(&mut bob_socket, &[("alice-tab", 2), ("bob-tab", 3)]).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let status: Value = cluster.http.get(cluster.url(2, "/appointments/p-2/lock-status")).bearer_auth(&bob.token).send().await.unwrap().json().await.unwrap();
+    let status: Value = cluster
+        .http
+        .get(cluster.url(2, "/appointments/p-2/lock-status"))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["lock"]["fencingToken"], token, "a reconnect within the grace keeps the lock: {status}");
 
     // Now the tab is gone for good: released as `disconnected`, after the grace.
@@ -178,7 +190,10 @@ async fn floods_and_bad_frames_are_refused_and_the_node_keeps_what_it_acknowledg
     }
     let mut told = false;
     let code = loop {
-        match tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut socket)).await.expect("an answer") {
+        match tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut socket))
+            .await
+            .expect("an answer")
+        {
             Some(Ok(Message::Text(text))) => told |= text.as_str().contains("rate_limited"),
             Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
             Some(Ok(_)) => {}
@@ -189,7 +204,16 @@ async fn floods_and_bad_frames_are_refused_and_the_node_keeps_what_it_acknowledg
     assert_eq!(code, Some(1008), "a flood closes with a policy violation (sent {sent})");
 
     // The node serves on, and the lock acknowledged before the flood is intact.
-    let status: Value = cluster.http.get(cluster.url(1, "/appointments/p-3/lock-status")).bearer_auth(&mallory.token).send().await.unwrap().json().await.unwrap();
+    let status: Value = cluster
+        .http
+        .get(cluster.url(1, "/appointments/p-3/lock-status"))
+        .bearer_auth(&mallory.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["lock"]["fencingToken"], token);
     assert_eq!(status["lock"]["holder"]["userId"], "alice");
     let mut again = watch(&cluster, 1, "p-3", &mallory).await;
@@ -243,7 +267,8 @@ async fn a_users_frames_are_limited_across_all_their_sockets_and_not_other_users
             })
         })
         .collect();
-    let refused = || async { sample(&cluster.metrics(1).await, "lockd_ws_frames_refused_total").unwrap() - refused_before };
+    let refused =
+        || async { sample(&cluster.metrics(1).await, "lockd_ws_frames_refused_total").unwrap() - refused_before };
     cluster
         .eventually(Duration::from_secs(10), "each frame answered or refused", || async {
             pongs.load(Ordering::Relaxed) + refused().await as usize == TABS * PINGS_PER_TAB
@@ -256,7 +281,10 @@ async fn a_users_frames_are_limited_across_all_their_sockets_and_not_other_users
     // The first 240 always pass; of the rest, only what refilled until the last was handled.
     let refilled = (USER_PER_SEC * settled.as_secs_f64()).ceil() as usize + 1;
     let at_least = (TABS * PINGS_PER_TAB).saturating_sub(USER_BURST + refilled);
-    assert!(refused >= at_least && refused <= TABS * PINGS_PER_TAB - USER_BURST, "refused {refused}, sent in {sending:?}, all handled within {settled:?}");
+    assert!(
+        refused >= at_least && refused <= TABS * PINGS_PER_TAB - USER_BURST,
+        "refused {refused}, sent in {sending:?}, all handled within {settled:?}"
+    );
     assert_eq!(told.load(Ordering::Relaxed) > 0, refused > 0, "a refused tab is told");
     println!("per-user frame limit: {TABS} tabs × {PINGS_PER_TAB} pings in {sending:?}: {refused} refused");
 
@@ -313,7 +341,11 @@ async fn pointers_of_many_viewers_at_30_hz_cross_nodes_and_the_last_position_arr
             if message["type"] != "pointer" {
                 continue;
             }
-            let (Some(user), Some(x), Some(y)) = (message["userId"].as_str(), message["x"].as_f64(), message["y"].as_f64()) else { continue };
+            let (Some(user), Some(x), Some(y)) =
+                (message["userId"].as_str(), message["x"].as_f64(), message["y"].as_f64())
+            else {
+                continue;
+            };
             received += 1;
             last.insert(user.to_owned(), (x, y));
             if last.len() == viewers && last.values().all(|&(_, y)| y == final_y) {

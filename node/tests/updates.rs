@@ -57,7 +57,8 @@ async fn a_stream_on_a_node_that_has_not_caught_up_never_says_an_acknowledged_ap
     let ids: Vec<u64> = (1..=3).collect();
     proxy.isolate(ids[behind], &ids);
     let alice = Tab::new(cluster.login(leader, "alice", "user").await, "alice-tab");
-    let created = alice.request(&cluster.http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("lag-1"));
+    let created =
+        alice.request(&cluster.http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("lag-1"));
     assert_eq!(created.send().await.unwrap().status(), 201);
     let stale = alice.request(&cluster.http, Method::GET, cluster.url(behind, "/appointments/lag-1?stale=true"));
     assert_eq!(stale.send().await.unwrap().status(), 404, "the cut-off node has not applied the create");
@@ -98,7 +99,8 @@ async fn a_lock_taken_through_one_node_reaches_sockets_on_the_others_in_log_orde
 
     // Alice acquires through node 0.
     let started = Instant::now();
-    let acquired = alice.request(&http, Method::POST, cluster.url(0, "/appointments/ws-1/acquire-lock")).send().await.unwrap();
+    let acquired =
+        alice.request(&http, Method::POST, cluster.url(0, "/appointments/ws-1/acquire-lock")).send().await.unwrap();
     assert_eq!(acquired.status(), 200);
     let token = acquired.json::<Value>().await.unwrap()["fencingToken"].as_u64().unwrap();
     let event = until(&mut watcher, "lock.acquired", &mut watched_index).await;
@@ -166,7 +168,8 @@ async fn sockets_authenticate_refuse_bad_frames_and_close_when_the_token_expires
     // A token that expires in about a second (the server allows 30 s of leeway).
     let keys = JwtKeys::from_secret(b"integration-test-jwt-secret");
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let identity = Identity { user_id: "dave".into(), name: "Dave".into(), email: "dave@example.com".into(), role: Role::User };
+    let identity =
+        Identity { user_id: "dave".into(), name: "Dave".into(), email: "dave@example.com".into(), role: Role::User };
     let short = keys.issue(&identity, now - 120, 120 - 29);
     let mut socket = connect(&cluster, 1, "/updates", &short).await;
     assert_eq!(next(&mut socket, Duration::from_secs(5)).await["type"], "snapshot");
@@ -215,7 +218,11 @@ async fn a_hundred_watchers_on_other_nodes_see_every_grant_in_order() {
     let mut answered = Vec::new();
     for _ in 0..ROUNDS {
         let started = Instant::now();
-        let acquired = alice.request(&http, Method::POST, cluster.url(0, "/appointments/fan-1/acquire-lock")).send().await.unwrap();
+        let acquired = alice
+            .request(&http, Method::POST, cluster.url(0, "/appointments/fan-1/acquire-lock"))
+            .send()
+            .await
+            .unwrap();
         answered.push(started.elapsed());
         let token = acquired.json::<Value>().await.unwrap()["fencingToken"].as_u64().unwrap();
         sent_at.insert(token, started);
@@ -253,7 +260,8 @@ async fn a_socket_that_falls_behind_gets_a_fresh_snapshot_not_a_gap() {
     let alice = Tab::new(cluster.login(0, "alice", "user").await, "alice-tab");
     let created = alice.request(&http, Method::POST, cluster.url(0, "/appointments")).json(&appointment("slow-1"));
     assert_eq!(created.send().await.unwrap().status(), 201);
-    let acquired = alice.request(&http, Method::POST, cluster.url(0, "/appointments/slow-1/acquire-lock")).send().await.unwrap();
+    let acquired =
+        alice.request(&http, Method::POST, cluster.url(0, "/appointments/slow-1/acquire-lock")).send().await.unwrap();
     let token = acquired.json::<Value>().await.unwrap()["fencingToken"].as_u64().unwrap();
 
     // A client with a tiny receive buffer that stops reading after the snapshot.
@@ -261,7 +269,8 @@ async fn a_socket_that_falls_behind_gets_a_fresh_snapshot_not_a_gap() {
     tcp.set_recv_buffer_size(4096).unwrap();
     let stream = tcp.connect(cluster.nodes[0].http.parse().unwrap()).await.unwrap();
     let request = support::ws::request(&cluster, 0, "/appointments/slow-1/updates", &alice.token);
-    let (mut slow, _) = tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
+    let (mut slow, _) =
+        tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
     let first = next(&mut slow, Duration::from_secs(5)).await;
     assert_eq!(first["type"], "snapshot");
     let mut last_index = first["index"].as_u64().unwrap();

@@ -233,8 +233,10 @@ impl LockNode {
     /// The gRPC service peers call, guarded by the cluster secret.
     pub fn grpc_service(
         &self,
-    ) -> tonic::service::interceptor::InterceptedService<pb::raft_service_server::RaftServiceServer<RaftGrpc>, RequireSecret>
-    {
+    ) -> tonic::service::interceptor::InterceptedService<
+        pb::raft_service_server::RaftServiceServer<RaftGrpc>,
+        RequireSecret,
+    > {
         let inner = pb::raft_service_server::RaftServiceServer::new(RaftGrpc::new(self.clone()))
             .max_decoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX)
             .max_encoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX);
@@ -333,8 +335,11 @@ impl LockNode {
     /// error; the request id makes the retry safe).
     async fn forward(&self, leader: NodeId, request_id: &str, op: &Op, remaining: Duration) -> Option<Applied> {
         let info = self.node_info(leader)?;
-        let message =
-            pb::ForwardRequest { request_id: Some(request_id.to_owned()), op: Some(op.into()), trace_id: crate::trace::current() };
+        let message = pb::ForwardRequest {
+            request_id: Some(request_id.to_owned()),
+            op: Some(op.into()),
+            trace_id: crate::trace::current(),
+        };
         let attempt_limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS).min(remaining);
         let Some(response) = self.inner.forwarder.forward(&info.raft_addr, message, attempt_limit).await else {
             tracing::debug!(leader, "forwarding a write got no answer; will retry");
@@ -391,11 +396,13 @@ impl LockNode {
             let remaining = budget.remaining();
             let tried = self.current_leader();
             let index = match tried {
-                Some(leader) if leader == self.inner.id => match timeout(remaining, self.read_index_as_leader()).await {
-                    Ok(Ok(index)) => Some(index),
-                    Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
-                    Ok(Err(ProposeError::NotLeader { .. })) | Err(_) => None,
-                },
+                Some(leader) if leader == self.inner.id => {
+                    match timeout(remaining, self.read_index_as_leader()).await {
+                        Ok(Ok(index)) => Some(index),
+                        Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
+                        Ok(Err(ProposeError::NotLeader { .. })) | Err(_) => None,
+                    }
+                }
                 Some(leader) => self.remote_read_index(leader, remaining).await,
                 None => None,
             };

@@ -104,7 +104,11 @@ impl AsyncRuntime for LockdRuntime {
         TokioRuntime::select2(a, b)
     }
 
-    fn select3<A, B, C>(a: A, b: B, c: C) -> impl Future<Output = Select3<A::Output, B::Output, C::Output>> + OptionalSend
+    fn select3<A, B, C>(
+        a: A,
+        b: B,
+        c: C,
+    ) -> impl Future<Output = Select3<A::Output, B::Output, C::Output>> + OptionalSend
     where
         A: Future + OptionalSend,
         B: Future + OptionalSend,

@@ -50,10 +50,30 @@ mod tests {
 
     #[test]
     fn member_addresses_are_ip_or_dns_name_with_a_port() {
-        for good in ["127.0.0.1:9081", "[::1]:9081", "lockd-0.lockd.default.svc.cluster.local:9081", "node-2:8081", "lockd-1.:9081"] {
+        for good in [
+            "127.0.0.1:9081",
+            "[::1]:9081",
+            "lockd-0.lockd.default.svc.cluster.local:9081",
+            "node-2:8081",
+            "lockd-1.:9081",
+        ] {
             assert_eq!(check_member_addr(good), Ok(()), "{good}");
         }
-        for bad in ["", "127.0.0.1", "127.0.0.1:0", "host:99999", "host:", ":9081", "-bad.example:1", "a..b:1", "under_score:1", "1.2.3:9081", "::1:9081", "host name:1", "http://host:1"] {
+        for bad in [
+            "",
+            "127.0.0.1",
+            "127.0.0.1:0",
+            "host:99999",
+            "host:",
+            ":9081",
+            "-bad.example:1",
+            "a..b:1",
+            "under_score:1",
+            "1.2.3:9081",
+            "::1:9081",
+            "host name:1",
+            "http://host:1",
+        ] {
             assert!(check_member_addr(bad).is_err(), "{bad}");
         }
     }

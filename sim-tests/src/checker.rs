@@ -204,15 +204,31 @@ impl Checker {
 
     /// After healing: leases the leader's clock says are overdue by more than `bound_ms`,
     /// counting from their deadline or from when this leader took office, whichever is later.
-    pub fn leases_overdue(&self, node: NodeId, state: &Applied, cluster_now_ms: u64, took_office_ms: u64, bound_ms: u64) {
+    pub fn leases_overdue(
+        &self,
+        node: NodeId,
+        state: &Applied,
+        cluster_now_ms: u64,
+        took_office_ms: u64,
+        bound_ms: u64,
+    ) {
         let overdue: Vec<String> = state
             .sm
             .locks()
             .filter(|l| l.expires_at_ms.max(took_office_ms).saturating_add(bound_ms) < cluster_now_ms)
-            .map(|l| format!("{} (token {}, due {} ms ago)", l.appointment_id, l.fencing_token, cluster_now_ms - l.expires_at_ms))
+            .map(|l| {
+                format!(
+                    "{} (token {}, due {} ms ago)",
+                    l.appointment_id,
+                    l.fencing_token,
+                    cluster_now_ms - l.expires_at_ms
+                )
+            })
             .collect();
         if !overdue.is_empty() {
-            self.with(|i| i.violate(format!("node {node}: leases outlived their bound of {bound_ms} ms: {}", overdue.join(", "))));
+            self.with(|i| {
+                i.violate(format!("node {node}: leases outlived their bound of {bound_ms} ms: {}", overdue.join(", ")))
+            });
         }
     }
 
@@ -220,7 +236,9 @@ impl Checker {
     pub fn finish(&self, finals: &[(NodeId, Option<u64>, u64)], healed_at_ms: u64, liveness_bound_ms: u64) {
         self.with(|i| {
             if !i.acked_at_ms.iter().any(|&at| at >= healed_at_ms && at <= healed_at_ms + liveness_bound_ms) {
-                i.violate(format!("liveness: no write was acknowledged within {liveness_bound_ms} ms after the faults healed"));
+                i.violate(format!(
+                    "liveness: no write was acknowledged within {liveness_bound_ms} ms after the faults healed"
+                ));
             }
             let indexes: Vec<Option<u64>> = finals.iter().map(|(_, index, _)| *index).collect();
             let digests: Vec<u64> = finals.iter().map(|(_, _, d)| *d).collect();
@@ -230,7 +248,9 @@ impl Checker {
             let last = indexes.iter().flatten().min().copied().unwrap_or(0);
             if i.acked_index_max > last {
                 let max = i.acked_index_max;
-                i.violate(format!("acknowledged index {max} is beyond the final applied index {last}: an acknowledged write was lost"));
+                i.violate(format!(
+                    "acknowledged index {max} is beyond the final applied index {last}: an acknowledged write was lost"
+                ));
             }
         });
     }
@@ -311,8 +331,10 @@ impl Inner {
 
         // 3: an accepted update carried the current holder's token and the expected version.
         if !replay
-            && let Some(Command { op: Op::UpdateAppointment { actor, appointment_id, fencing_token, expected_version, .. }, .. }) =
-            command
+            && let Some(Command {
+                op: Op::UpdateAppointment { actor, appointment_id, fencing_token, expected_version, .. },
+                ..
+            }) = command
             && let Response::AppointmentSaved(saved) = response
         {
             self.counts.updates_accepted += 1;
@@ -341,7 +363,11 @@ impl Inner {
                     if let Some(current) = replica.locks.get(&lock.appointment_id) {
                         problems.push(format!(
                             "index {index}: {} granted to {} (token {}) while {} holds it (token {})",
-                            lock.appointment_id, lock.holder.user_id, lock.fencing_token, current.holder.user_id, current.fencing_token
+                            lock.appointment_id,
+                            lock.holder.user_id,
+                            lock.fencing_token,
+                            current.holder.user_id,
+                            current.fencing_token
                         ));
                     }
                     self.counts.grants += 1;
@@ -349,8 +375,12 @@ impl Inner {
                     replica.locks.insert(lock.appointment_id.clone(), lock.clone());
                 }
                 Event::LockTakenOver { lock, previous, .. } => {
-                    if replica.locks.get(&lock.appointment_id).map(|l| l.fencing_token) != Some(previous.fencing_token) {
-                        problems.push(format!("index {index}: takeover of {} from a grant this replica does not hold", lock.appointment_id));
+                    if replica.locks.get(&lock.appointment_id).map(|l| l.fencing_token) != Some(previous.fencing_token)
+                    {
+                        problems.push(format!(
+                            "index {index}: takeover of {} from a grant this replica does not hold",
+                            lock.appointment_id
+                        ));
                     }
                     self.counts.takeovers += 1;
                     check_token(&mut problems, replica, index, lock);
@@ -360,11 +390,17 @@ impl Inner {
                     Some(current) if current.fencing_token == lock.fencing_token => {
                         replica.locks.insert(lock.appointment_id.clone(), lock.clone());
                     }
-                    _ => problems.push(format!("index {index}: renewal of token {} that is not the grant", lock.fencing_token)),
+                    _ => problems
+                        .push(format!("index {index}: renewal of token {} that is not the grant", lock.fencing_token)),
                 },
                 Event::LockReleased { previous, .. } | Event::LockExpired { previous } => {
-                    if replica.locks.get(&previous.appointment_id).map(|l| l.fencing_token) != Some(previous.fencing_token) {
-                        problems.push(format!("index {index}: {} ended a grant (token {}) it did not hold", previous.appointment_id, previous.fencing_token));
+                    if replica.locks.get(&previous.appointment_id).map(|l| l.fencing_token)
+                        != Some(previous.fencing_token)
+                    {
+                        problems.push(format!(
+                            "index {index}: {} ended a grant (token {}) it did not hold",
+                            previous.appointment_id, previous.fencing_token
+                        ));
                     }
                     if matches!(event, Event::LockExpired { .. }) {
                         self.counts.expiries += 1;
@@ -390,7 +426,9 @@ impl Inner {
             let held = after.sm.lock(id).map(|l| l.fencing_token);
             let viewed = replica.locks.get(id).map(|l| l.fencing_token);
             if held != viewed {
-                problems.push(format!("node {node} index {index}: {id} is held by token {held:?} but its events say {viewed:?}"));
+                problems.push(format!(
+                    "node {node} index {index}: {id} is held by token {held:?} but its events say {viewed:?}"
+                ));
             }
         }
         for lock in after.sm.locks() {
@@ -410,11 +448,15 @@ impl Inner {
             && let Response::Granted { lock, renewed: false } = response
             && events.iter().any(|e| matches!(e, Event::LockTakenOver { .. }))
         {
-            let audited = after.sm.audit(appointment_id).any(|r| {
-                r.action == AuditAction::TakenOver && r.fencing_token == Some(lock.fencing_token)
-            });
+            let audited = after
+                .sm
+                .audit(appointment_id)
+                .any(|r| r.action == AuditAction::TakenOver && r.fencing_token == Some(lock.fencing_token));
             if !audited {
-                problems.push(format!("index {index}: takeover of {appointment_id} (token {}) has no audit record", lock.fencing_token));
+                problems.push(format!(
+                    "index {index}: takeover of {appointment_id} (token {}) has no audit record",
+                    lock.fencing_token
+                ));
             }
         }
 
@@ -459,7 +501,14 @@ struct ReplicaObserver {
 }
 
 impl ApplyObserver for ReplicaObserver {
-    fn applied(&self, log_id: &LogId, command: Option<&Command>, response: &Response, events: &[Event], after: &Applied) {
+    fn applied(
+        &self,
+        log_id: &LogId,
+        command: Option<&Command>,
+        response: &Response,
+        events: &[Event],
+        after: &Applied,
+    ) {
         self.checker.with(|i| i.applied(self.node, log_id, command, response, events, after));
     }
 

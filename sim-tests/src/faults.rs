@@ -17,17 +17,42 @@ use crate::hosts::{World, host_name};
 
 #[derive(Debug, Clone)]
 enum Fault {
-    Partition { a: Vec<NodeId>, b: Vec<NodeId> },
-    OneWay { from: NodeId, to: NodeId },
+    Partition {
+        a: Vec<NodeId>,
+        b: Vec<NodeId>,
+    },
+    OneWay {
+        from: NodeId,
+        to: NodeId,
+    },
     IsolateLeader,
-    Hold { a: NodeId, b: NodeId },
-    SlowLink { a: NodeId, b: NodeId, latency_ms: u64 },
+    Hold {
+        a: NodeId,
+        b: NodeId,
+    },
+    SlowLink {
+        a: NodeId,
+        b: NodeId,
+        latency_ms: u64,
+    },
     /// Random loss: the link drops messages (turmoil breaks it at random and repairs it).
-    LossyLink { a: NodeId, b: NodeId, loss: f64 },
-    Crash { nodes: Vec<NodeId> },
+    LossyLink {
+        a: NodeId,
+        b: NodeId,
+        loss: f64,
+    },
+    Crash {
+        nodes: Vec<NodeId>,
+    },
     CrashLeaderMidAppend,
-    SlowDisk { node: NodeId, latency_ms: u64 },
-    ClockJump { node: NodeId, delta_ms: i64 },
+    SlowDisk {
+        node: NodeId,
+        latency_ms: u64,
+    },
+    ClockJump {
+        node: NodeId,
+        delta_ms: i64,
+    },
 }
 
 impl Fault {
@@ -115,7 +140,13 @@ pub const LINK_LATENCY_MAX: Duration = Duration::from_millis(12);
 impl Schedule {
     /// Faults between 1 s and `until_ms`, drawn from `seed`. `user_hosts` are the other hosts
     /// a node talks to.
-    pub fn draw(seed: u64, ids: &[NodeId], user_hosts: &[String], until_ms: u64, base_disk_latency_ms: u64) -> Schedule {
+    pub fn draw(
+        seed: u64,
+        ids: &[NodeId],
+        user_hosts: &[String],
+        until_ms: u64,
+        base_disk_latency_ms: u64,
+    ) -> Schedule {
         let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_fa17);
         let mut pending = Vec::new();
         let count = rng.random_range(4..=10);
@@ -157,7 +188,8 @@ impl Schedule {
                 self.armed = None;
             }
         }
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.undos).into_iter().partition(|(at, _)| *at <= now_ms);
+        let (due, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.undos).into_iter().partition(|(at, _)| *at <= now_ms);
         self.undos = later;
         for (_, undo) in due {
             self.undo(sim, world, undo);

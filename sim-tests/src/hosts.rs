@@ -122,8 +122,9 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
     // Snapshot builds and installs take simulated time, holding the writers' gate as the
     // binary's blocking thread does (ADR 18); their own draws, so openraft's stay as they were.
     let snapshot_jobs = Arc::new(DelayedJobs::new(seed.rotate_left(29)));
-    let mut state_machine =
-        StateMachineStore::open(disk.snapshots())?.observed_by(world.checker.observer(id)).building_snapshots_on(snapshot_jobs);
+    let mut state_machine = StateMachineStore::open(disk.snapshots())?
+        .observed_by(world.checker.observer(id))
+        .building_snapshots_on(snapshot_jobs);
     if world.plant == Some(Plant::LocalExpiry) {
         state_machine = state_machine.with_planted_local_expiry(clock.clone() as Arc<dyn Clock>);
     }

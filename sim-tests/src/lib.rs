@@ -130,10 +130,8 @@ pub fn run(seed: u64, config: &SimConfig) -> Report {
     record_panics();
     let mut rng = SmallRng::seed_from_u64(seed);
     let ids: Vec<NodeId> = (1..=config.nodes as NodeId).collect();
-    let clocks = ids
-        .iter()
-        .map(|&id| (id, SimClock::new(rng.random_range(-500..=500), rng.random_range(-200..=200))))
-        .collect();
+    let clocks =
+        ids.iter().map(|&id| (id, SimClock::new(rng.random_range(-500..=500), rng.random_range(-200..=200)))).collect();
     let world = World::new(seed, &ids, clocks, config.plant);
     // The planted sync bug needs a window between acknowledging and syncing.
     let base_disk_latency_ms = if config.plant == Some(Plant::AckBeforeSync) { 15 } else { 0 };

@@ -73,7 +73,13 @@ impl Session {
         format!("{}/{}", self.user_id, self.session_id)
     }
 
-    fn request(&self, method: Method, path: &str, headers: &[(&str, String)], body: Option<&Value>) -> Request<Full<Bytes>> {
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Request<Full<Bytes>> {
         let mut builder = Request::builder()
             .method(method)
             .uri(format!("http://{}:{HTTP_PORT}{path}", self.node()))
@@ -97,7 +103,13 @@ impl Session {
 
     /// A write with a fresh request id, retried with the same id on a timeout or a lost
     /// connection. `None`: the outcome is unknown (it may or may not have applied).
-    async fn write(&mut self, method: Method, path: &str, headers: &[(&str, String)], body: Option<Value>) -> Option<HttpAnswer> {
+    async fn write(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<Value>,
+    ) -> Option<HttpAnswer> {
         self.next_request += 1;
         let request_id = format!("r{}", self.next_request);
         let mut headers = headers.to_vec();
@@ -154,7 +166,8 @@ impl Session {
         let wait = self.rng.random_bool(0.3);
         let ttl_ms = self.rng.random_range(1_000..=4_000u64);
         let path = format!("/appointments/{appointment}/acquire-lock");
-        let Some(answer) = self.write(Method::POST, &path, &[], Some(json!({ "wait": wait, "ttlMs": ttl_ms }))).await else {
+        let Some(answer) = self.write(Method::POST, &path, &[], Some(json!({ "wait": wait, "ttlMs": ttl_ms }))).await
+        else {
             return;
         };
         if answer.status != StatusCode::OK {

@@ -120,7 +120,9 @@ fn the_checker_catches_an_append_acknowledged_before_sync() {
         }
         let why = output
             .lines()
-            .find(|l| l.contains("violation:") || l.contains("follower log reversion") || l.contains("replicas disagree"))
+            .find(|l| {
+                l.contains("violation:") || l.contains("follower log reversion") || l.contains("replicas disagree")
+            })
             .unwrap_or("the child failed");
         assert!(
             output.contains("PLANT CAUGHT") || output.contains("follower log reversion"),

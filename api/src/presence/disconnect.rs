@@ -40,7 +40,9 @@ pub fn socket_closed(state: &AppState, appointment_id: &str, actor: Actor) {
                 appointment = %key.appointment_id, user = %key.user_id, token, answer = ?applied.response,
                 "released the lock of a disconnected holder"
             ),
-            Err(e) => tracing::warn!(appointment = %key.appointment_id, error = %e, "could not release a disconnected holder's lock"),
+            Err(e) => {
+                tracing::warn!(appointment = %key.appointment_id, error = %e, "could not release a disconnected holder's lock")
+            }
         }
     });
 }

@@ -270,7 +270,8 @@ impl PresenceHub {
                 return RoomView { roster: (seen_roster_seq == 0).then(Vec::new), ..RoomView::default() };
             };
             let viewers = room.viewers();
-            let is_me = |v: &Viewer| me.is_some_and(|k| k.user_id == v.actor.user_id && k.session_id == v.actor.session_id);
+            let is_me =
+                |v: &Viewer| me.is_some_and(|k| k.user_id == v.actor.user_id && k.session_id == v.actor.session_id);
             let pointers =
                 viewers.iter().filter(|v| v.pointer_seq > seen_seq && !is_me(v)).map(|v| (*v).clone()).collect();
             let roster_changed = room.roster_seq > seen_roster_seq || seen_roster_seq == 0;
@@ -385,7 +386,10 @@ impl PresenceHub {
     /// How many tabs this node holds, own and relayed (for metrics).
     pub fn counts(&self) -> (usize, usize) {
         self.with(|inner| {
-            inner.rooms.values().fold((0, 0), |(local, remote), room| (local + room.local.len(), remote + room.remote.len()))
+            inner
+                .rooms
+                .values()
+                .fold((0, 0), |(local, remote), room| (local + room.local.len(), remote + room.remote.len()))
         })
     }
 }

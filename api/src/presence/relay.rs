@@ -40,8 +40,13 @@ pub async fn run(node: LockNode, hub: Arc<PresenceHub>, stats: Arc<RelayStats>) 
     let mut senders: BTreeMap<NodeId, (String, JoinHandle<()>)> = BTreeMap::new();
     let mut stopped = node.stopped();
     loop {
-        let peers: BTreeMap<NodeId, String> =
-            node.status().nodes.into_iter().filter(|(id, _)| *id != node.id()).map(|(id, info)| (id, info.raft_addr)).collect();
+        let peers: BTreeMap<NodeId, String> = node
+            .status()
+            .nodes
+            .into_iter()
+            .filter(|(id, _)| *id != node.id())
+            .map(|(id, info)| (id, info.raft_addr))
+            .collect();
         senders.retain(|id, (addr, task)| {
             let keep = peers.get(id) == Some(addr) && !task.is_finished();
             if !keep {
@@ -146,7 +151,8 @@ fn batches(from: NodeId, changes: LocalChanges) -> Vec<pb::PresenceBatch> {
     let mut viewers = changes.viewers.into_iter().peekable();
     let mut gone = changes.gone.into_iter().peekable();
     loop {
-        let mut batch = pb::PresenceBatch { from_node: from, replace: out.is_empty() && changes.replace, ..Default::default() };
+        let mut batch =
+            pb::PresenceBatch { from_node: from, replace: out.is_empty() && changes.replace, ..Default::default() };
         batch.viewers =
             viewers.by_ref().take(limits::PRESENCE_BATCH_VIEWERS_MAX).map(|(id, v)| viewer_to_pb(&id, &v)).collect();
         batch.gone = gone.by_ref().take(limits::PRESENCE_BATCH_VIEWERS_MAX).map(|k| key_to_pb(&k)).collect();
@@ -166,7 +172,11 @@ fn viewer_to_pb(appointment_id: &str, viewer: &Viewer) -> pb::ViewerState {
 }
 
 fn key_to_pb(key: &ViewerKey) -> pb::ViewerKey {
-    pb::ViewerKey { appointment_id: key.appointment_id.clone(), user_id: key.user_id.clone(), session_id: key.session_id.clone() }
+    pb::ViewerKey {
+        appointment_id: key.appointment_id.clone(),
+        user_id: key.user_id.clone(),
+        session_id: key.session_id.clone(),
+    }
 }
 
 /// What a peer's batch says: viewers (with their appointment) present or moved, and viewers gone.
@@ -175,7 +185,8 @@ pub type PeerBatch = (Vec<(String, Viewer)>, Vec<ViewerKey>);
 /// A peer's batch, checked like any outside input: bounded, valid identities, pointers on
 /// the form.
 pub fn batch_from_pb(batch: pb::PresenceBatch) -> Result<PeerBatch, String> {
-    if batch.viewers.len() > limits::PRESENCE_BATCH_VIEWERS_MAX || batch.gone.len() > limits::PRESENCE_BATCH_VIEWERS_MAX {
+    if batch.viewers.len() > limits::PRESENCE_BATCH_VIEWERS_MAX || batch.gone.len() > limits::PRESENCE_BATCH_VIEWERS_MAX
+    {
         return Err("too many viewers in one batch".into());
     }
     let checked_id = |id: &str| crate::routes::checked_id(id.to_owned()).map_err(|p| p.detail);
@@ -190,7 +201,11 @@ pub fn batch_from_pb(batch: pb::PresenceBatch) -> Result<PeerBatch, String> {
     }
     let mut gone = Vec::with_capacity(batch.gone.len());
     for key in batch.gone {
-        gone.push(ViewerKey { appointment_id: checked_id(&key.appointment_id)?, user_id: key.user_id, session_id: key.session_id });
+        gone.push(ViewerKey {
+            appointment_id: checked_id(&key.appointment_id)?,
+            user_id: key.user_id,
+            session_id: key.session_id,
+        });
     }
     Ok((viewers, gone))
 }

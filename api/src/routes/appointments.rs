@@ -27,11 +27,7 @@ fn etag(version: u64) -> HeaderValue {
 }
 
 #[utoipa::path(get, path = "/appointments", tag = "appointments", params(("stale" = Option<bool>, Query, description = "Answer from this node's applied state without the read barrier")), security(("bearer" = [])), responses((status = 200, description = "Every appointment with its lock", body = Vec<crate::dto::AppointmentWithLock>), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
-pub async fn list(
-    State(state): State<AppState>,
-    _identity: Identity,
-    query: ReadQuery,
-) -> Result<Response, Problem> {
+pub async fn list(State(state): State<AppState>, _identity: Identity, query: ReadQuery) -> Result<Response, Problem> {
     query.barrier(&state).await?;
     let server_time = dto::rfc3339(state.server_time_ms());
     let items: Vec<dto::AppointmentWithLock> =
@@ -48,7 +44,8 @@ pub async fn get(
 ) -> Result<Response, Problem> {
     let id = checked_id(id)?;
     query.barrier(&state).await?;
-    let found = state.node.state().read(|applied| applied.sm.appointment(&id).map(|a| (a.version, with_lock(&applied.sm, a))));
+    let found =
+        state.node.state().read(|applied| applied.sm.appointment(&id).map(|a| (a.version, with_lock(&applied.sm, a))));
     let (version, body) = found.ok_or_else(|| Problem::not_found("no such appointment"))?;
     Ok(([(header::ETAG, etag(version))], Json(body)).into_response())
 }
@@ -73,7 +70,11 @@ pub async fn create(
     match applied_or_problem(&state, applied.response)? {
         sm::Response::AppointmentSaved(a) => {
             let location = HeaderValue::from_str(&format!("/appointments/{}", a.id)).expect("ids are header-safe");
-            Ok((StatusCode::CREATED, [(header::LOCATION, location), (header::ETAG, etag(a.version))], Json(dto::Appointment::from(&a)))
+            Ok((
+                StatusCode::CREATED,
+                [(header::LOCATION, location), (header::ETAG, etag(a.version))],
+                Json(dto::Appointment::from(&a)),
+            )
                 .into_response())
         }
         other => Err(unexpected(other)),

@@ -84,7 +84,8 @@ pub async fn add_member(
         return Err(Problem::forbidden("changing membership needs the admin role"));
     }
     for addr in [&input.raft_addr, &input.http_addr] {
-        lockd_raft::types::check_member_addr(addr).map_err(|e| Problem::invalid_input(format!("raftAddr and httpAddr must be host:port: {e}")))?;
+        lockd_raft::types::check_member_addr(addr)
+            .map_err(|e| Problem::invalid_input(format!("raftAddr and httpAddr must be host:port: {e}")))?;
     }
     let s = state.node.status();
     require_leader(&s)?;
@@ -106,7 +107,8 @@ fn require_leader(s: &lockd_raft::node::ClusterStatus) -> Result<(), Problem> {
         return Ok(());
     }
     let leader_http = s.leader.and_then(|id| s.nodes.get(&id)).map(|n| n.http_addr.clone());
-    Err(Problem::new(StatusCode::MISDIRECTED_REQUEST, "not_leader", "send membership changes to the leader").with("leaderHttpAddr", json!(leader_http)))
+    Err(Problem::new(StatusCode::MISDIRECTED_REQUEST, "not_leader", "send membership changes to the leader")
+        .with("leaderHttpAddr", json!(leader_http)))
 }
 
 /// Removes a node from the cluster (voter or learner). Admin only; on the leader. The last

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::{self, Op, ReleaseReason};
 use serde_json::json;
 
-use super::{JsonBody, OptionalJsonBody, ReadQuery, applied_or_problem, checked_id, fencing_token_header, request_id, unexpected};
+use super::{
+    JsonBody, OptionalJsonBody, ReadQuery, applied_or_problem, checked_id, fencing_token_header, request_id, unexpected,
+};
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
 use crate::{AppState, dto, limits};

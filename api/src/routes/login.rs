@@ -22,7 +22,10 @@ pub struct DevLogin {
 }
 
 #[utoipa::path(post, path = "/auth/dev-login", tag = "auth", request_body = DevLogin, responses((status = 200, description = "A signed token for the demo identity: {token}", body = Object), (status = 400, description = "Invalid input", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "Dev mode is off", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
-pub async fn dev_login(State(state): State<AppState>, JsonBody(input): JsonBody<DevLogin>) -> Result<Response, Problem> {
+pub async fn dev_login(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<DevLogin>,
+) -> Result<Response, Problem> {
     if !state.config.dev_mode {
         return Err(Problem::not_found("dev login is off"));
     }

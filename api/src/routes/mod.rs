@@ -34,7 +34,11 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
 
 async fn body_bytes(request: Request, state: &AppState) -> Result<Bytes, Problem> {
     Bytes::from_request(request, state).await.map_err(|e| {
-        Problem::new(e.status(), if e.status().as_u16() == 413 { "payload_too_large" } else { "invalid_input" }, e.body_text())
+        Problem::new(
+            e.status(),
+            if e.status().as_u16() == 413 { "payload_too_large" } else { "invalid_input" },
+            e.body_text(),
+        )
     })
 }
 

@@ -94,8 +94,13 @@ fn authenticate(state: &AppState, headers: &HeaderMap, query: &SocketQuery) -> R
 
 /// Authentication comes first: a request that is not an upgrade is told so only once it has
 /// shown a valid token.
-fn upgrade(ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>, speaks_lockd: bool) -> Result<WebSocketUpgrade, Problem> {
-    let ws = ws.map_err(|e| Problem::new(e.status(), "invalid_input", format!("expected a WebSocket upgrade: {}", e.body_text())))?;
+fn upgrade(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    speaks_lockd: bool,
+) -> Result<WebSocketUpgrade, Problem> {
+    let ws = ws.map_err(|e| {
+        Problem::new(e.status(), "invalid_input", format!("expected a WebSocket upgrade: {}", e.body_text()))
+    })?;
     let ws = ws
         .max_message_size(limits::WS_INBOUND_BYTES_MAX)
         .max_frame_size(limits::WS_INBOUND_BYTES_MAX)
@@ -291,7 +296,10 @@ async fn send(socket: &mut WebSocket, value: &Value) -> bool {
 async fn send_text(socket: &mut WebSocket, text: String) -> bool {
     let frame = Message::Text(Utf8Bytes::from(text));
     // A client that does not take a frame within the limit is gone or too slow to matter.
-    matches!(tokio::time::timeout(Duration::from_millis(limits::WS_SEND_TIMEOUT_MS), socket.send(frame)).await, Ok(Ok(())))
+    matches!(
+        tokio::time::timeout(Duration::from_millis(limits::WS_SEND_TIMEOUT_MS), socket.send(frame)).await,
+        Ok(Ok(()))
+    )
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
@@ -314,7 +322,8 @@ struct PresenceFeed {
 impl PresenceFeed {
     fn changed(&mut self) {
         if self.flush_at.is_none() {
-            self.flush_at = Some((self.last_flush + Duration::from_millis(limits::PRESENCE_FLUSH_MS)).max(Instant::now()));
+            self.flush_at =
+                Some((self.last_flush + Duration::from_millis(limits::PRESENCE_FLUSH_MS)).max(Instant::now()));
         }
     }
 
@@ -327,7 +336,9 @@ impl PresenceFeed {
         self.seen_roster_seq = view.seen_roster_seq;
         let mut messages = Vec::new();
         if let Some(roster) = view.roster {
-            messages.push(json!({ "type": "presence", "appointmentId": self.appointment_id, "viewers": viewers_json(&roster) }));
+            messages.push(
+                json!({ "type": "presence", "appointmentId": self.appointment_id, "viewers": viewers_json(&roster) }),
+            );
         }
         messages.extend(view.pointers.iter().map(|v| pointer_message(&self.appointment_id, v)));
         messages
@@ -344,7 +355,9 @@ struct Inbound {
 enum Verdict {
     Take,
     /// Refused; the first refusal of a window is told to the client.
-    Refuse { tell: bool },
+    Refuse {
+        tell: bool,
+    },
     Flood,
 }
 
@@ -508,7 +521,9 @@ fn take(state: &AppState, feed: Option<&PresenceFeed>, text: &str) -> Option<Val
         ClientMessage::Ping(_) => Some(json!({ "type": "pong", "serverTime": dto::rfc3339(state.server_time_ms()) })),
         ClientMessage::Heartbeat(_) => None,
         ClientMessage::Pointer(PointerPosition { x, y }) => {
-            let Some(feed) = feed else { return Some(error_frame("invalid_input", "pointers belong on an appointment's socket")) };
+            let Some(feed) = feed else {
+                return Some(error_frame("invalid_input", "pointers belong on an appointment's socket"));
+            };
             match Pointer::checked(x, y) {
                 Ok(pointer) => {
                     state.presence.point(&feed.me, Some(pointer));
@@ -518,7 +533,9 @@ fn take(state: &AppState, feed: Option<&PresenceFeed>, text: &str) -> Option<Val
             }
         }
         ClientMessage::PointerLeave(_) => {
-            let Some(feed) = feed else { return Some(error_frame("invalid_input", "pointers belong on an appointment's socket")) };
+            let Some(feed) = feed else {
+                return Some(error_frame("invalid_input", "pointers belong on an appointment's socket"));
+            };
             state.presence.point(&feed.me, None);
             None
         }
@@ -564,7 +581,8 @@ mod tests {
 
         /// JSON-looking text: objects with a few keys, including `type`, and odd values.
         fn json_like() -> impl Strategy<Value = String> {
-            let key = prop_oneof![Just("type".to_owned()), Just("x".to_owned()), Just("y".to_owned()), "[a-zA-Z_]{0,8}"];
+            let key =
+                prop_oneof![Just("type".to_owned()), Just("x".to_owned()), Just("y".to_owned()), "[a-zA-Z_]{0,8}"];
             let value = prop_oneof![
                 Just("\"ping\"".to_owned()),
                 Just("\"pointer\"".to_owned()),

@@ -75,7 +75,12 @@ impl Cluster {
         for (node, advertised) in cluster.nodes.iter_mut().zip(advertised) {
             node.advertised_raft = Some(advertised.to_string());
         }
-        cluster.peers = cluster.nodes.iter().map(|n| format!("{}={}/{}", n.id, n.advertised_raft.as_ref().unwrap(), n.http)).collect::<Vec<_>>().join(",");
+        cluster.peers = cluster
+            .nodes
+            .iter()
+            .map(|n| format!("{}={}/{}", n.id, n.advertised_raft.as_ref().unwrap(), n.http))
+            .collect::<Vec<_>>()
+            .join(",");
         for i in 0..cluster.nodes.len() {
             cluster.spawn(i);
         }
@@ -106,7 +111,11 @@ impl Cluster {
             });
         }
         let named = |addr: &str| addr.replace("127.0.0.1", peer_host);
-        let peers = nodes.iter().map(|n| format!("{}={}/{}", n.id, named(&n.raft), named(&n.http))).collect::<Vec<_>>().join(",");
+        let peers = nodes
+            .iter()
+            .map(|n| format!("{}={}/{}", n.id, named(&n.raft), named(&n.http)))
+            .collect::<Vec<_>>()
+            .join(",");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         let founders = nodes.len();
         let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
@@ -129,7 +138,12 @@ impl Cluster {
         command.args(&self.extra_args);
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&node.log_path).expect("a log file");
         let child = command
-            .args(["--jwt-secret", "integration-test-jwt-secret", "--cluster-secret", "integration-test-cluster-secret"])
+            .args([
+                "--jwt-secret",
+                "integration-test-jwt-secret",
+                "--cluster-secret",
+                "integration-test-cluster-secret",
+            ])
             .args(["--dev", "--heartbeat-ms", "50", "--election-min-ms", "300", "--election-max-ms", "600"])
             .env("LOCKD_LOG", &self.log_filter)
             .env("NO_COLOR", "1")

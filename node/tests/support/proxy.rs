@@ -18,7 +18,9 @@ pub fn node_ip(id: u64) -> IpAddr {
 
 fn node_of(ip: IpAddr) -> Option<u64> {
     match ip {
-        IpAddr::V4(v4) if v4.octets()[..3] == [127, 0, 0] && v4.octets()[3] > 10 => Some(u64::from(v4.octets()[3]) - 10),
+        IpAddr::V4(v4) if v4.octets()[..3] == [127, 0, 0] && v4.octets()[3] > 10 => {
+            Some(u64::from(v4.octets()[3]) - 10)
+        }
         _ => None,
     }
 }
@@ -80,7 +82,13 @@ fn cut(blocked: &Blocked, from: Option<u64>, to: u64) -> bool {
 
 /// Copies both ways until either side closes or the link is cut (then both sockets drop,
 /// as if the network had failed).
-async fn forward(mut inbound: TcpStream, upstream: SocketAddr, from: Option<u64>, to: u64, mut blocked: watch::Receiver<Blocked>) {
+async fn forward(
+    mut inbound: TcpStream,
+    upstream: SocketAddr,
+    from: Option<u64>,
+    to: u64,
+    mut blocked: watch::Receiver<Blocked>,
+) {
     if cut(&blocked.borrow_and_update(), from, to) {
         return;
     }

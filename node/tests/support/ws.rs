@@ -23,7 +23,8 @@ pub fn request(cluster: &Cluster, node: usize, path: &str, token: &str) -> Reque
 
 /// A socket on `path` of node `node` (see [`request`]).
 pub async fn connect(cluster: &Cluster, node: usize, path: &str, token: &str) -> Socket {
-    let (socket, response) = tokio_tungstenite::connect_async(request(cluster, node, path, token)).await.expect("websocket upgrade");
+    let (socket, response) =
+        tokio_tungstenite::connect_async(request(cluster, node, path, token)).await.expect("websocket upgrade");
     assert_eq!(response.headers()["sec-websocket-protocol"], "lockd");
     socket
 }
@@ -31,7 +32,8 @@ pub async fn connect(cluster: &Cluster, node: usize, path: &str, token: &str) ->
 /// The next JSON message; fails after `limit`.
 pub async fn next(socket: &mut Socket, limit: Duration) -> Value {
     loop {
-        let frame = tokio::time::timeout(limit, socket.next()).await.expect("a message in time").expect("open").unwrap();
+        let frame =
+            tokio::time::timeout(limit, socket.next()).await.expect("a message in time").expect("open").unwrap();
         match frame {
             Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
             Message::Ping(_) | Message::Pong(_) => continue,

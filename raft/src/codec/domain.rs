@@ -219,7 +219,8 @@ impl From<&AuditRecord> for pb::AuditRecord {
 impl TryFrom<pb::AuditRecord> for AuditRecord {
     type Error = CodecError;
     fn try_from(r: pb::AuditRecord) -> Result<Self, CodecError> {
-        let action = pb::AuditAction::try_from(r.action).map_err(|_| CodecError::UnknownEnum("AuditAction", r.action))?;
+        let action =
+            pb::AuditAction::try_from(r.action).map_err(|_| CodecError::UnknownEnum("AuditAction", r.action))?;
         Ok(AuditRecord {
             seq: r.seq,
             at_ms: r.at_ms,
@@ -368,7 +369,11 @@ impl From<&Command> for pb::Command {
 impl TryFrom<pb::Command> for Command {
     type Error = CodecError;
     fn try_from(c: pb::Command) -> Result<Self, CodecError> {
-        Ok(Command { issued_at_ms: c.issued_at_ms, request_id: c.request_id, op: need(c.op, "Command.op")?.try_into()? })
+        Ok(Command {
+            issued_at_ms: c.issued_at_ms,
+            request_id: c.request_id,
+            op: need(c.op, "Command.op")?.try_into()?,
+        })
     }
 }
 
@@ -534,7 +539,11 @@ mod borrowed {
     }
 
     fn actor_len(a: &Actor) -> usize {
-        str_len(1, &a.user_id) + str_len(2, &a.session_id) + str_len(3, &a.name) + str_len(4, &a.email) + varint_len(5, plain(role(a.role)))
+        str_len(1, &a.user_id)
+            + str_len(2, &a.session_id)
+            + str_len(3, &a.name)
+            + str_len(4, &a.email)
+            + varint_len(5, plain(role(a.role)))
     }
 
     fn put_actor(tag: u32, a: &Actor, buf: &mut Vec<u8>) {

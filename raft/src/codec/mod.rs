@@ -154,11 +154,33 @@ mod tests {
         vec![
             Op::Acquire { actor: a(), appointment_id: "x".into(), ttl_ms: 5, wait: true, waiter_ttl_ms: 6 },
             Op::Renew { actor: a(), appointment_id: "x".into() },
-            Op::Release { actor: a(), appointment_id: "x".into(), fencing_token: Some(9), reason: ReleaseReason::Disconnected },
-            Op::Release { actor: a(), appointment_id: "x".into(), fencing_token: None, reason: ReleaseReason::Released },
-            Op::Takeover { actor: a(), appointment_id: "x".into(), ttl_ms: 5, reason: "r".into(), expected_fencing_token: Some(0) },
+            Op::Release {
+                actor: a(),
+                appointment_id: "x".into(),
+                fencing_token: Some(9),
+                reason: ReleaseReason::Disconnected,
+            },
+            Op::Release {
+                actor: a(),
+                appointment_id: "x".into(),
+                fencing_token: None,
+                reason: ReleaseReason::Released,
+            },
+            Op::Takeover {
+                actor: a(),
+                appointment_id: "x".into(),
+                ttl_ms: 5,
+                reason: "r".into(),
+                expected_fencing_token: Some(0),
+            },
             Op::CreateAppointment { actor: actor(Role::User), appointment_id: "x".into(), fields: fields() },
-            Op::UpdateAppointment { actor: a(), appointment_id: "x".into(), fencing_token: 3, expected_version: 4, fields: fields() },
+            Op::UpdateAppointment {
+                actor: a(),
+                appointment_id: "x".into(),
+                fencing_token: 3,
+                expected_version: 4,
+                fields: fields(),
+            },
             Op::SaveDraft { actor: a(), appointment_id: "x".into(), base_version: 2, fields: fields() },
             Op::Tick,
         ]
@@ -167,7 +189,8 @@ mod tests {
     #[test]
     fn every_command_round_trips() {
         for (i, op) in every_op().into_iter().enumerate() {
-            let command = Command { issued_at_ms: 77 + i as u64, request_id: (i % 2 == 0).then(|| format!("r{i}")), op };
+            let command =
+                Command { issued_at_ms: 77 + i as u64, request_id: (i % 2 == 0).then(|| format!("r{i}")), op };
             assert_eq!(decode_command(&encode_command(&command)).unwrap(), command);
         }
     }
@@ -178,15 +201,62 @@ mod tests {
         let user = actor(Role::User);
         let admin = Actor { session_id: "s2".into(), user_id: "a".into(), ..actor(Role::Admin) };
         let other = Actor { session_id: "s3".into(), user_id: "o".into(), ..actor(Role::User) };
-        let at = |ms, request_id: Option<&str>, op| Command { issued_at_ms: ms, request_id: request_id.map(Into::into), op };
-        sm.apply(&at(1000, None, Op::CreateAppointment { actor: user.clone(), appointment_id: "x".into(), fields: fields() }));
-        sm.apply(&at(1001, Some("q1"), Op::Acquire { actor: user.clone(), appointment_id: "x".into(), ttl_ms: 60_000, wait: false, waiter_ttl_ms: 10_000 }));
-        sm.apply(&at(1002, None, Op::Acquire { actor: other.clone(), appointment_id: "x".into(), ttl_ms: 60_000, wait: true, waiter_ttl_ms: 10_000 }));
-        sm.apply(&at(1003, Some("q2"), Op::Takeover { actor: admin, appointment_id: "x".into(), ttl_ms: 60_000, reason: "why".into(), expected_fencing_token: None }));
-        sm.apply(&at(1004, None, Op::SaveDraft { actor: user.clone(), appointment_id: "x".into(), base_version: 1, fields: fields() }));
+        let at =
+            |ms, request_id: Option<&str>, op| Command { issued_at_ms: ms, request_id: request_id.map(Into::into), op };
+        sm.apply(&at(
+            1000,
+            None,
+            Op::CreateAppointment { actor: user.clone(), appointment_id: "x".into(), fields: fields() },
+        ));
+        sm.apply(&at(
+            1001,
+            Some("q1"),
+            Op::Acquire {
+                actor: user.clone(),
+                appointment_id: "x".into(),
+                ttl_ms: 60_000,
+                wait: false,
+                waiter_ttl_ms: 10_000,
+            },
+        ));
+        sm.apply(&at(
+            1002,
+            None,
+            Op::Acquire {
+                actor: other.clone(),
+                appointment_id: "x".into(),
+                ttl_ms: 60_000,
+                wait: true,
+                waiter_ttl_ms: 10_000,
+            },
+        ));
+        sm.apply(&at(
+            1003,
+            Some("q2"),
+            Op::Takeover {
+                actor: admin,
+                appointment_id: "x".into(),
+                ttl_ms: 60_000,
+                reason: "why".into(),
+                expected_fencing_token: None,
+            },
+        ));
+        sm.apply(&at(
+            1004,
+            None,
+            Op::SaveDraft { actor: user.clone(), appointment_id: "x".into(), base_version: 1, fields: fields() },
+        ));
         // An expiry: an audit record with no actor behind it.
-        sm.apply(&at(1005, None, Op::CreateAppointment { actor: user.clone(), appointment_id: "y".into(), fields: fields() }));
-        sm.apply(&at(1006, None, Op::Acquire { actor: user, appointment_id: "y".into(), ttl_ms: 1_000, wait: false, waiter_ttl_ms: 10_000 }));
+        sm.apply(&at(
+            1005,
+            None,
+            Op::CreateAppointment { actor: user.clone(), appointment_id: "y".into(), fields: fields() },
+        ));
+        sm.apply(&at(
+            1006,
+            None,
+            Op::Acquire { actor: user, appointment_id: "y".into(), ttl_ms: 1_000, wait: false, waiter_ttl_ms: 10_000 },
+        ));
         sm.apply(&at(2007, None, Op::Tick));
         let parts = sm.to_parts();
         assert!(parts.audit.iter().any(|r| r.action == AuditAction::Expired && r.by.is_none()));
@@ -201,7 +271,8 @@ mod tests {
         assert_eq!(decoded.next_deadline_ms(), sm.next_deadline_ms());
         assert_eq!(decode_snapshot_meta(&bytes).unwrap(), meta);
         // Byte for byte what encoding the whole message at once writes.
-        let reference = frame(&pb::Snapshot { meta: Some(raft::snapshot_meta_to_pb(&meta)), state: Some((&parts).into()) });
+        let reference =
+            frame(&pb::Snapshot { meta: Some(raft::snapshot_meta_to_pb(&meta)), state: Some((&parts).into()) });
         assert_eq!(bytes, reference);
         // Room reserved up front (the last snapshot's size, a little more) changes no byte.
         let presized = encode_snapshot(&meta, &sm, reference.len() + 100);

@@ -11,7 +11,9 @@ use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, VoteRequest, V
 
 use super::pb;
 use super::{CodecError, need};
-use crate::types::{Entry, LeaderId, LogId, Membership, NodeId, NodeInfo, SnapshotMeta, StoredMembership, TypeConfig, Vote};
+use crate::types::{
+    Entry, LeaderId, LogId, Membership, NodeId, NodeInfo, SnapshotMeta, StoredMembership, TypeConfig, Vote,
+};
 
 pub fn log_id_to_pb(id: &LogId) -> pb::LogId {
     pb::LogId {
@@ -47,11 +49,7 @@ fn vote(v: Option<pb::Vote>, what: &'static str) -> Result<Vote, CodecError> {
 
 pub fn membership_to_pb(m: &Membership) -> pb::Membership {
     pb::Membership {
-        configs: m
-            .get_joint_config()
-            .iter()
-            .map(|ids| pb::NodeIdSet { ids: ids.iter().copied().collect() })
-            .collect(),
+        configs: m.get_joint_config().iter().map(|ids| pb::NodeIdSet { ids: ids.iter().copied().collect() }).collect(),
         nodes: m
             .nodes()
             .map(|(id, n)| (*id, pb::Node { raft_addr: n.raft_addr.clone(), http_addr: n.http_addr.clone() }))
@@ -61,16 +59,16 @@ pub fn membership_to_pb(m: &Membership) -> pb::Membership {
 
 pub fn membership_from_pb(m: pb::Membership) -> Result<Membership, CodecError> {
     let configs: Vec<BTreeSet<NodeId>> = m.configs.into_iter().map(|set| set.ids.into_iter().collect()).collect();
-    let nodes: BTreeMap<NodeId, NodeInfo> = m
-        .nodes
-        .into_iter()
-        .map(|(id, n)| (id, NodeInfo { raft_addr: n.raft_addr, http_addr: n.http_addr }))
-        .collect();
+    let nodes: BTreeMap<NodeId, NodeInfo> =
+        m.nodes.into_iter().map(|(id, n)| (id, NodeInfo { raft_addr: n.raft_addr, http_addr: n.http_addr })).collect();
     Membership::new(configs, nodes).map_err(|e| CodecError::Invalid(format!("membership: {e}")))
 }
 
 pub fn stored_membership_to_pb(m: &StoredMembership) -> pb::StoredMembership {
-    pb::StoredMembership { log_id: m.log_id().as_ref().map(log_id_to_pb), membership: Some(membership_to_pb(m.membership())) }
+    pb::StoredMembership {
+        log_id: m.log_id().as_ref().map(log_id_to_pb),
+        membership: Some(membership_to_pb(m.membership())),
+    }
 }
 
 pub fn stored_membership_from_pb(m: pb::StoredMembership) -> Result<StoredMembership, CodecError> {

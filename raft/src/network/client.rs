@@ -208,7 +208,8 @@ impl RaftNetworkV2<TypeConfig> for RaftPeer {
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
         let timeout = option.hard_ttl();
         // The bytes already hold the metadata (`codec::encode_snapshot`); they travel as stored.
-        let message = pb::InstallSnapshotRequest { vote: Some(codec::raft::vote_to_pb(&vote)), snapshot: snapshot.snapshot };
+        let message =
+            pb::InstallSnapshotRequest { vote: Some(codec::raft::vote_to_pb(&vote)), snapshot: snapshot.snapshot };
         let request = self.peer.request(message, Some(timeout));
         let mut grpc = self.peer.grpc().clone();
         let call = async move { grpc.install_snapshot(request).await };

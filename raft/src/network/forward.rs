@@ -52,7 +52,12 @@ impl Forwarder {
     /// Has the leader at `raft_addr` apply `request`; its answer, or `None` when none came
     /// within `limit` (the outcome is then unknown: the caller retries with the same request
     /// id, which makes the retry safe).
-    pub async fn forward(&self, raft_addr: &str, request: pb::ForwardRequest, limit: Duration) -> Option<pb::ForwardResponse> {
+    pub async fn forward(
+        &self,
+        raft_addr: &str,
+        request: pb::ForwardRequest,
+        limit: Duration,
+    ) -> Option<pb::ForwardResponse> {
         self.stats.writes.fetch_add(1, Ordering::Relaxed);
         let (answer, answered) = oneshot::channel();
         let queue = self.queue(raft_addr);
@@ -75,7 +80,8 @@ impl Forwarder {
             return queue.clone();
         }
         let (queue, pending) = mpsc::channel(limits::FORWARD_QUEUE_MAX);
-        let sender = BatchSender { peers: self.peers.clone(), raft_addr: raft_addr.to_owned(), stats: self.stats.clone() };
+        let sender =
+            BatchSender { peers: self.peers.clone(), raft_addr: raft_addr.to_owned(), stats: self.stats.clone() };
         self.peers.spawn(sender.run(pending));
         queues.insert(raft_addr.to_owned(), queue.clone());
         queue
@@ -110,11 +116,14 @@ impl BatchSender {
             let peer = self.peers.client(&self.raft_addr);
             let unbatched_until = unbatched_until.clone();
             tokio::spawn(async move {
-                let unbatched = unbatched_until.lock().expect("not poisoned").is_some_and(|until| Instant::now() < until);
+                let unbatched =
+                    unbatched_until.lock().expect("not poisoned").is_some_and(|until| Instant::now() < until);
                 if unbatched {
                     send_one_by_one(peer, batch).await;
                 } else if send_batch(peer, batch).await == Sent::Unimplemented {
-                    tracing::warn!("the leader does not take batches of forwarded writes; forwarding one by one for a minute");
+                    tracing::warn!(
+                        "the leader does not take batches of forwarded writes; forwarding one by one for a minute"
+                    );
                     *unbatched_until.lock().expect("not poisoned") = Some(Instant::now() + UNBATCHED_FOR);
                 }
                 drop(permit);
@@ -147,7 +156,11 @@ async fn send_batch(mut peer: PeerClient, batch: Vec<Pending>) -> Sent {
         Ok(response) => {
             let responses = response.into_inner().responses;
             if responses.len() != count {
-                tracing::warn!(sent = count, answered = responses.len(), "a forwarded batch was answered for a different count");
+                tracing::warn!(
+                    sent = count,
+                    answered = responses.len(),
+                    "a forwarded batch was answered for a different count"
+                );
                 return Sent::Done;
             }
             for (answer, response) in answers.into_iter().zip(responses) {
@@ -199,14 +212,19 @@ mod tests {
     }
 
     fn applied(request: &pb::ForwardRequest) -> pb::ForwardResponse {
-        let index = request.request_id.as_deref().and_then(|id| id.strip_prefix('w')).and_then(|n| n.parse().ok()).unwrap();
-        let kind = pb::forward_response::Kind::Applied(pb::forward_response::Applied { log_index: index, response: None });
+        let index =
+            request.request_id.as_deref().and_then(|id| id.strip_prefix('w')).and_then(|n| n.parse().ok()).unwrap();
+        let kind =
+            pb::forward_response::Kind::Applied(pb::forward_response::Applied { log_index: index, response: None });
         pb::ForwardResponse { kind: Some(kind) }
     }
 
     #[tonic::async_trait]
     impl pb::raft_service_server::RaftService for FakeLeader {
-        async fn forward_batch(&self, request: Request<pb::ForwardBatchRequest>) -> Result<Response<pb::ForwardBatchResponse>, Status> {
+        async fn forward_batch(
+            &self,
+            request: Request<pb::ForwardBatchRequest>,
+        ) -> Result<Response<pb::ForwardBatchResponse>, Status> {
             if !self.takes_batches {
                 return Err(Status::unimplemented("an older leader"));
             }
@@ -219,31 +237,47 @@ mod tests {
             self.batches.send_modify(|b| b.push(1));
             Ok(Response::new(applied(request.get_ref())))
         }
-        async fn append_entries(&self, _: Request<pb::AppendEntriesRequest>) -> Result<Response<pb::AppendEntriesResponse>, Status> {
+        async fn append_entries(
+            &self,
+            _: Request<pb::AppendEntriesRequest>,
+        ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
             Err(Status::unimplemented("not here"))
         }
         async fn vote(&self, _: Request<pb::VoteRequest>) -> Result<Response<pb::VoteResponse>, Status> {
             Err(Status::unimplemented("not here"))
         }
-        async fn install_snapshot(&self, _: Request<pb::InstallSnapshotRequest>) -> Result<Response<pb::InstallSnapshotResponse>, Status> {
+        async fn install_snapshot(
+            &self,
+            _: Request<pb::InstallSnapshotRequest>,
+        ) -> Result<Response<pb::InstallSnapshotResponse>, Status> {
             Err(Status::unimplemented("not here"))
         }
-        async fn read_index(&self, _: Request<pb::ReadIndexRequest>) -> Result<Response<pb::ReadIndexResponse>, Status> {
+        async fn read_index(
+            &self,
+            _: Request<pb::ReadIndexRequest>,
+        ) -> Result<Response<pb::ReadIndexResponse>, Status> {
             Err(Status::unimplemented("not here"))
         }
     }
 
     /// A forwarder to a fake leader on loopback: the forwarder, the leader's batch sizes, its gate.
-    async fn forwarder_to_fake(takes_batches: bool) -> (Arc<Forwarder>, String, watch::Receiver<Vec<usize>>, Arc<Semaphore>) {
+    async fn forwarder_to_fake(
+        takes_batches: bool,
+    ) -> (Arc<Forwarder>, String, watch::Receiver<Vec<usize>>, Arc<Semaphore>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (batches, seen) = watch::channel(Vec::new());
         let gate = Arc::new(Semaphore::new(0));
         let leader = FakeLeader { batches, gate: gate.clone(), takes_batches };
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let server = tonic::transport::Server::builder().add_service(pb::raft_service_server::RaftServiceServer::new(leader));
+        let server =
+            tonic::transport::Server::builder().add_service(pb::raft_service_server::RaftServiceServer::new(leader));
         tokio::spawn(server.serve_with_incoming(incoming));
-        let peers = Arc::new(Peers::new(Arc::new(TcpChannels::default()), "a-test-cluster-secret", tokio::runtime::Handle::current()));
+        let peers = Arc::new(Peers::new(
+            Arc::new(TcpChannels::default()),
+            "a-test-cluster-secret",
+            tokio::runtime::Handle::current(),
+        ));
         (Arc::new(Forwarder::new(peers)), addr, seen, gate)
     }
 
@@ -251,7 +285,11 @@ mod tests {
         pb::ForwardRequest { request_id: Some(format!("w{n}")), op: None, trace_id: None }
     }
 
-    fn spawn_write(forwarder: &Arc<Forwarder>, addr: &str, n: u64) -> tokio::task::JoinHandle<Option<pb::ForwardResponse>> {
+    fn spawn_write(
+        forwarder: &Arc<Forwarder>,
+        addr: &str,
+        n: u64,
+    ) -> tokio::task::JoinHandle<Option<pb::ForwardResponse>> {
         let (forwarder, addr) = (forwarder.clone(), addr.to_owned());
         tokio::spawn(async move { forwarder.forward(&addr, write(n), Duration::from_secs(10)).await })
     }
@@ -294,7 +332,10 @@ mod tests {
         let (forwarder, addr, seen, _gate) = forwarder_to_fake(false).await;
         assert!(forwarder.forward(&addr, write(0), Duration::from_secs(10)).await.is_none(), "refused as a batch");
         let answer = forwarder.forward(&addr, write(1), Duration::from_secs(10)).await.expect("answered one by one");
-        assert!(matches!(answer.kind, Some(pb::forward_response::Kind::Applied(ref a)) if a.log_index == 1), "{answer:?}");
+        assert!(
+            matches!(answer.kind, Some(pb::forward_response::Kind::Applied(ref a)) if a.log_index == 1),
+            "{answer:?}"
+        );
         assert_eq!(*seen.borrow(), vec![1], "one single call");
         assert_eq!(forwarder.stats().failures.load(Ordering::Relaxed), 1);
     }

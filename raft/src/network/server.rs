@@ -94,10 +94,15 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
     ) -> Result<Response<pb::ForwardBatchResponse>, Status> {
         let requests = request.into_inner().requests;
         if requests.len() > limits::FORWARD_BATCH_MAX {
-            return Err(Status::invalid_argument(format!("more than {} writes in one batch", limits::FORWARD_BATCH_MAX)));
+            return Err(Status::invalid_argument(format!(
+                "more than {} writes in one batch",
+                limits::FORWARD_BATCH_MAX
+            )));
         }
         // Proposed together: openraft appends what is queued as one batch.
-        let answers = futures::future::join_all(requests.into_iter().map(|request| self.forwarded(request, "-".to_owned()))).await;
+        let answers =
+            futures::future::join_all(requests.into_iter().map(|request| self.forwarded(request, "-".to_owned())))
+                .await;
         let responses = answers.into_iter().collect::<Result<Vec<_>, Status>>()?;
         Ok(Response::new(pb::ForwardBatchResponse { responses }))
     }

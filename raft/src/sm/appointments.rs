@@ -1,8 +1,8 @@
 //! Appointment data: create, the fenced update, and drafts of displaced editors.
 
+use super::LockStateMachine;
 use super::command::{Event, Op, Rejection, Response};
 use super::types::{Actor, Appointment, AppointmentFields, Draft};
-use super::LockStateMachine;
 use crate::limits;
 
 pub(super) fn check_appointment_input(op: &Op) -> Result<(), String> {

@@ -18,11 +18,25 @@ pub struct Command {
 pub enum Op {
     /// Take the lock, or renew it when this session already holds it. With `wait`, join the
     /// queue (or refresh the place in it) when someone else holds it.
-    Acquire { actor: Actor, appointment_id: AppointmentId, ttl_ms: u64, wait: bool, waiter_ttl_ms: u64 },
+    Acquire {
+        actor: Actor,
+        appointment_id: AppointmentId,
+        ttl_ms: u64,
+        wait: bool,
+        waiter_ttl_ms: u64,
+    },
     /// Extend the holder's lease (editing activity), or a waiter's place in the queue.
-    Renew { actor: Actor, appointment_id: AppointmentId },
+    Renew {
+        actor: Actor,
+        appointment_id: AppointmentId,
+    },
     /// Give the lock up, or leave the queue. With a token, release only that grant.
-    Release { actor: Actor, appointment_id: AppointmentId, fencing_token: Option<u64>, reason: ReleaseReason },
+    Release {
+        actor: Actor,
+        appointment_id: AppointmentId,
+        fencing_token: Option<u64>,
+        reason: ReleaseReason,
+    },
     /// Admin only: force the lock away from its holder and grant it to the admin, audited in
     /// the same entry. With `expected_fencing_token`, only if the lock is still that grant.
     Takeover {
@@ -32,7 +46,11 @@ pub enum Op {
         reason: String,
         expected_fencing_token: Option<u64>,
     },
-    CreateAppointment { actor: Actor, appointment_id: AppointmentId, fields: AppointmentFields },
+    CreateAppointment {
+        actor: Actor,
+        appointment_id: AppointmentId,
+        fields: AppointmentFields,
+    },
     /// A protected write: applied only with the current holder's token and the expected version.
     UpdateAppointment {
         actor: Actor,
@@ -41,7 +59,12 @@ pub enum Op {
         expected_version: u64,
         fields: AppointmentFields,
     },
-    SaveDraft { actor: Actor, appointment_id: AppointmentId, base_version: u64, fields: AppointmentFields },
+    SaveDraft {
+        actor: Actor,
+        appointment_id: AppointmentId,
+        base_version: u64,
+        fields: AppointmentFields,
+    },
     /// Carries nothing but the leader's time: the leader appends one when a lease is due.
     Tick,
 }
@@ -86,9 +109,15 @@ impl Op {
 /// state machine, identically on every replica, and remembered for retries like successes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
-    Granted { lock: Lock, renewed: bool },
+    Granted {
+        lock: Lock,
+        renewed: bool,
+    },
     /// Waiting; `position` counts from 1.
-    Queued { position: u32, queue: Vec<Waiter> },
+    Queued {
+        position: u32,
+        queue: Vec<Waiter>,
+    },
     Released,
     AppointmentSaved(Appointment),
     DraftSaved,
@@ -99,18 +128,32 @@ pub enum Response {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    LockHeld { lock: Lock },
-    NotHolder { lock: Option<Lock> },
-    StaleToken { lock: Option<Lock> },
-    VersionConflict { current: Appointment },
+    LockHeld {
+        lock: Lock,
+    },
+    NotHolder {
+        lock: Option<Lock>,
+    },
+    StaleToken {
+        lock: Option<Lock>,
+    },
+    VersionConflict {
+        current: Appointment,
+    },
     /// Another takeover (or a release and re-grant) changed the lock since the admin looked.
-    TakeoverConflict { lock: Lock },
+    TakeoverConflict {
+        lock: Lock,
+    },
     Forbidden,
     NotFound,
-    AlreadyExists { current: Appointment },
+    AlreadyExists {
+        current: Appointment,
+    },
     QueueFull,
     CapacityExceeded,
-    InvalidInput { reason: String },
+    InvalidInput {
+        reason: String,
+    },
 }
 
 /// What applying a command tells watchers. The store tags each with its log index.

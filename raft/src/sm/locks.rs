@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use super::LockStateMachine;
 use super::command::{Event, Op, Rejection, ReleaseReason, Response};
 use super::types::{Actor, AuditAction, AuditRecord, Lock, Waiter, check_text};
-use super::LockStateMachine;
 use crate::limits;
 
 /// `actor` as an `Arc`, sharing `known`'s when they are the same person and tab and name.
@@ -294,8 +294,11 @@ impl LockStateMachine {
             lock_ttl_ms,
         };
         // Admins go behind the last admin; users at the end.
-        let index =
-            if actor.is_admin() { queue.iter().position(|w| !w.actor.is_admin()).unwrap_or(queue.len()) } else { queue.len() };
+        let index = if actor.is_admin() {
+            queue.iter().position(|w| !w.actor.is_admin()).unwrap_or(queue.len())
+        } else {
+            queue.len()
+        };
         queue.insert(index, waiter);
         let queue = queue.clone();
         self.reindex(appointment_id);

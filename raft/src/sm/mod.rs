@@ -318,10 +318,7 @@ impl LockStateMachine {
             let queue = self.queue(appointment_id);
             if let Some(lock) = self.locks.get(appointment_id) {
                 assert!(lock.fencing_token < self.next_fencing_token, "token {} was never issued", lock.fencing_token);
-                assert!(
-                    queue.iter().all(|w| !w.actor.same_session(&lock.holder)),
-                    "the holder is also waiting"
-                );
+                assert!(queue.iter().all(|w| !w.actor.same_session(&lock.holder)), "the holder is also waiting");
             } else {
                 assert!(queue.is_empty(), "a free lock on {appointment_id} has waiters");
             }

@@ -50,10 +50,10 @@ impl Sessions {
                 record
             }
             // Most sessions make a few requests: start small (a remembered answer is ~200 bytes).
-            None => self.records.entry(session_id.to_owned()).or_insert_with(|| SessionRecord {
-                last_seen_ms: now_ms,
-                recent: VecDeque::with_capacity(1),
-            }),
+            None => self
+                .records
+                .entry(session_id.to_owned())
+                .or_insert_with(|| SessionRecord { last_seen_ms: now_ms, recent: VecDeque::with_capacity(1) }),
         };
         record.last_seen_ms = now_ms;
         record.recent.push_back((request_id.to_owned(), response.clone()));

@@ -451,8 +451,13 @@ fn cluster_time_never_goes_backwards() {
 #[test]
 fn invalid_input_is_rejected_by_the_state_machine_itself() {
     let mut sm = with_appointment();
-    let long_ttl =
-        Op::Acquire { actor: alice(), appointment_id: "a1".into(), ttl_ms: LOCK_TTL_MS_MAX + 1, wait: false, waiter_ttl_ms: WAITER_TTL };
+    let long_ttl = Op::Acquire {
+        actor: alice(),
+        appointment_id: "a1".into(),
+        ttl_ms: LOCK_TTL_MS_MAX + 1,
+        wait: false,
+        waiter_ttl_ms: WAITER_TTL,
+    };
     assert!(matches!(sm.apply(&cmd(T0, long_ttl)).0, Response::Rejected(Rejection::InvalidInput { .. })));
     let mut bad = fields("ok");
     bad.title = "bell\u{7}".into();
@@ -574,17 +579,19 @@ mod properties {
             prop_oneof![Just(1_000u64), Just(20_000), Just(60_000)],
             proptest::bool::weighted(0.15),
         )
-            .prop_map(|(dt_ms, actor, appointment, kind, token_pick, version_pick, request_id, ttl_ms, retry)| Step {
-                dt_ms,
-                actor,
-                appointment,
-                kind,
-                token_pick,
-                version_pick,
-                request_id,
-                ttl_ms,
-                retry,
-            })
+            .prop_map(
+                |(dt_ms, actor, appointment, kind, token_pick, version_pick, request_id, ttl_ms, retry)| Step {
+                    dt_ms,
+                    actor,
+                    appointment,
+                    kind,
+                    token_pick,
+                    version_pick,
+                    request_id,
+                    ttl_ms,
+                    retry,
+                },
+            )
     }
 
     fn build(sm: &LockStateMachine, step: &Step, actors: &[Actor]) -> Op {
@@ -599,7 +606,13 @@ mod properties {
         };
         let version = sm.appointment(&id).map_or(1, |a| a.version) + u64::from(step.version_pick == 2);
         match step.kind {
-            0 | 1 => Op::Acquire { actor: who, appointment_id: id, ttl_ms: step.ttl_ms, wait: step.kind == 1, waiter_ttl_ms: 10_000 },
+            0 | 1 => Op::Acquire {
+                actor: who,
+                appointment_id: id,
+                ttl_ms: step.ttl_ms,
+                wait: step.kind == 1,
+                waiter_ttl_ms: 10_000,
+            },
             2 => Op::Renew { actor: who, appointment_id: id },
             3 => Op::Release {
                 actor: who,
@@ -665,7 +678,10 @@ mod properties {
                     Event::LockExpired { previous } => {
                         // Invariant 8: never early, and at the first entry whose time passes it.
                         assert!(previous.expires_at_ms <= now_ms, "expired early");
-                        assert!(previous.expires_at_ms > now_before_ms, "expiry was late: due before the previous entry");
+                        assert!(
+                            previous.expires_at_ms > now_before_ms,
+                            "expiry was late: due before the previous entry"
+                        );
                         assert_eq!(self.holders.remove(&previous.appointment_id).as_ref(), Some(previous));
                     }
                     Event::QueueChanged { .. } | Event::AppointmentCreated(_) | Event::AppointmentUpdated(_) => {}

@@ -15,10 +15,10 @@
 //! node, and a RocksDB iterator and a decode per read were ~4 % of the cluster's CPU at 64
 //! clients. Reads that start before the kept entries go to RocksDB.
 
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, mpsc};
 
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
@@ -282,7 +282,8 @@ impl WalSyncer {
     /// `sync` makes every write that returned before it began durable.
     fn start(sync: impl FnMut() -> io::Result<()> + Send + 'static) -> io::Result<Self> {
         let (unsynced, waiting) = mpsc::channel();
-        let thread = std::thread::Builder::new().name("lockd-wal-sync".into()).spawn(move || sync_wal(sync, &waiting))?;
+        let thread =
+            std::thread::Builder::new().name("lockd-wal-sync".into()).spawn(move || sync_wal(sync, &waiting))?;
         Ok(WalSyncer { unsynced: Some(unsynced), thread: Some(thread) })
     }
 
@@ -386,7 +387,10 @@ mod tests {
     async fn both_reads(log: &mut RocksLogStore, range: std::ops::Range<u64>) -> (Vec<LogId>, Vec<LogId>) {
         let mut on_disk = RocksLogStore::new(log.db.clone()).expect("store");
         let ids = |entries: Vec<Entry>| entries.into_iter().map(|e| e.log_id).collect::<Vec<_>>();
-        (ids(log.try_get_log_entries(range.clone()).await.expect("read")), ids(on_disk.try_get_log_entries(range).await.expect("read")))
+        (
+            ids(log.try_get_log_entries(range.clone()).await.expect("read")),
+            ids(on_disk.try_get_log_entries(range).await.expect("read")),
+        )
     }
 
     /// The entries kept in memory answer exactly as RocksDB does: across where they begin,
@@ -399,7 +403,11 @@ mod tests {
             for first in (1..=1_500).step_by(100) {
                 log.append((first..first + 100).map(|i| entry(1, i)), IOFlushed::noop()).await.expect("append");
             }
-            assert_eq!(log.recent().first_index(), Some(1_501 - limits::RECENT_LOG_ENTRIES_MAX as u64), "kept entries are bounded");
+            assert_eq!(
+                log.recent().first_index(),
+                Some(1_501 - limits::RECENT_LOG_ENTRIES_MAX as u64),
+                "kept entries are bounded"
+            );
             let ranges = [1..1_501, 400..600, 477..1_501, 1_400..2_000, 1_500..1_501, 1_501..1_600, 0..u64::MAX];
             for range in ranges.clone() {
                 let (read, on_disk) = both_reads(&mut log, range.clone()).await;
@@ -413,7 +421,10 @@ mod tests {
             log.append((1_201..=1_210).map(|i| entry(2, i)), IOFlushed::noop()).await.expect("append");
             let (read, on_disk) = both_reads(&mut log, 1_190..1_300).await;
             assert_eq!(read, on_disk);
-            assert_eq!(read.iter().map(|id| id.leader_id.term).collect::<Vec<_>>(), [[1; 11].as_slice(), &[2; 10]].concat());
+            assert_eq!(
+                read.iter().map(|id| id.leader_id.term).collect::<Vec<_>>(),
+                [[1; 11].as_slice(), &[2; 10]].concat()
+            );
 
             log.purge(entry(1, 1_195).log_id).await.expect("purge");
             for range in [0..u64::MAX, 1_196..1_211, 1_000..1_200] {

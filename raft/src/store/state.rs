@@ -74,7 +74,14 @@ impl SnapshotWorker for BlockingPool {
 /// state after it. The simulation's checker plugs in here; the binary installs none.
 pub trait ApplyObserver: Send + Sync + 'static {
     /// `command` is `None` for a blank or membership entry.
-    fn applied(&self, log_id: &LogId, command: Option<&Command>, response: &Response, events: &[Event], after: &Applied);
+    fn applied(
+        &self,
+        log_id: &LogId,
+        command: Option<&Command>,
+        response: &Response,
+        events: &[Event],
+        after: &Applied,
+    );
     /// The state was replaced by a snapshot (installed from the leader).
     fn installed(&self, after: &Applied);
 }
@@ -365,7 +372,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             }
             for event in events {
                 self.shared.event_counts.count(&event);
-                self.shared.publish(Notification::Event { log_index: log_id.index, event: Arc::new(event), rendered: Arc::default() });
+                self.shared.publish(Notification::Event {
+                    log_index: log_id.index,
+                    event: Arc::new(event),
+                    rendered: Arc::default(),
+                });
             }
             self.shared.applied_index.send_replace(Some(log_id.index));
             // Every responder must be answered, or the proposer waits for nothing.
@@ -377,7 +388,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        SnapshotBuilder { shared: self.shared.clone(), snapshots: self.snapshots.clone(), worker: self.snapshot_worker.clone() }
+        SnapshotBuilder {
+            shared: self.shared.clone(),
+            snapshots: self.snapshots.clone(),
+            worker: self.snapshot_worker.clone(),
+        }
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotData) -> Result<(), io::Error> {
@@ -408,7 +423,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         self.shared.publish(Notification::Reset { log_index });
         self.shared.applied_index.send_replace(meta.last_log_id.map(|id| id.index));
         // A follower that fell behind the leader's kept log: operators should see how often.
-        tracing::info!(index = log_index, bytes, install_ms = started.elapsed().as_millis() as u64, "installed a snapshot from the leader");
+        tracing::info!(
+            index = log_index,
+            bytes,
+            install_ms = started.elapsed().as_millis() as u64,
+            "installed a snapshot from the leader"
+        );
         Ok(())
     }
 
@@ -441,7 +461,8 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             // copying the state out did (100,000 locks, each in its own session: 0.45 s
             // against 0.9 s), and the copy doubled the node's memory while it was built.
             let (meta, bytes) = shared.read(|applied| {
-                let meta = SnapshotMeta { last_log_id: applied.last_applied, last_membership: applied.membership.clone() };
+                let meta =
+                    SnapshotMeta { last_log_id: applied.last_applied, last_membership: applied.membership.clone() };
                 let bytes = codec::encode_snapshot(&meta, &applied.sm, snapshots.capacity_hint_bytes());
                 (meta, bytes)
             });

@@ -67,7 +67,10 @@ fn an_older_snapshot_never_replaces_a_newer_one() {
         // Simulate the race: a build that read index 1 finishes after the newer save.
         let stale_state = crate::sm::LockStateMachine::new();
         let stale_meta = crate::types::SnapshotMeta { last_log_id: Some(entry(1).log_id), ..newer.meta.clone() };
-        let wrote = early_builder.snapshots.save_if_newer(stale_meta.last_log_id, &crate::codec::encode_snapshot(&stale_meta, &stale_state, 0)).unwrap();
+        let wrote = early_builder
+            .snapshots
+            .save_if_newer(stale_meta.last_log_id, &crate::codec::encode_snapshot(&stale_meta, &stale_state, 0))
+            .unwrap();
         assert!(!wrote);
         let current = sm.get_current_snapshot().await.unwrap().unwrap();
         assert_eq!(current.meta.last_log_id.map(|id| id.index), Some(3));

@@ -155,7 +155,8 @@ fn relayed_viewers_join_the_roster_and_leave_with_their_node() {
 #[test]
 fn a_replacing_batch_drops_what_the_peer_no_longer_has() {
     let (hub, _) = hub(1);
-    let viewer = |user: &str| ("a1".to_owned(), Viewer { actor: actor(user, "t"), node_id: 2, pointer: None, pointer_seq: 0 });
+    let viewer =
+        |user: &str| ("a1".to_owned(), Viewer { actor: actor(user, "t"), node_id: 2, pointer: None, pointer_seq: 0 });
     hub.apply_remote(2, true, vec![viewer("bob"), viewer("carol")], &[]);
     hub.apply_remote(2, true, vec![viewer("carol")], &[]);
     assert_eq!(tabs(&hub.view("a1", 0, 0, None)), vec![("carol".into(), "t".into(), 2)]);
