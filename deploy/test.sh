@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: clippy, unit and property tests, the turmoil simulation (a few hundred seeds,
-# about 7 minutes on 2 cores), the real-process integration and chaos tests, the web app
-# (type check, Vitest, then Playwright in Debian's Chromium against real 3-node clusters),
-# a short run of the benchmark tool against lockd and etcd (its safety check must pass), and
-# the deployment files (deploy/validate.sh).
+# The whole test suite: formatting (rustfmt), lint (clippy, ESLint), unit and property tests,
+# the turmoil simulation (a few hundred seeds, about 7 minutes on 2 cores), the real-process
+# integration and chaos tests, the web app (ESLint, type check, Vitest, then Playwright in
+# Debian's Chromium against real 3-node clusters), a short run of the benchmark tool against
+# lockd and etcd (its safety check must pass), and the deployment files (deploy/validate.sh).
 # Installs what it needs first (deploy/setup.sh). Safe to run again. Every stage runs even
 # when an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
@@ -24,6 +24,13 @@ stage() {
 # The build must succeed for anything else to mean something.
 echo "== cargo build (workspace, tests included)"
 cargo build --workspace --all-targets --locked
+# Formatting is mechanical (rustfmt.toml): a diff fails the stage.
+rustfmt_check() {
+    # rustup's minimal profile leaves rustfmt out.
+    cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+    cargo fmt --all --check
+}
+stage "rustfmt" rustfmt_check
 # Lints are part of the suite: a warning fails the stage (the build above already has none).
 clippy() {
     # rustup's minimal profile leaves clippy out.
@@ -35,7 +42,7 @@ stage "clippy" clippy
 stage "cargo test" cargo test --workspace --locked --no-fail-fast -- --show-output
 web_unit() {
     lockd_web_install
-    (cd web && npm run typecheck && npm test)
+    (cd web && npm run lint && npm run typecheck && npm test)
 }
 web_e2e() {
     lockd_apt_install chromium
@@ -54,7 +61,7 @@ bench_smoke() {
     return $rc
 }
 stage "bench: smoke run against lockd and etcd" bench_smoke
-stage "web: types and unit tests" web_unit
+stage "web: lint, types and unit tests" web_unit
 stage "web: browser end-to-end" web_e2e
 stage "deployment files" deploy/validate.sh
 
