@@ -1,7 +1,7 @@
 //! JWT bearer authentication (jsonwebtoken 11, HS256) and the caller's identity.
 //!
 //! Expiry is checked against the node's injected clock, not jsonwebtoken's own reading of
-//! the system time, so the simulation controls it (DESIGN pitfall 7).
+//! the system time, so the simulation controls it (docs/design.md, pitfall 7).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -6,7 +6,7 @@
 //!   error frame, and a flood closes the socket (`routes/updates.rs`).
 //!
 //! governor's GCRA runs on the node's injected clock (not its own), so the simulation and
-//! tests control time (DESIGN pitfall 7).
+//! tests control time (docs/design.md, pitfall 7).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

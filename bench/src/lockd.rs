@@ -23,7 +23,7 @@ pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 const JWT_SECRET: &str = "lockd-bench-jwt-secret-0123456789";
 const CLUSTER_SECRET: &str = "lockd-bench-cluster-secret-0123456789";
-/// The product's default lease (DESIGN: 5 minutes without activity).
+/// The product's default lease (docs/design.md: 5 minutes without activity).
 const LEASE: Duration = Duration::from_secs(300);
 
 pub struct LockdCluster {

@@ -141,7 +141,7 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
     tracing::info!(node_id = args.node_id, http = %args.http_addr, raft = %args.raft_addr, dev = args.dev, "lockd is serving");
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
-        // Small request/response pairs stall ~40 ms on Nagle + delayed ACK (DESIGN pitfall 9).
+        // Small request/response pairs stall ~40 ms on Nagle + delayed ACK (docs/design.md, pitfall 9).
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx)).await?;

@@ -4,7 +4,7 @@
 //! - A write goes to [`LockNode::submit`]. On the leader it is stamped with the leader's
 //!   clock and proposed; on a follower it is forwarded over gRPC to the leader, which stamps
 //!   and proposes it. Across a leader change it is retried with the same request id, so it
-//!   applies once (DESIGN invariant 7).
+//!   applies once (docs/design.md, invariant 7).
 //! - A linearizable read calls [`LockNode::read_barrier`] and then reads the local state:
 //!   the leader confirms its leadership with a quorum (read index); a follower asks the
 //!   leader for that index and waits until it has applied it.
@@ -244,7 +244,7 @@ impl LockNode {
     }
 
     /// Forms a new cluster with exactly `members`. Call it with the same map on every
-    /// founding node (DESIGN pitfall 5); on a node that already has a log it does nothing.
+    /// founding node (docs/design.md, pitfall 5); on a node that already has a log it does nothing.
     pub async fn initialize(&self, members: BTreeMap<NodeId, NodeInfo>) -> Result<(), SubmitError> {
         match self.inner.raft.initialize(members).await {
             Ok(()) => Ok(()),

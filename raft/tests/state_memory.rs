@@ -2,8 +2,9 @@
 //! file is its own test binary, so the counter sees nothing else). The budgets are today's
 //! figures with a little room: they fail when a change brings back a copy per lock (an
 //! actor per audit record, an appointment id per map, a `VecDeque` grown to 4 for one
-//! record or one remembered answer, actors or ids left unshared after a restore). 100,000 held locks within them stay under the 200 MiB per node of
-//! issue 6 on a follower (docs/benchmarks.md). The transient copy a snapshot build used to
+//! record or one remembered answer, actors or ids left unshared after a restore). 100,000 held
+//! locks within them stay under the 200 MiB per node of the memory target on a follower
+//! (docs/benchmarks.md). The transient copy a snapshot build used to
 //! make is not measured here (the byte-for-byte encoder test in `codec` holds that design).
 //!
 //! Allocation counts are deterministic, so this is a test, not a benchmark.

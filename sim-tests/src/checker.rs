@@ -1,8 +1,8 @@
 //! The oracle. It watches every entry every replica applies (through the store's
 //! [`ApplyObserver`] seam) and every answer the simulated users get, and records a violation
-//! the moment an invariant of DESIGN.md breaks, not only at the end of a run.
+//! the moment an invariant of docs/design.md breaks, not only at the end of a run.
 //!
-//! | invariant (DESIGN) | checked in |
+//! | invariant (docs/design.md) | checked in |
 //! |---|---|
 //! | 1 one holder | `Inner::applied`: grant events against each replica's view, view against state |
 //! | 2 fencing | `applied`: every grant's token above all earlier ones on that replica; [`Checker::grant_acked`] |

@@ -2,7 +2,7 @@
 //! synced, and a crash forgets everything written since the last sync. It lives outside the
 //! host, so a crashed and restarted host reopens from what its disk kept.
 //!
-//! The correct store syncs before it acknowledges (DESIGN pitfall 1), like `RocksLogStore`.
+//! The correct store syncs before it acknowledges (docs/design.md, pitfall 1), like `RocksLogStore`.
 //! The planted bug [`SimDisk::plant_ack_before_sync`] acknowledges first.
 
 use std::collections::BTreeMap;

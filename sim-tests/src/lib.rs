@@ -1,4 +1,4 @@
-//! Deterministic simulation of a lockd cluster (issue 3; docs/testing.md).
+//! Deterministic simulation of a lockd cluster (ADR 8; docs/testing.md).
 //!
 //! [`run`] builds a turmoil world from one seed: 3 or 5 hosts each running the real node
 //! ([`hosts`]) over a simulated disk ([`disk`]), network ([`net`]) and skewed clock
@@ -56,10 +56,10 @@ impl SimConfig {
 }
 
 const USER_HOSTS: usize = 2;
-/// After healing, a write must be acknowledged within this (DESIGN invariant 6).
+/// After healing, a write must be acknowledged within this (docs/design.md, invariant 6).
 pub const LIVENESS_BOUND_MS: u64 = 8_000;
 /// A lease must lapse within this of its deadline once a leader is stable: the ticker's
-/// longest wait plus an election timeout (DESIGN invariant 8).
+/// longest wait plus an election timeout (docs/design.md, invariant 8).
 pub const EXPIRY_BOUND_MS: u64 = 1_000 + 800;
 /// Replicas must agree within this after the users stop.
 const CONVERGENCE_BOUND_MS: u64 = 10_000;

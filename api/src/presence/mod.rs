@@ -1,4 +1,4 @@
-//! Presence and pointers (issue 4): who views an appointment and where their pointer is,
+//! Presence and pointers (ADR 11): who views an appointment and where their pointer is,
 //! across nodes, never in the Raft log.
 //!
 //! - [`hub`]: this node's view, own tabs and relayed ones, latest state only;

@@ -21,7 +21,7 @@ pub trait ChannelFactory: Send + Sync + 'static {
     fn channel(&self, raft_addr: &str) -> Channel;
 }
 
-/// Real TCP, with Nagle off: Raft messages are small and latency-bound (DESIGN pitfall 9).
+/// Real TCP, with Nagle off: Raft messages are small and latency-bound (docs/design.md, pitfall 9).
 #[derive(Debug, Default)]
 pub struct TcpChannels {
     /// The source address of connections to peers: the IP the node's peer port listens on,
@@ -47,7 +47,7 @@ pub fn peer_endpoint(raft_addr: &str) -> Endpoint {
         .keep_alive_while_idle(true)
 }
 
-/// Channels to peers, one per address, reused for every RPC (DESIGN pitfall 4), with the
+/// Channels to peers, one per address, reused for every RPC (docs/design.md, pitfall 4), with the
 /// cluster secret each request carries.
 pub struct Peers {
     factory: Arc<dyn ChannelFactory>,

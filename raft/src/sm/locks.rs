@@ -157,7 +157,7 @@ impl LockStateMachine {
         self.leave_queue(actor, appointment_id, events);
         let lock = self.new_lock(Arc::new(actor.clone()), appointment_id, ttl_ms);
         // One entry, one transition: the displaced holder, the new grant and the audit
-        // record appear together or not at all (DESIGN invariant 9).
+        // record appear together or not at all (docs/design.md, invariant 9).
         self.audit_record(AuditRecord {
             seq: 0,
             at_ms: self.now_ms,

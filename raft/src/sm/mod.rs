@@ -2,7 +2,7 @@
 //!
 //! `apply(command) -> (response, events)` is the only way state changes. There is no I/O,
 //! no clock, no randomness and no `HashMap` iteration here: every replica that applies the
-//! same log reaches the same state (DESIGN invariant 5). Time enters only as the leader's
+//! same log reaches the same state (docs/design.md, invariant 5). Time enters only as the leader's
 //! stamp on each command; a lease expires when an applied command's stamp passes its
 //! `expires_at_ms`, never because a replica looked at its own clock.
 //!

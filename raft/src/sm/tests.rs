@@ -1,5 +1,5 @@
 //! Unit tests for each transition, and property tests over random command sequences that
-//! try to break the invariants of DESIGN.md (1, 2, 3, 5, 7, 8, 9) on the model.
+//! try to break the invariants of docs/design.md (1, 2, 3, 5, 7, 8, 9) on the model.
 
 use super::*;
 use crate::limits::LOCK_TTL_MS_MAX;

@@ -1,6 +1,6 @@
 //! The Raft log and vote in RocksDB.
 //!
-//! Durability rule (DESIGN pitfall 1): an append is acknowledged (`IOFlushed::io_completed`)
+//! Durability rule (docs/design.md, pitfall 1): an append is acknowledged (`IOFlushed::io_completed`)
 //! only after a sync of the WAL that began after the append's write, and `save_vote`,
 //! truncation and purge sync before they return.
 //!

@@ -308,7 +308,7 @@ impl StateMachineStore {
     }
 
     /// PLANTED BUG, for the simulation to prove its checker catches it: after each entry,
-    /// expire leases by this replica's own clock, outside the log (DESIGN invariant 5).
+    /// expire leases by this replica's own clock, outside the log (docs/design.md, invariant 5).
     #[cfg(feature = "planted-bugs")]
     pub fn with_planted_local_expiry(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
         self.planted_local_expiry = Some(clock);
@@ -455,7 +455,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let gate_taken = std::time::Instant::now();
         let (shared, snapshots) = (self.shared.clone(), self.snapshots.clone());
         let (meta, bytes, held_up) = on_worker(&*self.worker, move || {
-            // Data and metadata from one read of the state (DESIGN pitfall 2): the fencing
+            // Data and metadata from one read of the state (docs/design.md, pitfall 2): the fencing
             // counter in the snapshot belongs to exactly the applied index it is labelled
             // with. Encoding in place under the read lock holds up `apply` for less time than
             // copying the state out did (100,000 locks, each in its own session: 0.45 s
