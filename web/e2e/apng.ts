@@ -21,6 +21,13 @@ function chunks(png: Buffer): Chunk[] {
   return out;
 }
 
+/** The IHDR chunk's data (size and format) of frame `index`. */
+function header(frame: Chunk[], index: number): Buffer {
+  const ihdr = frame.find((c) => c.type === "IHDR");
+  if (!ihdr) throw new Error(`frame ${index + 1} has no IHDR chunk`);
+  return ihdr.data;
+}
+
 function chunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
@@ -32,11 +39,11 @@ function chunk(type: string, data: Buffer): Buffer {
 
 /** Every frame shown for `delayMs`, looping forever. */
 export function animatedPng(frames: Buffer[], delayMs: number): Buffer {
-  if (frames.length === 0) throw new Error("no frames");
   const parsed = frames.map(chunks);
-  const ihdr = parsed[0]!.find((c) => c.type === "IHDR")!.data;
-  for (const [i, frame] of parsed.entries()) {
-    if (!frame.find((c) => c.type === "IHDR")!.data.equals(ihdr)) throw new Error(`frame ${i + 1} differs in size or format`);
+  const [ihdr, ...others] = parsed.map((frame, i) => header(frame, i));
+  if (!ihdr) throw new Error("no frames");
+  for (const [i, other] of others.entries()) {
+    if (!other.equals(ihdr)) throw new Error(`frame ${i + 2} differs in size or format`);
   }
   const width = ihdr.readUInt32BE(0);
   const height = ihdr.readUInt32BE(4);

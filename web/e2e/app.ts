@@ -1,8 +1,31 @@
 // Page helpers shared by the browser tests.
 
-import { expect, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
 import { join } from "node:path";
-import { screenshotDir } from "./cluster";
+import { screenshotDir, startCluster, type Cluster, type ClusterOptions } from "./cluster";
+
+/** A cluster for the whole spec file: started before its first test, stopped after its last.
+ * Call the returned function inside a test to reach it. */
+export function clusterForFile(options: ClusterOptions = {}): () => Cluster {
+  let cluster: Cluster | undefined;
+  test.beforeAll(async () => {
+    cluster = await startCluster(options);
+  });
+  test.afterAll(async () => {
+    await cluster?.stop();
+  });
+  return () => {
+    if (!cluster) throw new Error("the cluster did not start");
+    return cluster;
+  };
+}
+
+/** The element's box on the page; it must be rendered. */
+export async function boxOf(locator: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
+  const box = await locator.boundingBox();
+  if (!box) throw new Error(`${locator.toString()} is not rendered`);
+  return box;
+}
 
 export interface Person {
   name: string;

@@ -26,6 +26,8 @@ export interface ClusterOptions {
 export interface Cluster {
   /** http://127.0.0.1:port of each node, node 1 first. */
   urls: string[];
+  /** http://127.0.0.1:port of node `id` (1-based). */
+  url(id: number): string;
   dataDir: string;
   /** The node id of the current leader, as node 1 sees it. */
   leader(): Promise<number>;
@@ -89,9 +91,8 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
   const clusterSecret = join(dataDir, "cluster-secret");
   writeFileSync(jwtSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
   writeFileSync(clusterSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
-  const nodes: { id: number; http: number; raft: number }[] = [];
   const ports = await freePorts(6);
-  for (const id of [1, 2, 3]) nodes.push({ id, http: ports[2 * (id - 1)]!, raft: ports[2 * (id - 1) + 1]! });
+  const nodes = [1, 2, 3].map((id) => ({ id, http: nth(ports, 2 * (id - 1)), raft: nth(ports, 2 * (id - 1) + 1) }));
   const peers = nodes.map((n) => `${n.id}=127.0.0.1:${n.raft}/127.0.0.1:${n.http}`).join(",");
   const launch = (n: (typeof nodes)[number]): ChildProcess => {
     const log = openSync(join(dataDir, `node-${n.id}.log`), "a");
@@ -118,10 +119,15 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       children.map(
         (child) =>
           new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
+            if (child.exitCode !== null || child.signalCode !== null) {
+              done();
+              return;
+            }
             child.once("exit", () => done());
             child.kill("SIGTERM");
-            setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 5_000).unref();
+            setTimeout(() => {
+              if (child.exitCode === null) child.kill("SIGKILL");
+            }, 5_000).unref();
           }),
       ),
     );
@@ -135,7 +141,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     await waitFor(
       "the demo appointments",
       async () => {
-        const token = await devToken(urls[1]!, { userId: "probe", name: "Probe", email: "probe@example.com", role: "user" });
+        const token = await devToken(nth(urls, 1), { userId: "probe", name: "Probe", email: "probe@example.com", role: "user" });
         const answer = await fetch(`${urls[2]}/appointments`, { headers: { Authorization: `Bearer ${token}` } });
         const body = (await answer.json()) as { appointments?: unknown[] };
         return (body.appointments?.length ?? 0) >= 4;
@@ -152,12 +158,13 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       })
       .join("\n");
     await stop();
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logs}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logs}`, { cause: error });
   }
   const exited = (child: ChildProcess) =>
     new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once("exit", () => done())));
   return {
     urls,
+    url: (id) => nth(urls, id - 1),
     dataDir,
     stop,
     async leader() {
@@ -166,15 +173,15 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       return status.leaderId;
     },
     async kill(id) {
-      const child = children[id - 1]!;
+      const child = nth(children, id - 1);
       child.kill("SIGKILL");
       await exited(child);
     },
     async restart(id) {
-      const node = nodes[id - 1]!;
-      children[id - 1] = launch(node);
-      const url = urls[id - 1]!;
-      await waitFor(`${url}/readyz after a restart`, async () => (await fetch(`${url}/readyz`)).ok, 60_000, [children[id - 1]!]);
+      const child = launch(nth(nodes, id - 1));
+      children[id - 1] = child;
+      const url = nth(urls, id - 1);
+      await waitFor(`${url}/readyz after a restart`, async () => (await fetch(`${url}/readyz`)).ok, 60_000, [child]);
     },
   };
 }
@@ -187,6 +194,13 @@ export async function devToken(url: string, profile: { userId: string; name: str
   });
   if (!answer.ok) throw new Error(`dev-login: ${answer.status}`);
   return ((await answer.json()) as { token: string }).token;
+}
+
+/** `items[index]`, or a clear error instead of an undefined that fails later. */
+export function nth<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`no item ${index} of ${items.length}`);
+  return item;
 }
 
 export const screenshotDir = join(repo, "docs", "screenshots");

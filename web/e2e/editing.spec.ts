@@ -2,26 +2,18 @@
 // in their own browser context, connected to different nodes.
 
 import { expect, test } from "@playwright/test";
-import { devToken, screenshotDir, startCluster, type Cluster } from "./cluster";
+import { devToken, nth, screenshotDir } from "./cluster";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { animatedPng } from "./apng";
-import { expectAllDisabled, expectAllEnabled, openAppointment, shot, signedIn, type Person } from "./app";
+import { boxOf, clusterForFile, expectAllDisabled, expectAllEnabled, openAppointment, shot, signedIn, type Person } from "./app";
 
-let cluster: Cluster;
-
-test.beforeAll(async () => {
-  // A long disconnect grace: when a closed tab's lock frees at once, the tab's own
-  // keepalive release did it, not the server noticing the socket is gone.
-  cluster = await startCluster({ disconnectGraceMs: 120_000 });
-});
-
-test.afterAll(async () => {
-  await cluster?.stop();
-});
+// A long disconnect grace: when a closed tab's lock frees at once, the tab's own keepalive
+// release did it, not the server noticing the socket is gone.
+const cluster = clusterForFile({ disconnectGraceMs: 120_000 });
 
 test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue and tab close", async ({ browser }) => {
-  const [node1, node2, node3] = cluster.urls as [string, string, string];
+  const [node1, node2, node3] = [1, 2, 3].map((id) => cluster().url(id)) as [string, string, string];
   let alice: Person, bob: Person, carol: Person, dev: Person;
 
   await test.step("sign in on different nodes", async () => {
@@ -68,7 +60,7 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
   });
 
   await test.step("Bob's pointer follows on Alice's and Carol's screens", async () => {
-    const box = (await bob.page.getByTestId("form-box").boundingBox())!;
+    const box = await boxOf(bob.page.getByTestId("form-box"));
     const at = (fx: number, fy: number) => bob.page.mouse.move(box.x + box.width * fx, box.y + box.height * fy, { steps: 8 });
     await at(0.2, 0.2);
     for (const watcher of [alice, carol]) {
@@ -78,17 +70,17 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
     }
     // It lands where Bob points, as a fraction of the form (window sizes may differ).
     await at(0.75, 0.6);
-    const aliceBox = (await alice.page.getByTestId("form-box").boundingBox())!;
+    const aliceBox = await boxOf(alice.page.getByTestId("form-box"));
     const pointer = alice.page.locator('[data-testid="remote-pointer"][data-user="bob"]');
     await expect
       .poll(async () => {
-        const p = (await pointer.boundingBox())!;
+        const p = await boxOf(pointer);
         return [Math.round(((p.x - aliceBox.x) / aliceBox.width) * 20), Math.round(((p.y - aliceBox.y) / aliceBox.height) * 20)];
       })
       .toEqual([15, 12]);
     // The animated-pointer recording for the docs: Bob and Carol sweep across the form while
     // Alice edits; each frame is Alice's form, joined into an animated PNG.
-    const carolBox = (await carol.page.getByTestId("form-box").boundingBox())!;
+    const carolBox = await boxOf(carol.page.getByTestId("form-box"));
     const frames: Buffer[] = [];
     for (let i = 0; i < 16; i++) {
       const t = i / 15;
@@ -183,7 +175,7 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
     const audit = (await (await fetch(`${node3}/appointments/demo-1/audit`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
       records: { action: string; by?: { userId: string } | null; from?: { userId: string } | null }[];
     };
-    const last = audit.records.at(-1)!;
+    const last = nth(audit.records, audit.records.length - 1);
     expect(last.action).toBe("released");
     expect(last.by?.userId ?? last.from?.userId).toBe("bob");
   });
@@ -216,15 +208,15 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
 
 test("a node dies under a viewer: the tab says so, reconnects and resyncs from the snapshot", async ({ browser }) => {
   // Bob on a follower, Alice on another node; the follower is killed while Alice edits.
-  const leader = await cluster.leader();
+  const leader = await cluster().leader();
   const [bobNode, aliceNode] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
-  const alice = await signedIn(browser, cluster.urls[aliceNode - 1]!, "Alice Martin");
-  const bob = await signedIn(browser, cluster.urls[bobNode - 1]!, "Bob Okafor");
+  const alice = await signedIn(browser, cluster().url(aliceNode), "Alice Martin");
+  const bob = await signedIn(browser, cluster().url(bobNode), "Bob Okafor");
   await openAppointment(alice, "demo-3");
   await openAppointment(bob, "demo-3");
   await expect(bob.page.getByTestId("connection")).toContainText(`node ${bobNode}`);
 
-  await cluster.kill(bobNode);
+  await cluster().kill(bobNode);
   await expect(bob.page.getByTestId("connection")).toContainText("Reconnecting");
   await expect(bob.page.getByTestId("stale-notice")).toBeVisible();
   await shot(bob.page, "10-reconnecting");
@@ -233,7 +225,7 @@ test("a node dies under a viewer: the tab says so, reconnects and resyncs from t
   await alice.page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(alice.page.getByTestId("announcer")).toHaveText("Saved by alice (version 2).");
 
-  await cluster.restart(bobNode);
+  await cluster().restart(bobNode);
   // The restarted node catches up, the tab reconnects (backoff of at most 8 s) and the
   // first message, a snapshot, replaces what it showed.
   await expect(bob.page.getByTestId("connection")).toContainText(`Live · node ${bobNode}`, { timeout: 30_000 });

@@ -2,21 +2,12 @@
 // lock renews it. A cluster with a 70 s lease, so the prompt comes after 10 s of idling.
 
 import { expect, test } from "@playwright/test";
-import { startCluster, type Cluster } from "./cluster";
-import { openAppointment, shot, signedIn } from "./app";
+import { clusterForFile, openAppointment, shot, signedIn } from "./app";
 
-let cluster: Cluster;
-
-test.beforeAll(async () => {
-  cluster = await startCluster({ lockTtlMs: 70_000 });
-});
-
-test.afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = clusterForFile({ lockTtlMs: 70_000 });
 
 test("the holder is asked before the lease lapses, and keeping it renews the lease", async ({ browser }) => {
-  const alice = await signedIn(browser, cluster.urls[1]!, "Alice Martin");
+  const alice = await signedIn(browser, cluster().url(2), "Alice Martin");
   await openAppointment(alice, "demo-2");
   await alice.page.getByRole("button", { name: "Start editing" }).click();
   const countdown = alice.page.getByTestId("countdown");

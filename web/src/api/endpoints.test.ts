@@ -23,11 +23,12 @@ describe("leaveOnPageHide", () => {
       ["/appointments/demo%201/draft", "PUT", true],
       ["/appointments/demo%201/release-lock", "DELETE", true],
     ]);
-    const release = calls[1]![1].headers as Record<string, string>;
-    expect(release["X-Fencing-Token"]).toBe("42");
-    expect(release["X-Session-Id"]).toBe(sessionId);
-    expect(release.Authorization).toBe("Bearer jwt");
-    expect(JSON.parse(calls[0]![1].body as string)).toEqual({ ...fields, baseVersion: 3 });
+    const [[, draft], [, release]] = calls as [[string, RequestInit], [string, RequestInit]];
+    const releaseHeaders = release.headers as Record<string, string>;
+    expect(releaseHeaders["X-Fencing-Token"]).toBe("42");
+    expect(releaseHeaders["X-Session-Id"]).toBe(sessionId);
+    expect(releaseHeaders.Authorization).toBe("Bearer jwt");
+    expect(JSON.parse(draft.body as string)).toEqual({ ...fields, baseVersion: 3 });
   });
 
   it("sends only the release when nothing is unsaved", () => {

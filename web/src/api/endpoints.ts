@@ -1,5 +1,6 @@
 // One function per lockd endpoint the app uses (docs/api.md).
 
+import { randomId } from "../lib/randomId";
 import { api, authHeaders } from "./client";
 import type {
   AppointmentFields,
@@ -85,6 +86,4 @@ export function leaveOnPageHide(id: string, fencingToken: number | null, draft: 
   });
 }
 
-function idempotencyKey(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
+const idempotencyKey = randomId;

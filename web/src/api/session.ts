@@ -2,6 +2,7 @@
 // with other tabs). The session id is per page load: a lock belongs to a session, so a
 // duplicated tab (which copies sessionStorage) must not share it.
 
+import { randomId } from "../lib/randomId";
 import type { Role } from "./types";
 
 export interface DemoProfile {
@@ -21,8 +22,7 @@ const STORAGE_KEY = "lockd.auth";
 export const sessionId: string = newSessionId();
 
 function newSessionId(): string {
-  const random = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  return `tab-${random}`;
+  return `tab-${randomId()}`;
 }
 
 export function loadAuth(): Auth | null {

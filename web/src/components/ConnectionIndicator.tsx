@@ -3,7 +3,7 @@ import { useConnection } from "../live/connection";
 
 export function ConnectionIndicator() {
   const { status, retryAtMs, nodeId, attempts } = useConnection();
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (status !== "reconnecting") return;
     const timer = setInterval(() => setNow(Date.now()), 500);

@@ -9,7 +9,7 @@ const IDLE_AFTER_MS = 5_000;
 
 export function PointerLayer({ store }: { store: StoreApi<RoomState> }) {
   const pointers = useStore(store, (s) => s.pointers);
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   const hasPointers = Object.keys(pointers).length > 0;
   useEffect(() => {
     if (!hasPointers) return;

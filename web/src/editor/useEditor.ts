@@ -1,7 +1,7 @@
 // The editing session of this tab: the form, the lock actions, renewal on activity, and what
 // happens when the lock is lost (the unsaved form goes to the server as a draft).
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useStore } from "zustand";
 import { ApiError, describeError } from "../api/client";
@@ -59,16 +59,26 @@ export function useEditor(appointmentId: string, room: Room) {
 
   const draftQuery = useQuery({
     queryKey: ["draft", appointmentId],
-    queryFn: () => getDraft(appointmentId).catch((e: unknown) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e))),
+    queryFn: async () => {
+      try {
+        return await getDraft(appointmentId);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) return null;
+        throw e;
+      }
+    },
     retry: false,
   });
 
   const holding = role === "holder";
   const dirty = holding && base !== null && !sameForm(form, base.values);
 
-  // The latest values, for handlers that run outside React's render (pagehide, loss).
+  // The latest values, for handlers that run outside React's render (pagehide, loss). Updated
+  // after each commit, before any effect or event of the next one can read it.
   const latest = useRef({ role, lock, form, base, dirty });
-  latest.current = { role, lock, form, base, dirty };
+  useLayoutEffect(() => {
+    latest.current = { role, lock, form, base, dirty };
+  });
 
   // Lost the lock (taken over, expired, released on disconnect): keep what was typed.
   useEffect(() => {
@@ -78,7 +88,7 @@ export function useEditor(appointmentId: string, room: Room) {
     const unsaved = from !== null && !sameForm(typed, from.values);
     setLossReport({ notice: loss, draftKept: unsaved ? false : null });
     setConflict(null);
-    if (unsaved && from) {
+    if (unsaved) {
       saveDraft(appointmentId, toFields(typed), from.version).then(
         () => {
           setLossReport((report) => (report ? { ...report, draftKept: true } : report));
@@ -89,25 +99,24 @@ export function useEditor(appointmentId: string, room: Room) {
     }
   }, [loss, room.store, appointmentId, queryClient]);
 
-  // Viewers follow the live appointment; the holder starts from it when the grant arrives.
-  const previousRole = useRef(role);
-  useEffect(() => {
-    const before = previousRole.current;
-    previousRole.current = role;
-    if (!appointment) return;
-    if (role !== "holder") {
-      setForm(toForm(appointment));
-      setBase(null);
-      return;
-    }
-    if (before !== "holder") {
+  // Viewers follow the live appointment; the holder starts from it when the grant arrives
+  // (state adjusted while rendering, as React advises for state that follows a prop).
+  const [wasHolding, setWasHolding] = useState(false);
+  if (appointment && wasHolding !== holding) {
+    setWasHolding(holding);
+    if (holding) {
       const values = toForm(appointment);
       setForm(values);
       setBase({ version: appointment.version, values });
       setFieldErrors({});
-      renewal.current.renewed();
+    } else {
+      setBase(null);
     }
-  }, [role, appointment]);
+  }
+  if (!holding && appointment && !sameForm(form, toForm(appointment))) setForm(toForm(appointment));
+  useEffect(() => {
+    if (holding) renewal.current.renewed();
+  }, [holding]);
 
   const applyGrant = useCallback(
     (granted: Lock) => {

@@ -4,13 +4,11 @@ import { serverClock } from "./serverClock";
 
 /** Milliseconds left until `expiresAt` on the cluster clock, updated each second; null without one. */
 export function useRemaining(expiresAt: string | null): number | null {
-  const [remaining, setRemaining] = useState<number | null>(null);
+  // The tick remembers which lease it counted, so a new lease never shows the old one's time.
+  const [tick, setTick] = useState<{ expiresAt: string; remainingMs: number } | null>(null);
   useEffect(() => {
-    if (!expiresAt) {
-      setRemaining(null);
-      return;
-    }
-    return startCountdown({ expiresAt, serverNow: () => serverClock.now(), onTick: setRemaining });
+    if (!expiresAt) return;
+    return startCountdown({ expiresAt, serverNow: () => serverClock.now(), onTick: (remainingMs) => setTick({ expiresAt, remainingMs }) });
   }, [expiresAt]);
-  return expiresAt ? remaining : null;
+  return expiresAt && tick?.expiresAt === expiresAt ? tick.remainingMs : null;
 }

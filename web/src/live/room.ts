@@ -89,20 +89,11 @@ export function reduceRoom(state: RoomState, message: AppointmentMessage, me: Ro
       return { ...state, viewers: message.viewers, pointers: keepPresent(state.pointers, message.viewers) };
     case "pointer": {
       if (message.sessionId === me.sessionId) return state;
-      const pointers = { ...state.pointers };
-      if (message.x === null || message.y === null) {
-        delete pointers[message.sessionId];
-      } else {
-        pointers[message.sessionId] = {
-          userId: message.userId,
-          sessionId: message.sessionId,
-          name: message.name,
-          x: message.x,
-          y: message.y,
-          movedAtMs: me.nowMs,
-        };
-      }
-      return { ...state, pointers };
+      const { sessionId } = message;
+      const others = Object.fromEntries(Object.entries(state.pointers).filter(([id]) => id !== sessionId));
+      if (message.x === null || message.y === null) return { ...state, pointers: others };
+      const moved: RemotePointer = { userId: message.userId, sessionId, name: message.name, x: message.x, y: message.y, movedAtMs: me.nowMs };
+      return { ...state, pointers: { ...others, [sessionId]: moved } };
     }
     case "pong":
     case "error":

@@ -57,7 +57,13 @@ function harness(options: { onAuthExpired?: () => Promise<void> } = {}) {
     pingMs: 15_000,
     ...options,
   });
-  return { live, sockets, states, messages, setToken: (t: string) => (token = t) };
+  /** The `i`th socket the class opened (throws if it has not opened that many). */
+  const socket = (i: number): FakeSocket => {
+    const opened = sockets[i];
+    if (!opened) throw new Error(`socket ${i} was never opened (${sockets.length} were)`);
+    return opened;
+  };
+  return { live, sockets, socket, states, messages, setToken: (t: string) => (token = t) };
 }
 
 describe("LiveSocket", () => {
@@ -65,73 +71,73 @@ describe("LiveSocket", () => {
   afterEach(() => vi.useRealTimers());
 
   it("reconnects with growing delays until the server answers, then starts over", () => {
-    const { live, sockets, states } = harness();
+    const { live, sockets, socket, states } = harness();
     live.start();
-    sockets[0]!.drop();
+    socket(0).drop();
     expect(states.at(-1)).toMatchObject({ status: "reconnecting", attempts: 1 });
     vi.advanceTimersByTime(99);
     expect(sockets).toHaveLength(1);
     vi.advanceTimersByTime(1);
     expect(sockets).toHaveLength(2);
-    sockets[1]!.drop();
+    socket(1).drop();
     vi.advanceTimersByTime(199);
     expect(sockets).toHaveLength(2);
     vi.advanceTimersByTime(1);
     expect(sockets).toHaveLength(3);
     // Connected and resynced: the next outage starts from the base delay again.
-    sockets[2]!.open();
-    sockets[2]!.receive({ type: "snapshot", index: 1 });
+    socket(2).open();
+    socket(2).receive({ type: "snapshot", index: 1 });
     expect(live.connection).toMatchObject({ status: "open", attempts: 0 });
-    sockets[2]!.drop();
+    socket(2).drop();
     vi.advanceTimersByTime(100);
     expect(sockets).toHaveLength(4);
   });
 
   it("keeps the tab present and probes the clock while open", () => {
-    const { live, sockets } = harness();
+    const { live, socket } = harness();
     live.start();
-    sockets[0]!.open();
-    expect(sockets[0]!.sent).toEqual(['{"type":"ping"}']);
+    socket(0).open();
+    expect(socket(0).sent).toEqual(['{"type":"ping"}']);
     vi.advanceTimersByTime(20_000);
-    expect(sockets[0]!.sent).toContain('{"type":"heartbeat"}');
-    expect(sockets[0]!.sent.filter((s) => s.includes("ping"))).toHaveLength(2);
+    expect(socket(0).sent).toContain('{"type":"heartbeat"}');
+    expect(socket(0).sent.filter((s) => s.includes("ping"))).toHaveLength(2);
   });
 
   it("gets a fresh token before reconnecting after 4401", async () => {
     const refreshed = vi.fn(async () => {});
-    const { live, sockets, setToken } = harness({
+    const { live, socket, setToken } = harness({
       onAuthExpired: async () => {
         setToken("t2");
         await refreshed();
       },
     });
     live.start();
-    sockets[0]!.open();
-    sockets[0]!.drop(4401);
+    socket(0).open();
+    socket(0).drop(4401);
     await vi.advanceTimersByTimeAsync(100);
     expect(refreshed).toHaveBeenCalledOnce();
-    expect(sockets[1]!.protocols).toEqual(["lockd", "bearer.t2"]);
+    expect(socket(1).protocols).toEqual(["lockd", "bearer.t2"]);
   });
 
   it("stops for good when stopped, and reconnects at once when asked", () => {
-    const { live, sockets } = harness();
+    const { live, sockets, socket } = harness();
     live.start();
-    sockets[0]!.drop();
+    socket(0).drop();
     live.reconnectNow();
     expect(sockets).toHaveLength(2);
     live.stop();
-    expect(sockets[1]!.closedWith).toBe(1000);
+    expect(socket(1).closedWith).toBe(1000);
     vi.advanceTimersByTime(60_000);
     expect(sockets).toHaveLength(2);
     expect(live.send({ type: "ping" })).toBe(false);
   });
 
   it("passes messages on and ignores frames that are not JSON", () => {
-    const { live, sockets, messages } = harness();
+    const { live, socket, messages } = harness();
     live.start();
-    sockets[0]!.open();
-    sockets[0]!.onmessage?.({ data: "{oops" } as MessageEvent);
-    sockets[0]!.receive({ type: "presence", viewers: [] });
+    socket(0).open();
+    socket(0).onmessage?.({ data: "{oops" } as MessageEvent);
+    socket(0).receive({ type: "presence", viewers: [] });
     expect(messages).toEqual([{ type: "presence", viewers: [] }]);
   });
 });
