@@ -23,9 +23,20 @@ export function userColor(userId: string): UserColor {
   return { solid: `hsl(${hue} 70% 42%)`, tint: `hsl(${hue} 80% 92%)` };
 }
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** The first grapheme of a word: a whole emoji (with its modifiers and joiners) or a letter
+ * with its accents, never half a surrogate pair. */
+function firstGrapheme(word: string): string {
+  for (const { segment } of graphemes.segment(word)) return segment;
+  return "";
+}
+
+/** "Alice Martin" → "AM"; "🦊 Fox" → "🦊F"; "" → "?". */
 export function initials(name: string): string {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  const first = parts[0]?.[0] ?? "?";
-  const last = parts.length > 1 ? (parts[parts.length - 1]?.[0] ?? "") : "";
-  return (first + last).toUpperCase();
+  const parts = name.trim().split(/\s+/u).filter(Boolean);
+  const first = parts[0];
+  if (first === undefined) return "?";
+  const last = parts.length > 1 ? parts[parts.length - 1] : undefined;
+  return (firstGrapheme(first) + (last === undefined ? "" : firstGrapheme(last))).toLocaleUpperCase();
 }

@@ -23,4 +23,14 @@ describe("RenewalThrottle", () => {
     throttle.reset();
     expect(throttle.activity()).toBe(true);
   });
+
+  it("takes the interval of the lease at hand", () => {
+    let now = 0;
+    const throttle = new RenewalThrottle(30_000, () => now);
+    expect(throttle.activity(7_500)).toBe(true);
+    now = 7_499;
+    expect(throttle.activity(7_500)).toBe(false);
+    now = 7_500;
+    expect(throttle.activity(7_500)).toBe(true);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Appointment, AppointmentMessage, Lock, Person, Viewer } from "../api/types";
-import { emptyRoom, myRole, newerLock, reduceRoom, type RoomState } from "./room";
+import { emptyRoom, myRole, nameOf, newerLock, reduceRoom, VERSIONS_KEPT_MAX, type RoomInput, type RoomState } from "./room";
 
 const me = { sessionId: "tab-me", nowMs: 1_000 };
 const alice: Person = { userId: "alice", sessionId: "tab-me", name: "Alice", email: "a@x", role: "user" };
@@ -140,6 +140,62 @@ describe("reduceRoom", () => {
     ]);
     expect(state.appointment?.version).toBe(2);
     expect(myRole(state, me.sessionId)).toBe("queued");
+  });
+});
+
+describe("reduceRoom, this tab's own answers", () => {
+  const input = (inputs: RoomInput[], from: RoomState = emptyRoom) => inputs.reduce((state, m) => reduceRoom(state, m, me), from);
+
+  it("granted: takes the grant unless the socket already showed a newer one, and leaves the queue", () => {
+    const queued = run([snapshot(1, lock(bob, 2)), { type: "lock.queued", index: 2, appointmentId: "a1", queue: [{ person: alice, position: 1, enqueuedAt: T, expiresAt: T }], serverTime: T }]);
+    const granted = input([{ type: "local.granted", lock: lock(alice, 3) }], queued);
+    expect(myRole(granted, me.sessionId)).toBe("holder");
+    expect(granted.queue).toEqual([]);
+    const stale = input([{ type: "local.granted", lock: lock(alice, 2) }], run([snapshot(1, lock(carol, 5))]));
+    expect(stale.lock?.holder.userId).toBe("carol");
+  });
+
+  it("released: clears only the grant it names", () => {
+    const held = run([snapshot(1, lock(alice, 3))]);
+    expect(input([{ type: "local.released", fencingToken: 3 }], held).lock).toBeNull();
+    expect(input([{ type: "local.released", fencingToken: 2 }], held)).toBe(held);
+  });
+
+  it("queued and queue left", () => {
+    const free = run([snapshot(1, lock(bob, 2))]);
+    const queued = input([{ type: "local.queued", queue: [{ person: alice, position: 1, enqueuedAt: T, expiresAt: T }] }], free);
+    expect(myRole(queued, me.sessionId)).toBe("queued");
+    expect(myRole(input([{ type: "local.queue_left", sessionId: me.sessionId }], queued), me.sessionId)).toBe("viewer");
+  });
+
+  it("saved: shows the saved version unless a newer one arrived first", () => {
+    const state = run([snapshot(1, lock(alice, 3))]);
+    expect(input([{ type: "local.saved", appointment: appointment(2) }], state).appointment?.version).toBe(2);
+    const newer = run([{ type: "appointment.updated", index: 2, appointmentId: "a1", appointment: appointment(3), serverTime: T }], state);
+    expect(input([{ type: "local.saved", appointment: appointment(2) }], newer).appointment?.version).toBe(3);
+  });
+
+  it("loss seen: the notice is taken once", () => {
+    const lost = run([snapshot(1, lock(alice, 3)), { type: "lock.expired", index: 2, appointmentId: "a1", previous: lock(alice, 3), serverTime: T }]);
+    expect(lost.loss?.kind).toBe("expired");
+    expect(input([{ type: "local.loss_seen" }], lost).loss).toBeNull();
+  });
+
+  it("remembers the versions it saw, the newest ones only", () => {
+    let state = run([snapshot(1, null)]);
+    for (let version = 2; version <= VERSIONS_KEPT_MAX + 5; version++) state = input([{ type: "local.saved", appointment: appointment(version) }], state);
+    const kept = Object.keys(state.versions).map(Number);
+    expect(kept).toHaveLength(VERSIONS_KEPT_MAX);
+    expect(Math.min(...kept)).toBe(6);
+    expect(state.versions[VERSIONS_KEPT_MAX + 5]?.title).toBe(`v${VERSIONS_KEPT_MAX + 5}`);
+  });
+
+  it("names a saver by name once seen, by id before", () => {
+    const updated = (version: number): AppointmentMessage => ({ type: "appointment.updated", index: version, appointmentId: "a1", appointment: appointment(version), serverTime: T });
+    expect(run([snapshot(1, null), updated(2)]).announcement?.text).toBe("Saved by bob (version 2).");
+    const withBob = run([snapshot(1, lock(bob, 2), [viewer(bob)]), updated(2)]);
+    expect(withBob.announcement?.text).toBe("Saved by Bob (version 2).");
+    expect(nameOf(withBob, "bob")).toBe("Bob");
   });
 });
 

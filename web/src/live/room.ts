@@ -1,9 +1,33 @@
-// The live state of one appointment as this tab sees it, built only from the server's
-// messages: a snapshot, then events tagged with the log index they were applied at.
-// `reduceRoom` is pure so the rules (ignore replays, resync on snapshot, notice when this tab
-// loses the lock) are tested without a socket.
+// The live state of one appointment as this tab sees it, built from the server's messages (a
+// snapshot, then events tagged with the log index they were applied at) and from this tab's
+// own HTTP answers (local actions: granted, released, queued, queue left, saved). Every change
+// goes through `reduceRoom`, which is pure, so the rules (ignore replays, resync on snapshot,
+// never roll a lock back, notice when this tab loses the lock) are tested without a socket.
 
-import type { Appointment, AppointmentMessage, Lock, Person, Viewer, Waiter } from "../api/types";
+import { leaseTtlMs } from "../lib/lease";
+import type { Appointment, AppointmentFields, AppointmentMessage, Lock, Person, Viewer, Waiter } from "../api/types";
+
+/** How many versions of the appointment the room remembers, newest first: a draft or an edit
+ * based on one of them can then be merged field by field after a conflict. */
+export const VERSIONS_KEPT_MAX = 16;
+
+/** What this tab learnt from its own HTTP answers, applied like the server's events. */
+export type LocalAction =
+  /** An acquire, heartbeat or takeover answered with this grant (or a takeover was refused
+   * naming it). Merged with `newerLock`: the socket may already have shown a newer one. */
+  | { type: "local.granted"; lock: Lock }
+  /** This tab released its grant `fencingToken` (Done). */
+  | { type: "local.released"; fencingToken: number }
+  /** The acquire answered with the queue this tab joined. */
+  | { type: "local.queued"; queue: Waiter[] }
+  /** This tab left the queue. */
+  | { type: "local.queue_left"; sessionId: string }
+  /** This tab saved this version. */
+  | { type: "local.saved"; appointment: Appointment }
+  /** The loss notice was taken up by the editor (it keeps the draft and tells the person). */
+  | { type: "local.loss_seen" };
+
+export type RoomInput = AppointmentMessage | LocalAction;
 
 export interface RemotePointer {
   userId: string;
@@ -18,7 +42,7 @@ export interface RemotePointer {
 /** Why this tab stopped holding the lock, shown as a blocking notice. */
 export type LossNotice =
   | { kind: "taken_over"; by: Person; reason: string; fencingToken: number }
-  | { kind: "expired"; fencingToken: number }
+  | { kind: "expired"; fencingToken: number; ttlMs: number }
   | { kind: "released_elsewhere"; reason: string; fencingToken: number };
 
 /** Something worth announcing to screen readers and in the activity line. */
@@ -41,6 +65,10 @@ export interface RoomState {
   pointers: Record<string, RemotePointer>;
   loss: LossNotice | null;
   announcement: Announcement | null;
+  /** Versions of the appointment seen, by version number (at most `VERSIONS_KEPT_MAX`). */
+  versions: Record<number, AppointmentFields>;
+  /** Names of the people seen, by user id: events name a saver only by id. */
+  names: Record<string, string>;
 }
 
 export const emptyRoom: RoomState = {
@@ -54,6 +82,8 @@ export const emptyRoom: RoomState = {
   pointers: {},
   loss: null,
   announcement: null,
+  versions: {},
+  names: {},
 };
 
 export interface RoomContext {
@@ -61,8 +91,36 @@ export interface RoomContext {
   nowMs: number;
 }
 
-export function reduceRoom(state: RoomState, message: AppointmentMessage, me: RoomContext): RoomState {
+export function reduceRoom(state: RoomState, input: RoomInput, me: RoomContext): RoomState {
+  const next = reduce(state, input, me);
+  if (next === state) return state;
+  const appointment = next.appointment;
+  const versions = appointment && !(appointment.version in next.versions) ? keepVersion(next.versions, appointment) : next.versions;
+  const names = learnNames(next.names, next, input);
+  return versions === next.versions && names === next.names ? next : { ...next, versions, names };
+}
+
+/** The name of user `userId` as seen in this room, else the id. */
+export function nameOf(state: Pick<RoomState, "names">, userId: string): string {
+  return state.names[userId] ?? userId;
+}
+
+function reduce(state: RoomState, message: RoomInput, me: RoomContext): RoomState {
   switch (message.type) {
+    case "local.granted": {
+      const lock = newerLock(state.lock, message.lock);
+      return { ...state, lock, queue: state.queue.filter((w) => w.person.sessionId !== lock.holder.sessionId) };
+    }
+    case "local.released":
+      return state.lock?.fencingToken === message.fencingToken ? { ...state, lock: null } : state;
+    case "local.queued":
+      return { ...state, queue: message.queue };
+    case "local.queue_left":
+      return { ...state, queue: state.queue.filter((w) => w.person.sessionId !== message.sessionId) };
+    case "local.saved":
+      return state.appointment && state.appointment.version >= message.appointment.version ? state : { ...state, appointment: message.appointment };
+    case "local.loss_seen":
+      return state.loss === null ? state : { ...state, loss: null };
     case "snapshot": {
       const viewers = message.viewers ?? state.viewers;
       // A snapshot after a gap may hide a lost lock: say so if we held it and no longer do.
@@ -124,7 +182,9 @@ export function reduceRoom(state: RoomState, message: AppointmentMessage, me: Ro
       const lock = next.lock?.fencingToken === message.previous.fencingToken ? null : next.lock;
       const wasMine = message.previous.holder.sessionId === me.sessionId;
       let loss = next.loss;
-      if (wasMine && message.type === "lock.expired") loss = { kind: "expired", fencingToken: message.previous.fencingToken };
+      if (wasMine && message.type === "lock.expired") {
+        loss = { kind: "expired", fencingToken: message.previous.fencingToken, ttlMs: leaseTtlMs(message.previous) };
+      }
       if (wasMine && message.type === "lock.released" && message.reason !== "released") {
         loss = { kind: "released_elsewhere", reason: message.reason, fencingToken: message.previous.fencingToken };
       }
@@ -150,16 +210,44 @@ export function reduceRoom(state: RoomState, message: AppointmentMessage, me: Ro
       return {
         ...next,
         appointment: message.appointment,
-        announcement: announce(`Saved by ${message.appointment.updatedBy} (version ${message.appointment.version}).`),
+        announcement: announce(`Saved by ${nameOf(state, message.appointment.updatedBy)} (version ${message.appointment.version}).`),
       };
   }
 }
+
+function keepVersion(versions: Record<number, AppointmentFields>, appointment: Appointment): Record<number, AppointmentFields> {
+  const { title, startsAt, endsAt, client, location, notes } = appointment;
+  const kept: Record<number, AppointmentFields> = { [appointment.version]: { title, startsAt, endsAt, client, location, notes } };
+  const older = Object.keys(versions)
+    .map(Number)
+    .sort((a, b) => b - a)
+    .slice(0, VERSIONS_KEPT_MAX - 1);
+  for (const version of older) {
+    const fields = versions[version];
+    if (fields) kept[version] = fields;
+  }
+  return kept;
+}
+
+/** Remember the names of the people in the room (bounded by the people the server lists). */
+function learnNames(names: Record<string, string>, state: RoomState, input: RoomInput): Record<string, string> {
+  const people: { userId: string; name: string }[] = [...state.viewers, ...state.queue.map((w) => w.person)];
+  if (state.lock) people.push(state.lock.holder);
+  if ("previous" in input) people.push(input.previous.holder);
+  if (people.every((p) => names[p.userId] === p.name)) return names;
+  const learnt = { ...names };
+  for (const p of people) learnt[p.userId] = p.name;
+  return learnt;
+}
+
+/** The reason of a loss seen only in the snapshot after a reconnect: the lock went meanwhile. */
+export const LOST_WHILE_DISCONNECTED = "lost while disconnected";
 
 function lossFromNewLock(previous: Lock, current: Lock | null): LossNotice {
   if (current && current.holder.role === "admin") {
     return { kind: "taken_over", by: current.holder, reason: "", fencingToken: previous.fencingToken };
   }
-  return { kind: "released_elsewhere", reason: "lost while disconnected", fencingToken: previous.fencingToken };
+  return { kind: "released_elsewhere", reason: LOST_WHILE_DISCONNECTED, fencingToken: previous.fencingToken };
 }
 
 function pointersFromViewers(viewers: Viewer[], me: RoomContext): Record<string, RemotePointer> {

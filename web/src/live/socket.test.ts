@@ -36,7 +36,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function harness(options: { onAuthExpired?: () => Promise<void> } = {}) {
+function harness(options: { onAuthExpired?: () => Promise<void>; pingDeadlineMs?: number } = {}) {
   const sockets: FakeSocket[] = [];
   const states: ConnectionState[] = [];
   const messages: unknown[] = [];
@@ -55,6 +55,7 @@ function harness(options: { onAuthExpired?: () => Promise<void> } = {}) {
     clock: new ServerClock(),
     heartbeatMs: 20_000,
     pingMs: 15_000,
+    pingDeadlineMs: 60_000,
     ...options,
   });
   /** The `i`th socket the class opened (throws if it has not opened that many). */
@@ -139,5 +140,38 @@ describe("LiveSocket", () => {
     socket(0).onmessage?.({ data: "{oops" } as MessageEvent);
     socket(0).receive({ type: "presence", viewers: [] });
     expect(messages).toEqual([{ type: "presence", viewers: [] }]);
+  });
+
+  it("takes a socket that answers nothing after a ping for dead, and replaces it", () => {
+    const { live, socket, states } = harness({ pingDeadlineMs: 3_000 });
+    live.start();
+    socket(0).open();
+    socket(0).receive({ type: "snapshot", index: 1 });
+    // The ping sent on open is answered: alive.
+    vi.advanceTimersByTime(1_000);
+    socket(0).receive({ type: "pong", serverTime: "2026-01-01T00:00:00Z" });
+    vi.advanceTimersByTime(10_000);
+    expect(live.connection.status).toBe("open");
+    // The next ping (at 15 s) gets nothing back: 3 s later the tab says so and reconnects.
+    vi.advanceTimersByTime(4_000 + 2_999);
+    expect(live.connection.status).toBe("open");
+    vi.advanceTimersByTime(1);
+    expect(states.at(-1)).toMatchObject({ status: "reconnecting", attempts: 1 });
+    expect(socket(0).closedWith).toBe(1000);
+    vi.advanceTimersByTime(100);
+    expect(socket(1).url).toBe("ws://node/updates");
+  });
+
+  it("says offline at once when the browser loses its network, and waits for it", () => {
+    const { live, socket, states } = harness();
+    live.start();
+    socket(0).open();
+    live.offline();
+    expect(states.at(-1)).toMatchObject({ status: "offline" });
+    vi.advanceTimersByTime(60_000);
+    expect(live.connection.status).toBe("offline");
+    live.reconnectNow();
+    socket(1).open();
+    expect(live.connection.status).toBe("open");
   });
 });

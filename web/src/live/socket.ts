@@ -3,9 +3,11 @@
 // The server sends a fresh `snapshot` on every connect, so a reconnect is also a resync.
 
 import { Backoff } from "../lib/backoff";
+import { SOCKET_HEARTBEAT_MS, SOCKET_PING_DEADLINE_MS, SOCKET_PING_MS } from "../lib/constants";
 import { serverClock, type ServerClock } from "../lib/serverClock";
 
-export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "stopped";
+/** "offline": the browser says it has no network; no attempt is made until it is back. */
+export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "offline" | "stopped";
 
 export interface ConnectionState {
   status: ConnectionStatus;
@@ -40,8 +42,10 @@ export interface LiveSocketOptions<M> {
   clock?: ServerClock;
   /** Presence heartbeat; the server drops a silent socket after 90 s. */
   heartbeatMs?: number;
-  /** Clock probe. */
+  /** Clock probe and liveness check. */
   pingMs?: number;
+  /** Nothing received this long after a ping: the socket is dead though not closed. */
+  pingDeadlineMs?: number;
 }
 
 const OPEN = 1;
@@ -54,6 +58,7 @@ export class LiveSocket<M extends { type: string }> {
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pingSentAtMs: number | null = null;
+  private pingDeadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private state: ConnectionState = { status: "stopped", attempts: 0, retryAtMs: null };
   private readonly options: Required<Omit<LiveSocketOptions<M>, "onAuthExpired" | "onStatus">> &
     Pick<LiveSocketOptions<M>, "onAuthExpired" | "onStatus">;
@@ -63,8 +68,9 @@ export class LiveSocket<M extends { type: string }> {
       factory: (url, protocols) => new WebSocket(url, protocols),
       backoff: new Backoff(),
       clock: serverClock,
-      heartbeatMs: 20_000,
-      pingMs: 15_000,
+      heartbeatMs: SOCKET_HEARTBEAT_MS,
+      pingMs: SOCKET_PING_MS,
+      pingDeadlineMs: SOCKET_PING_DEADLINE_MS,
       ...options,
     };
   }
@@ -80,6 +86,15 @@ export class LiveSocket<M extends { type: string }> {
     clearTimeout(this.reconnectTimer);
     this.teardown();
     this.setState({ status: "stopped", attempts: 0, retryAtMs: null });
+  }
+
+  /** The browser lost its network (`offline`): the socket cannot work, whatever it says. Say so
+   * at once and wait for `reconnectNow` (the `online` event). */
+  offline(): void {
+    if (this.stopped) return;
+    clearTimeout(this.reconnectTimer);
+    this.teardown();
+    this.setState({ status: "offline", attempts: this.state.attempts, retryAtMs: null });
   }
 
   /** Try now instead of waiting out the backoff (the browser came back online, or from bfcache). */
@@ -128,6 +143,9 @@ export class LiveSocket<M extends { type: string }> {
         return;
       }
       const receivedAt = Date.now();
+      // Anything from the server proves the connection alive.
+      clearTimeout(this.pingDeadlineTimer);
+      this.pingDeadlineTimer = undefined;
       if (message.type === "snapshot") {
         // The server answered with its state: this connection works.
         this.options.backoff.reset();
@@ -159,7 +177,18 @@ export class LiveSocket<M extends { type: string }> {
   }
 
   private ping(): void {
-    if (this.send({ type: "ping" })) this.pingSentAtMs = Date.now();
+    if (!this.send({ type: "ping" })) return;
+    this.pingSentAtMs = Date.now();
+    if (this.pingDeadlineTimer === undefined) {
+      const socket = this.socket;
+      this.pingDeadlineTimer = setTimeout(() => {
+        this.pingDeadlineTimer = undefined;
+        if (this.socket !== socket || this.stopped) return;
+        // Silent: replace it (its close may never come).
+        this.teardown();
+        this.scheduleReconnect();
+      }, this.options.pingDeadlineMs);
+    }
   }
 
   private scheduleReconnect(): void {
@@ -172,6 +201,8 @@ export class LiveSocket<M extends { type: string }> {
   private teardown(): void {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.pingTimer);
+    clearTimeout(this.pingDeadlineTimer);
+    this.pingDeadlineTimer = undefined;
     this.pingSentAtMs = null;
     const socket = this.socket;
     this.socket = null;

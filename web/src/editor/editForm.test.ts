@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import type { Appointment } from "../api/types";
+import { toForm } from "../lib/form";
+import { change, dirtyFields, mergeOnConflict, rebaseOnSave, startEdit, type EditForm } from "./editForm";
+
+const v1: Appointment = {
+  id: "demo-1",
+  version: 1,
+  updatedBy: "alice",
+  updatedAt: "2026-03-01T08:00:00.000Z",
+  title: "Check-up",
+  startsAt: "2026-03-01T09:00:00.000Z",
+  endsAt: "2026-03-01T09:45:00.000Z",
+  client: "Maria",
+  location: "Room 1",
+  notes: "",
+};
+
+const typed = (form: EditForm, values: Partial<EditForm["values"]>) => change(form, { ...form.values, ...values });
+
+describe("the edit form", () => {
+  it("knows which fields were changed since the base", () => {
+    const form = typed(startEdit(v1), { notes: "fasting" });
+    expect(dirtyFields(form)).toEqual(["notes"]);
+    expect(dirtyFields(typed(form, { notes: "" }))).toEqual([]);
+  });
+
+  it("keeps what was typed during a slow save and makes the saved version the base", () => {
+    const before = typed(startEdit(v1), { notes: "Bring the letter." });
+    const sent = before.values;
+    // Typed while the save was on its way: more notes, and a location.
+    const during = typed(before, { notes: "Bring the letter. And the card.", location: "Room 9" });
+    const saved: Appointment = { ...v1, version: 2, notes: "Bring the letter." };
+    const after = rebaseOnSave(during, sent, saved);
+    expect(after.base.version).toBe(2);
+    expect(after.values.notes).toBe("Bring the letter. And the card.");
+    expect(after.values.location).toBe("Room 9");
+    expect(dirtyFields(after)).toEqual(["location", "notes"]);
+  });
+
+  it("takes the saved value of a field untouched since it was sent (the server trims)", () => {
+    const before = typed(startEdit(v1), { client: "  Maria Lopez " });
+    const after = rebaseOnSave(before, before.values, { ...v1, version: 2, client: "Maria Lopez" });
+    expect(after.values.client).toBe("Maria Lopez");
+    expect(dirtyFields(after)).toEqual([]);
+  });
+
+  it("keeps only my changed fields over theirs after a conflict", () => {
+    const mine = typed(startEdit(v1), { notes: "Alice: fasting." });
+    const theirs: Appointment = { ...v1, version: 2, updatedBy: "carol", location: "Room 12" };
+    const { form, clashes } = mergeOnConflict(mine, theirs);
+    expect(clashes).toEqual([]);
+    expect(form.values.location).toBe("Room 12");
+    expect(form.values.notes).toBe("Alice: fasting.");
+    expect(form.base).toEqual({ version: 2, values: toForm(theirs), exact: true });
+    expect(dirtyFields(form)).toEqual(["notes"]);
+  });
+
+  it("lists a field both changed differently, keeping mine until I choose", () => {
+    const mine = typed(startEdit(v1), { notes: "mine", location: "Room 5" });
+    const theirs: Appointment = { ...v1, version: 2, notes: "theirs", location: "Room 5" };
+    const { form, clashes } = mergeOnConflict(mine, theirs);
+    expect(clashes).toEqual([{ field: "notes", mine: "mine", theirs: "theirs" }]);
+    expect(form.values.notes).toBe("mine");
+    expect(form.values.location).toBe("Room 5");
+  });
+
+  it("asks about every differing field when the base version's values are unknown", () => {
+    const draft: EditForm = { base: { version: 1, values: toForm({ ...v1, location: "Room 12" }), exact: false }, values: toForm({ ...v1, notes: "mine" }), errors: {} };
+    const { clashes } = mergeOnConflict(draft, { ...v1, version: 2, location: "Room 12" });
+    expect(clashes.map((c) => c.field)).toEqual(["location", "notes"]);
+  });
+
+  it("clears a field's error once fixed, and judges no other field while typing", () => {
+    const form: EditForm = { ...startEdit(v1), errors: { title: "A title is required." } };
+    const fixed = typed(form, { title: "Check-up", endsAt: "" });
+    expect(fixed.errors).toEqual({});
+    expect(typed(form, { title: " " }).errors).toEqual({ title: "A title is required." });
+  });
+});
