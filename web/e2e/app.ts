@@ -2,7 +2,7 @@
 
 import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
 import { join } from "node:path";
-import { screenshotDir, startCluster, type Cluster, type ClusterOptions } from "./cluster";
+import { devToken, screenshotDir, startCluster, type Cluster, type ClusterOptions } from "./cluster";
 
 /** A cluster for the whole spec file: started before its first test, stopped after its last.
  * Call the returned function inside a test to reach it. */
@@ -32,14 +32,29 @@ export interface Person {
   page: Page;
 }
 
+/** A phone's viewport (an iPhone 14's CSS pixels). */
+export const PHONE = { width: 390, height: 844 };
+
 /** A fresh browser context (its own tab storage) signed in as `name` on the node at `url`. */
-export async function signedIn(browser: Browser, url: string, name: string): Promise<Person> {
-  const context = await browser.newContext({ baseURL: url });
+export async function signedIn(browser: Browser, url: string, name: string, viewport?: { width: number; height: number }): Promise<Person> {
+  const context = await browser.newContext({ baseURL: url, ...(viewport ? { viewport } : {}) });
   const page = await context.newPage();
   await page.goto("/");
   await page.getByRole("button", { name: new RegExp(name) }).click();
   await expect(page.getByTestId("current-user")).toContainText(name);
   return { name, page };
+}
+
+/** Signed in as someone the demo picker does not offer (a dev-mode token for any profile). */
+export async function signedInAs(browser: Browser, url: string, profile: { userId: string; name: string; email: string; role: "user" | "admin" }): Promise<Person> {
+  const token = await devToken(url, profile);
+  const context = await browser.newContext({ baseURL: url });
+  // The app keeps its sign-in in the tab's sessionStorage (src/api/session.ts).
+  await context.addInitScript((auth) => sessionStorage.setItem("lockd.auth", auth), JSON.stringify({ token, profile }));
+  const page = await context.newPage();
+  await page.goto("/");
+  await expect(page.getByTestId("current-user")).toBeVisible();
+  return { name: profile.name, page };
 }
 
 export async function openAppointment(person: Person, id: string): Promise<void> {

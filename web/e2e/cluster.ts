@@ -103,7 +103,8 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       "--raft-addr", `127.0.0.1:${n.raft}`,
       "--peers", peers,
       "--dev",
-      "--web-dir", join(repo, "web", "dist"),
+      // LOCKD_WEB_DIR: another build of the app, e.g. the previous commit's, to see a new test fail on it.
+      "--web-dir", process.env.LOCKD_WEB_DIR ?? join(repo, "web", "dist"),
       "--jwt-secret-file", jwtSecret,
       "--cluster-secret-file", clusterSecret,
       "--lock-ttl-ms", String(options.lockTtlMs ?? 300_000),

@@ -1,7 +1,7 @@
 // One function per lockd endpoint the app uses (docs/api.md).
 
 import { randomId } from "../lib/randomId";
-import { api, authHeaders } from "./client";
+import { ApiError, api, authHeaders } from "./client";
 import type {
   AppointmentFields,
   AppointmentList,
@@ -60,7 +60,16 @@ export const saveAppointment = (id: string, fields: AppointmentFields, version: 
 export const saveDraft = (id: string, fields: AppointmentFields, baseVersion: number) =>
   api<Draft>(`${path(id)}/draft`, { method: "PUT", body: { ...fields, baseVersion } });
 
-export const getDraft = (id: string) => api<Draft>(`${path(id)}/draft`);
+/** The caller's draft, or null when there is none (the server answers 404 for none today;
+ * an empty 204 means the same). */
+export async function getDraft(id: string): Promise<Draft | null> {
+  try {
+    return await api<Draft | null>(`${path(id)}/draft`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
 
 /**
  * For `pagehide`: the page is going away, so the requests must outlive it (`keepalive`).

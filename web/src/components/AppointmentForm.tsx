@@ -32,34 +32,34 @@ export function AppointmentForm({ values, editable, errors, onChange, onActivity
           {readOnlyReason}
         </p>
       )}
-      <Field label="Title" error={errors.title} className="sm:col-span-2">
+      <Field label="Title" field="title" error={errors.title} className="sm:col-span-2">
         {(id, describedBy) => (
-          <input id={id} name="title" type="text" maxLength={200} required value={values.title} onChange={set("title")} {...common} {...described(describedBy)} className={inputClass} />
+          <input id={id} name="title" type="text" dir="auto" maxLength={200} required value={values.title} onChange={set("title")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
-      <Field label="Starts" error={errors.startsAt}>
+      <Field label="Starts" field="startsAt" error={errors.startsAt}>
         {(id, describedBy) => (
           <input id={id} name="startsAt" type="datetime-local" required value={values.startsAt} onChange={set("startsAt")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
-      <Field label="Ends" error={errors.endsAt}>
+      <Field label="Ends" field="endsAt" error={errors.endsAt}>
         {(id, describedBy) => (
           <input id={id} name="endsAt" type="datetime-local" required value={values.endsAt} onChange={set("endsAt")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
-      <Field label="Client" error={errors.client}>
+      <Field label="Client" field="client" error={errors.client}>
         {(id, describedBy) => (
-          <input id={id} name="client" type="text" maxLength={200} value={values.client} onChange={set("client")} {...common} {...described(describedBy)} className={inputClass} />
+          <input id={id} name="client" type="text" dir="auto" maxLength={200} value={values.client} onChange={set("client")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
-      <Field label="Location" error={errors.location}>
+      <Field label="Location" field="location" error={errors.location}>
         {(id, describedBy) => (
-          <input id={id} name="location" type="text" maxLength={200} value={values.location} onChange={set("location")} {...common} {...described(describedBy)} className={inputClass} />
+          <input id={id} name="location" type="text" dir="auto" maxLength={200} value={values.location} onChange={set("location")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
-      <Field label="Notes" error={errors.notes} className="sm:col-span-2">
+      <Field label="Notes" field="notes" error={errors.notes} className="sm:col-span-2">
         {(id, describedBy) => (
-          <textarea id={id} name="notes" rows={5} maxLength={5000} value={values.notes} onChange={set("notes")} {...common} {...described(describedBy)} className={inputClass} />
+          <textarea id={id} name="notes" dir="auto" rows={5} maxLength={5000} value={values.notes} onChange={set("notes")} {...common} {...described(describedBy)} className={inputClass} />
         )}
       </Field>
     </form>
@@ -71,11 +71,14 @@ const inputClass =
 
 function Field({
   label,
+  field,
   error,
   className = "",
   children,
 }: {
   label: string;
+  /** The field's name, for pointers anchored to it (`lib/pointerAnchor.ts`). */
+  field: keyof FormValues;
   error: string | undefined;
   className?: string;
   children: (id: string, describedBy: string | undefined) => ReactNode;
@@ -83,7 +86,7 @@ function Field({
   const id = useId();
   const errorId = `${id}-error`;
   return (
-    <div className={className}>
+    <div className={className} data-field={field}>
       <label htmlFor={id} className="mb-1 block text-sm font-medium text-slate-700">
         {label}
       </label>

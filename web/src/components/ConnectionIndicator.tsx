@@ -19,16 +19,19 @@ export function ConnectionIndicator() {
     dot = "bg-rose-500";
     const seconds = retryAtMs === null ? 0 : Math.max(0, Math.ceil((retryAtMs - now) / 1000));
     text = seconds > 0 ? `Reconnecting in ${seconds} s (attempt ${attempts})` : "Reconnecting…";
+  } else if (status === "offline") {
+    dot = "bg-rose-500";
+    text = "Offline: waiting for the network";
   } else if (status === "stopped") {
     dot = "bg-slate-400";
     text = `Idle${node}`;
   }
   return (
-    <div className="flex items-center gap-2 text-xs text-slate-600" role="status" aria-live="polite" data-testid="connection">
-      <span className={`relative inline-flex h-2.5 w-2.5 rounded-full ${dot}`} aria-hidden="true">
+    <div className="flex min-w-0 items-center gap-2 text-xs text-slate-600" role="status" aria-live="polite" data-testid="connection">
+      <span className={`relative inline-flex h-2.5 w-2.5 shrink-0 rounded-full ${dot}`} aria-hidden="true">
         {status === "open" && <span className="absolute inset-0 animate-ping rounded-full bg-emerald-400 opacity-60" />}
       </span>
-      <span>{text}</span>
+      <span className="truncate">{text}</span>
     </div>
   );
 }

@@ -31,7 +31,10 @@ export function FollowingPointer({ userId, name, x, y, idle }: FollowingPointerP
         <path d="M1.5 1.2 14 6.1 8.3 7.9 6.2 14.2Z" fill={color} stroke="white" strokeWidth="1.2" strokeLinejoin="round" />
       </svg>
       <motion.span
-        className="ml-3 mt-0.5 block whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium text-white shadow"
+        // Near the right edge the tag hangs to the left of the arrow; long names are cut short.
+        className={`mt-0.5 block max-w-[10rem] truncate whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium text-white shadow ${x > 0.6 ? "absolute right-2 top-4" : "ml-3"}`}
+        dir="auto"
+        title={name}
         style={{ backgroundColor: color }}
         initial={{ scale: 0.5, opacity: 0 }}
         animate={{ scale: 1, opacity: 1 }}

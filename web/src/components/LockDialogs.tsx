@@ -2,6 +2,8 @@ import { useState } from "react";
 import type { Lock } from "../api/types";
 import type { LossReport } from "../editor/useEditor";
 import { formatRemaining } from "../lib/countdown";
+import { formatDuration } from "../lib/lease";
+import { LOST_WHILE_DISCONNECTED } from "../live/room";
 import { Button } from "./Button";
 import { Dialog } from "./Dialog";
 
@@ -30,7 +32,7 @@ export function TakeoverDialog({
       actions={
         <>
           <Button onClick={onClose}>Cancel</Button>
-          <Button variant="danger" busy={busy} onClick={() => onConfirm(reason.trim() || "admin requested control")}>
+          <Button variant="danger" busy={busy} onClick={() => onConfirm(reason.trim())}>
             Take control
           </Button>
         </>
@@ -100,23 +102,25 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
   let detail = "";
   if (notice?.kind === "taken_over") {
     title = `${notice.by.name} took control`;
-    detail = `${notice.by.name} (${notice.by.email}) took over editing${notice.reason ? `: “${notice.reason}”` : ""}. Your form is read-only now.`;
+    // Only a reason the admin wrote is quoted (older apps sent a stock one when none was given).
+    const written = notice.reason.trim() !== "" && notice.reason !== "admin requested control";
+    detail = `${notice.by.name} (${notice.by.email}) took over editing${written ? `: “${notice.reason}”` : ", giving no reason"}. Your form is read-only now.`;
   } else if (notice?.kind === "expired") {
     title = "Your lock lapsed";
-    detail = "There was no activity for 5 minutes, so the lock was released. Your form is read-only now.";
+    detail = `There was no activity for ${formatDuration(notice.ttlMs)}, so the lock was released. Your form is read-only now.`;
   } else if (notice) {
     title = "Your lock was released";
     detail =
-      notice.reason === "disconnected"
+      notice.reason === "disconnected" || notice.reason === LOST_WHILE_DISCONNECTED
         ? "This tab lost its connection for too long, so the cluster released the lock."
         : "The lock was released from elsewhere.";
   }
-  const draft =
-    report?.draftKept === true
-      ? "Your unsaved changes are kept as a draft: start editing again to restore them."
-      : report?.draftKept === false
-        ? "Keeping your unsaved changes as a draft…"
-        : "You had no unsaved changes.";
+  const draft = {
+    none: "You had no unsaved changes.",
+    saving: "Keeping your unsaved changes as a draft…",
+    kept: "Your unsaved changes are kept as a draft: start editing again to restore them.",
+    failed: "Your unsaved changes could not be kept as a draft. They are still in the form below: copy what you need.",
+  }[report?.draft ?? "none"];
   return (
     <Dialog
       open={report !== null}

@@ -1,6 +1,7 @@
 import { AnimatePresence, motion } from "motion/react";
 import { sessionId } from "../api/session";
 import type { Editor } from "../editor/useEditor";
+import { COUNTDOWN_WARN_MS } from "../lib/constants";
 import { formatRemaining } from "../lib/countdown";
 import { Avatar } from "./Avatar";
 import { Button } from "./Button";
@@ -9,12 +10,15 @@ interface LockPanelProps {
   editor: Editor;
   isAdmin: boolean;
   remainingMs: number | null;
+  /** The room is live; while not, the lock shown may already be gone. */
+  synced: boolean;
   onRequestControl: () => void;
 }
 
 /** The lock's state in words, its countdown, and what this person can do about it. */
-export function LockPanel({ editor, isAdmin, remainingMs, onRequestControl }: LockPanelProps) {
-  const { role, lock, queue, busy } = editor;
+export function LockPanel({ editor, isAdmin, remainingMs, synced, onRequestControl }: LockPanelProps) {
+  const { session, form } = editor;
+  const { role, lock, queue, busy } = session;
   const myPlace = queue.find((w) => w.person.sessionId === sessionId)?.position;
   const countdown = remainingMs === null ? null : formatRemaining(remainingMs);
   const tone = role === "holder" ? "border-indigo-200 bg-indigo-50" : lock ? "border-amber-200 bg-amber-50" : "border-emerald-200 bg-emerald-50";
@@ -36,7 +40,17 @@ export function LockPanel({ editor, isAdmin, remainingMs, onRequestControl }: Lo
                 <Avatar userId={lock.holder.userId} name={lock.holder.name} />
                 <div className="min-w-0">
                   <p className="font-semibold" data-testid="lock-holder">
-                    {role === "holder" ? "You are editing" : `Locked: ${lock.holder.name} is editing`}
+                    {role === "holder" ? (
+                      synced ? (
+                        "You are editing"
+                      ) : (
+                        "Connection lost: your lock may be released meanwhile"
+                      )
+                    ) : (
+                      <>
+                        Locked: <bdi>{lock.holder.name}</bdi> is editing
+                      </>
+                    )}
                   </p>
                   <p className="truncate text-sm text-slate-600">
                     {role === "holder" ? "Others see your name and watch live." : lock.holder.email}
@@ -55,35 +69,35 @@ export function LockPanel({ editor, isAdmin, remainingMs, onRequestControl }: Lo
 
         {lock && countdown !== null && (
           <div className="text-right" data-testid="countdown">
-            <div className={`font-mono text-2xl font-semibold tabular-nums ${remainingMs !== null && remainingMs <= 60_000 ? "text-rose-700" : "text-slate-800"}`}>
+            <div className={`font-mono text-2xl font-semibold tabular-nums ${remainingMs !== null && remainingMs <= COUNTDOWN_WARN_MS ? "text-rose-700" : "text-slate-800"}`}>
               {countdown}
             </div>
-            <div className="text-xs text-slate-500">{role === "holder" ? "until your lock lapses" : "left without activity"}</div>
+            <div className="text-xs text-slate-600">{role === "holder" ? "until your lock lapses" : "left without activity"}</div>
           </div>
         )}
       </div>
 
       <div className="mt-3 flex flex-wrap items-center gap-2">
         {!lock && (
-          <Button variant="primary" busy={busy === "acquire"} onClick={() => void editor.startEditing()}>
+          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void session.startEditing()}>
             Start editing
           </Button>
         )}
         {role === "holder" && (
           <>
-            <Button variant="primary" busy={busy === "done"} disabled={busy !== null && busy !== "done"} onClick={() => void editor.save(true)}>
+            <Button variant="primary" busy={busy === "done"} disabled={busy !== null && busy !== "done"} data-focus-next onClick={() => void editor.save(true)}>
               Done
             </Button>
-            <Button busy={busy === "save"} disabled={!editor.dirty || (busy !== null && busy !== "save")} onClick={() => void editor.save(false)}>
+            <Button busy={busy === "save"} disabled={!form.isDirty || (busy !== null && busy !== "save")} onClick={() => void editor.save(false)}>
               Save
             </Button>
-            <Button variant="ghost" disabled={!editor.dirty || busy !== null} onClick={editor.discardChanges}>
+            <Button variant="ghost" disabled={!form.isDirty || busy !== null} onClick={editor.discardChanges}>
               Discard changes
             </Button>
           </>
         )}
         {lock && role === "viewer" && (
-          <Button busy={busy === "queue"} onClick={() => void editor.joinQueue()}>
+          <Button busy={busy === "queue"} onClick={() => void session.joinQueue()}>
             Notify me and take it when free
           </Button>
         )}
@@ -92,7 +106,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, onRequestControl }: Lo
             <span className="text-sm font-medium text-sky-900" data-testid="queue-position">
               You are #{myPlace} in line: the lock is yours automatically when it frees.
             </span>
-            <Button variant="ghost" busy={busy === "queue"} onClick={() => void editor.leaveQueue()}>
+            <Button variant="ghost" busy={busy === "queue"} onClick={() => void session.leaveQueue()}>
               Leave the line
             </Button>
           </>
@@ -104,10 +118,10 @@ export function LockPanel({ editor, isAdmin, remainingMs, onRequestControl }: Lo
         )}
       </div>
 
-      {editor.error && (
+      {session.error && (
         <p role="alert" className="mt-3 flex items-start justify-between gap-3 rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800" data-testid="lock-error">
-          <span>{editor.error}</span>
-          <button type="button" className="text-rose-700 underline" onClick={editor.clearError}>
+          <span>{session.error}</span>
+          <button type="button" className="text-rose-700 underline" onClick={session.clearError}>
             Dismiss
           </button>
         </p>

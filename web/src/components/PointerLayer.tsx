@@ -1,13 +1,14 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, type RefObject } from "react";
 import { AnimatePresence } from "motion/react";
 import { useStore, type StoreApi } from "zustand";
+import { POINTER_IDLE_MS } from "../lib/constants";
+import { fieldRects, fromWire, type Rect } from "../lib/pointerAnchor";
 import type { RoomState } from "../live/room";
 import { FollowingPointer } from "./FollowingPointer";
 
-/** A pointer that has not moved for this long fades: its owner is reading, not pointing. */
-const IDLE_AFTER_MS = 5_000;
-
-export function PointerLayer({ store }: { store: StoreApi<RoomState> }) {
+/** Others' pointers over the form, each on the field it points at in their layout
+ * (`lib/pointerAnchor.ts`), clipped to the form so none can widen the page. */
+export function PointerLayer({ store, formBox }: { store: StoreApi<RoomState>; formBox: RefObject<HTMLDivElement | null> }) {
   const pointers = useStore(store, (s) => s.pointers);
   const [now, setNow] = useState(() => Date.now());
   const hasPointers = Object.keys(pointers).length > 0;
@@ -16,13 +17,41 @@ export function PointerLayer({ store }: { store: StoreApi<RoomState> }) {
     const timer = setInterval(() => setNow(Date.now()), 1_000);
     return () => clearInterval(timer);
   }, [hasPointers]);
+  const layout = useFormLayout(formBox);
   return (
-    <div className="pointer-events-none absolute inset-0 overflow-visible" aria-hidden="true">
+    <div className="pointer-events-none absolute inset-0 overflow-hidden rounded-xl" aria-hidden="true" data-testid="pointer-layer">
       <AnimatePresence>
-        {Object.values(pointers).map((p) => (
-          <FollowingPointer key={p.sessionId} userId={p.userId} name={p.name} x={p.x} y={p.y} idle={now - p.movedAtMs > IDLE_AFTER_MS} />
-        ))}
+        {layout &&
+          Object.values(pointers).map((p) => {
+            const at = fromWire(p, layout.fields, layout.form);
+            if (!at) return null;
+            return <FollowingPointer key={p.sessionId} userId={p.userId} name={p.name} x={at.x} y={at.y} idle={now - p.movedAtMs > POINTER_IDLE_MS} />;
+          })}
       </AnimatePresence>
     </div>
   );
+}
+
+type Layout = { fields: ReturnType<typeof fieldRects>; form: Rect };
+
+/** Where this tab's fields are within the form (relative to its corner), measured again
+ * whenever the form's size changes (a resize, the one-/two-column breakpoint, an error line). */
+function useFormLayout(formBox: RefObject<HTMLDivElement | null>): Layout | null {
+  const [layout, setLayout] = useState<Layout | null>(null);
+  useEffect(() => {
+    const box = formBox.current;
+    if (!box) return;
+    const measure = () => {
+      const form = box.getBoundingClientRect();
+      const fields: Layout["fields"] = {};
+      for (const [name, rect] of Object.entries(fieldRects(box))) {
+        fields[name as keyof Layout["fields"]] = { left: rect.left - form.left, top: rect.top - form.top, width: rect.width, height: rect.height };
+      }
+      setLayout({ fields, form: { left: 0, top: 0, width: form.width, height: form.height } });
+    };
+    const observer = new ResizeObserver(measure);
+    observer.observe(box);
+    return () => observer.disconnect();
+  }, [formBox]);
+  return layout;
 }

@@ -35,7 +35,7 @@ export function PresenceStrip({ viewers, lock, queue }: PresenceStripProps) {
                 data-user={v.userId}
               >
                 <Avatar userId={v.userId} name={v.name} size="sm" />
-                <span className="font-medium">{you ? "You" : v.name.split(" ")[0]}</span>
+                <bdi className="inline-block max-w-[8rem] truncate align-bottom font-medium">{you ? "You" : v.name.split(" ")[0]}</bdi>
                 {editing && <span className="rounded bg-amber-100 px-1 text-[10px] font-semibold text-amber-800">editing</span>}
                 {waiting !== undefined && <span className="rounded bg-sky-100 px-1 text-[10px] font-semibold text-sky-800">#{waiting} in line</span>}
                 <span className="sr-only">{label}</span>

@@ -1,272 +1,160 @@
-// The editing session of this tab: the form, the lock actions, renewal on activity, and what
-// happens when the lock is lost (the unsaved form goes to the server as a draft).
+// The editing session of this tab, composed of three parts: the lock (`useLockSession`), the
+// form (`useEditForm`, pure rules in `editForm.ts`) and draft recovery (`useDraftRecovery`).
+// What joins them lives here: saving (a save's answer rebases the form), the conflict (merge
+// per field), restoring a draft, and leaving the page.
 
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useState } from "react";
 import { useStore } from "zustand";
-import { ApiError, describeError } from "../api/client";
-import {
-  acquireLock,
-  getDraft,
-  heartbeat,
-  leaveOnPageHide,
-  releaseLock,
-  saveAppointment,
-  saveDraft,
-  takeover,
-} from "../api/endpoints";
-import { sessionId } from "../api/session";
-import type { Appointment, Draft, Lock } from "../api/types";
-import { emptyForm, sameForm, toFields, toForm, validateForm, type FormValues } from "../lib/form";
-import { RenewalThrottle } from "../lib/renewal";
-import { myRole, newerLock, type LossNotice } from "../live/room";
+import { ApiError } from "../api/client";
+import { leaveOnPageHide, saveAppointment, saveDraft } from "../api/endpoints";
+import type { Appointment, Draft } from "../api/types";
+import { toFields, toForm, validateForm } from "../lib/form";
 import type { Room } from "../live/useRoom";
+import { sessionId } from "../api/session";
+import { myRole } from "../live/room";
+import { dirtyFields, mergeOnConflict, rebaseOnSave, type EditForm, type FieldClash, type FieldName } from "./editForm";
+import { useDraftRecovery } from "./useDraftRecovery";
+import { useEditForm } from "./useEditForm";
+import { useLockSession } from "./useLockSession";
 
-export type Busy = "acquire" | "queue" | "save" | "done" | "takeover" | "renew" | null;
+export type { Busy } from "./useLockSession";
+export type { LossReport } from "./useDraftRecovery";
 
-/** What an edit started from: the version a save must match, and the values "dirty" compares to. */
-interface Base {
-  version: number;
-  values: FormValues;
+/** A save met a newer version: theirs, and once "keep mine" ran, the fields both changed. */
+export interface Conflict {
+  theirs: Appointment;
+  clashes: FieldClash[] | null;
 }
-
-export interface LossReport {
-  notice: LossNotice;
-  /** null: nothing was unsaved; true/false: the draft was (not) kept. */
-  draftKept: boolean | null;
-}
-
-/** How often a queued tab renews its place (it lapses after 60 s). */
-const QUEUE_RENEW_MS = 25_000;
 
 export function useEditor(appointmentId: string, room: Room) {
-  const queryClient = useQueryClient();
-  const lock = useStore(room.store, (s) => s.lock);
-  const queue = useStore(room.store, (s) => s.queue);
   const appointment = useStore(room.store, (s) => s.appointment);
-  const loss = useStore(room.store, (s) => s.loss);
-  const role = myRole({ lock, queue }, sessionId);
+  const session = useLockSession(appointmentId, room);
+  const holding = session.role === "holder";
+  const form = useEditForm(appointment, session.lock, holding);
+  const drafts = useDraftRecovery(appointmentId, room, form.latest);
+  const [conflict, setConflict] = useState<Conflict | null>(null);
+  /** Bumped when a save was refused for invalid fields: the page focuses the first one. */
+  const [invalidAttempt, setInvalidAttempt] = useState(0);
+  const { lock, run, renewed } = session;
 
-  const [form, setForm] = useState<FormValues>(emptyForm);
-  const [base, setBase] = useState<Base | null>(null);
-  const [busy, setBusy] = useState<Busy>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<keyof FormValues, string>>>({});
-  const [conflict, setConflict] = useState<Appointment | null>(null);
-  const [lossReport, setLossReport] = useState<LossReport | null>(null);
-  const [takeoverWinner, setTakeoverWinner] = useState<Lock | null>(null);
-  const renewal = useRef(new RenewalThrottle());
-
-  const draftQuery = useQuery({
-    queryKey: ["draft", appointmentId],
-    queryFn: async () => {
-      try {
-        return await getDraft(appointmentId);
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 404) return null;
-        throw e;
-      }
-    },
-    retry: false,
-  });
-
-  const holding = role === "holder";
-  const dirty = holding && base !== null && !sameForm(form, base.values);
-
-  // The latest values, for handlers that run outside React's render (pagehide, loss). Updated
-  // after each commit, before any effect or event of the next one can read it.
-  const latest = useRef({ role, lock, form, base, dirty });
-  useLayoutEffect(() => {
-    latest.current = { role, lock, form, base, dirty };
-  });
-
-  // Lost the lock (taken over, expired, released on disconnect): keep what was typed.
-  useEffect(() => {
-    if (!loss) return;
-    room.store.setState({ loss: null });
-    const { form: typed, base: from } = latest.current;
-    const unsaved = from !== null && !sameForm(typed, from.values);
-    setLossReport({ notice: loss, draftKept: unsaved ? false : null });
+  // A lock lost or changed ends the conflict and the errors of the old grant.
+  const fencingToken = holding && lock ? lock.fencingToken : null;
+  const [conflictToken, setConflictToken] = useState(fencingToken);
+  if (conflictToken !== fencingToken) {
+    setConflictToken(fencingToken);
     setConflict(null);
-    if (unsaved) {
-      saveDraft(appointmentId, toFields(typed), from.version).then(
-        () => {
-          setLossReport((report) => (report ? { ...report, draftKept: true } : report));
-          void queryClient.invalidateQueries({ queryKey: ["draft", appointmentId] });
-        },
-        () => {},
-      );
-    }
-  }, [loss, room.store, appointmentId, queryClient]);
-
-  // Viewers follow the live appointment; the holder starts from it when the grant arrives
-  // (state adjusted while rendering, as React advises for state that follows a prop).
-  const [wasHolding, setWasHolding] = useState(false);
-  if (appointment && wasHolding !== holding) {
-    setWasHolding(holding);
-    if (holding) {
-      const values = toForm(appointment);
-      setForm(values);
-      setBase({ version: appointment.version, values });
-      setFieldErrors({});
-    } else {
-      setBase(null);
-    }
+    session.setError(null);
   }
-  if (!holding && appointment && !sameForm(form, toForm(appointment))) setForm(toForm(appointment));
-  useEffect(() => {
-    if (holding) renewal.current.renewed();
-  }, [holding]);
 
-  const applyGrant = useCallback(
-    (granted: Lock) => {
-      room.store.setState((s) => ({
-        lock: newerLock(s.lock, granted),
-        queue: s.queue.filter((w) => w.person.sessionId !== granted.holder.sessionId),
-      }));
-    },
-    [room.store],
+  /** Sends `edit` (if anything changed) under grant `token`; then, with `thenRelease`, releases. */
+  const saveEdit = useCallback(
+    (edit: EditForm, token: number, thenRelease: boolean) =>
+      run(
+        thenRelease ? "done" : "save",
+        async () => {
+          if (dirtyFields(edit).length > 0) {
+            const errors = validateForm(edit.values);
+            if (Object.keys(errors).length > 0) {
+              form.update(token, (current) => ({ ...current, errors }));
+              setInvalidAttempt((n) => n + 1);
+              throw new Error("Check the highlighted fields.");
+            }
+            const sent = edit.values;
+            try {
+              const saved = await saveAppointment(appointmentId, toFields(sent), edit.base.version, token);
+              room.dispatch({ type: "local.saved", appointment: saved });
+              // Typed meanwhile stays: the saved version is the new base.
+              form.update(token, (current) => rebaseOnSave(current, sent, saved));
+              setConflict(null);
+              renewed();
+            } catch (e) {
+              if (e instanceof ApiError && e.code === "version_conflict" && e.problem.current) {
+                setConflict({ theirs: e.problem.current, clashes: null });
+              }
+              throw e;
+            }
+          }
+          if (thenRelease) await session.release(token);
+        },
+        // The conflict panel says it; one message is enough.
+        (e) => e instanceof ApiError && e.code === "version_conflict" && e.problem.current !== undefined,
+      ),
+    [appointmentId, form, room, run, renewed, session],
   );
 
-  const run = useCallback(async (kind: Busy, action: () => Promise<void>) => {
-    setBusy(kind);
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(null);
-    }
-  }, []);
-
-  const startEditing = () =>
-    run("acquire", async () => {
-      const answer = await acquireLock(appointmentId, false);
-      if ("lock" in answer) applyGrant(answer.lock);
-    });
-
-  const joinQueue = () =>
-    run("queue", async () => {
-      const answer = await acquireLock(appointmentId, true);
-      if ("lock" in answer) applyGrant(answer.lock);
-      else room.store.setState({ queue: answer.queue });
-    });
-
-  const leaveQueue = () =>
-    run("queue", async () => {
-      await releaseLock(appointmentId, null);
-      room.store.setState((s) => ({ queue: s.queue.filter((w) => w.person.sessionId !== sessionId) }));
-    });
-
-  const save = (thenRelease: boolean) =>
-    run(thenRelease ? "done" : "save", async () => {
-      if (!lock || !base) return;
-      const token = lock.fencingToken;
-      if (dirty) {
-        const errors = validateForm(form);
-        setFieldErrors(errors);
-        if (Object.keys(errors).length > 0) throw new Error("Check the highlighted fields.");
-        try {
-          const saved = await saveAppointment(appointmentId, toFields(form), base.version, token);
-          const values = toForm(saved);
-          room.store.setState((s) => (s.appointment && s.appointment.version >= saved.version ? {} : { appointment: saved }));
-          setBase({ version: saved.version, values });
-          setForm(values);
-          renewal.current.renewed();
-        } catch (e) {
-          if (e instanceof ApiError && e.code === "version_conflict" && e.problem.current) setConflict(e.problem.current);
-          throw e;
-        }
-      }
-      if (thenRelease) {
-        await releaseLock(appointmentId, token);
-        room.store.setState((s) => (s.lock?.fencingToken === token ? { lock: null } : {}));
-      }
-    });
-
-  const discardChanges = () => {
-    if (base) setForm(base.values);
-    setFieldErrors({});
-    setError(null);
+  const save = (thenRelease: boolean) => {
+    if (!form.edit || fencingToken === null) return Promise.resolve();
+    return saveEdit(form.edit, fencingToken, thenRelease);
   };
 
-  /** Take over `from`: the grant the admin saw when deciding. If it changed since, the server
-   * refuses (takeover_conflict) and names the new holder, instead of taking from someone else. */
-  const requestControl = (from: Lock, reason: string) =>
-    run("takeover", async () => {
-      setTakeoverWinner(null);
-      try {
-        const answer = await takeover(appointmentId, from.fencingToken, reason);
-        applyGrant(answer.lock);
-      } catch (e) {
-        if (e instanceof ApiError && e.code === "takeover_conflict" && e.problem.lock) {
-          setTakeoverWinner(e.problem.lock);
-          applyGrant(e.problem.lock);
-        }
-        throw e;
-      }
-    });
+  const discardChanges = () => {
+    if (fencingToken === null) return;
+    form.update(fencingToken, (current) => ({ ...current, values: current.base.values, errors: {} }));
+    session.clearError();
+  };
 
-  const keepEditing = () =>
-    run("renew", async () => {
-      const answer = await heartbeat(appointmentId);
-      if ("lock" in answer) applyGrant(answer.lock);
-      renewal.current.renewed();
-    });
-
-  /** Typing, focus, pointer movement: renew the lease, at most once every 30 s. */
-  const activity = useCallback(() => {
-    if (latest.current.role !== "holder" || !renewal.current.activity()) return;
-    heartbeat(appointmentId).then(
-      (answer) => {
-        if ("lock" in answer) applyGrant(answer.lock);
-      },
-      () => renewal.current.reset(),
-    );
-  }, [appointmentId, applyGrant]);
-
-  // A place in the queue lapses after 60 s unless renewed.
-  useEffect(() => {
-    if (role !== "queued") return;
-    const timer = setInterval(() => void heartbeat(appointmentId).catch(() => {}), QUEUE_RENEW_MS);
-    return () => clearInterval(timer);
-  }, [role, appointmentId]);
-
+  /** The draft of version `draft.baseVersion`: its base values are known if this room saw
+   * that version; else every field it differs in counts as changed (a conflict asks). */
   const restoreDraft = (draft: Draft) => {
-    if (!holding || !appointment) return;
-    const current = toForm(appointment);
-    setForm(toForm(draft));
-    // Keep the draft's base version: if the appointment moved on since, the save says so.
-    setBase({ version: draft.baseVersion, values: current });
+    if (!appointment || fencingToken === null) return;
+    const seen = room.store.getState().versions[draft.baseVersion];
+    const base = seen
+      ? { version: draft.baseVersion, values: toForm(seen), exact: true }
+      : { version: draft.baseVersion, values: toForm(appointment), exact: false };
+    form.update(fencingToken, () => ({ base, values: toForm(draft), errors: {} }));
   };
 
   const conflictLoadLatest = () =>
     run("save", async () => {
-      if (!conflict || !base) return;
+      const edit = form.edit;
+      if (!conflict || !edit || fencingToken === null) return;
       // What was typed stays findable as the draft.
-      await saveDraft(appointmentId, toFields(form), base.version);
-      void queryClient.invalidateQueries({ queryKey: ["draft", appointmentId] });
-      const values = toForm(conflict);
-      setBase({ version: conflict.version, values });
-      setForm(values);
+      await saveDraft(appointmentId, toFields(edit.values), edit.base.version);
+      drafts.refreshDraft();
+      const values = toForm(conflict.theirs);
+      form.update(fencingToken, () => ({ base: { version: conflict.theirs.version, values, exact: true }, values, errors: {} }));
       setConflict(null);
     });
 
+  /** Keep my changed fields over their version; save at once unless a field both changed. */
   const conflictKeepMine = () => {
-    if (!conflict || !base) return;
-    setBase({ version: conflict.version, values: toForm(conflict) });
+    const edit = form.edit;
+    if (!conflict || !edit || fencingToken === null) return;
+    const merged = mergeOnConflict(edit, conflict.theirs);
+    form.update(fencingToken, () => merged.form);
+    if (merged.clashes.length > 0) {
+      setConflict({ ...conflict, clashes: merged.clashes });
+      return;
+    }
     setConflict(null);
+    void saveEdit(merged.form, fencingToken, false);
+  };
+
+  /** For a field both changed: take theirs or mine. */
+  const chooseField = (field: FieldName, value: string) => {
+    if (fencingToken === null) return;
+    form.update(fencingToken, (current) => ({ ...current, values: { ...current.values, [field]: value } }));
+  };
+
+  /** The clashes are decided: save the form as it is now. */
+  const saveChosen = () => {
+    setConflict(null);
+    return save(false);
   };
 
   // Leaving: release this tab's grant (only that grant: the token fences it) and keep unsaved
   // edits as a draft. On pagehide the requests must outlive the page (keepalive).
+  const { latest: lastForm } = form;
+  const { refreshDraft } = drafts;
   useEffect(() => {
     const leave = () => {
-      const { role: r, lock: l, form: f, base: b, dirty: d } = latest.current;
-      if (r === "holder" && l) {
-        leaveOnPageHide(appointmentId, l.fencingToken, d && b ? { fields: toFields(f), baseVersion: b.version } : null);
-      } else if (r === "queued") {
+      const state = room.store.getState();
+      const edit = lastForm();
+      const role = myRole(state, sessionId);
+      if (role === "holder" && state.lock) {
+        const unsaved = edit !== null && dirtyFields(edit).length > 0;
+        leaveOnPageHide(appointmentId, state.lock.fencingToken, unsaved ? { fields: toFields(edit.values), baseVersion: edit.base.version } : null);
+      } else if (role === "queued") {
         leaveOnPageHide(appointmentId, null, null);
       }
     };
@@ -279,7 +167,7 @@ export function useEditor(appointmentId: string, room: Room) {
       // Back from the back/forward cache: the lock may have changed meanwhile. A fresh socket
       // starts with a snapshot, which replaces everything we showed.
       room.socket.start();
-      void queryClient.invalidateQueries({ queryKey: ["draft", appointmentId] });
+      refreshDraft();
     };
     window.addEventListener("pagehide", onPageHide);
     window.addEventListener("pageshow", onPageShow);
@@ -288,40 +176,9 @@ export function useEditor(appointmentId: string, room: Room) {
       window.removeEventListener("pageshow", onPageShow);
       leave();
     };
-  }, [appointmentId, room.socket, queryClient]);
+  }, [appointmentId, room, lastForm, refreshDraft]);
 
-  return {
-    role,
-    lock,
-    queue,
-    appointment,
-    form,
-    setForm: (next: FormValues) => {
-      setForm(next);
-      activity();
-    },
-    fieldErrors,
-    dirty,
-    busy,
-    error,
-    clearError: () => setError(null),
-    conflict,
-    lossReport,
-    dismissLoss: () => setLossReport(null),
-    takeoverWinner,
-    draft: draftQuery.data ?? null,
-    startEditing,
-    joinQueue,
-    leaveQueue,
-    save,
-    discardChanges,
-    requestControl,
-    keepEditing,
-    activity,
-    restoreDraft,
-    conflictLoadLatest,
-    conflictKeepMine,
-  };
+  return { session, form, drafts, appointment, conflict, invalidAttempt, save, discardChanges, restoreDraft, conflictLoadLatest, conflictKeepMine, chooseField, saveChosen };
 }
 
 export type Editor = ReturnType<typeof useEditor>;

@@ -6,13 +6,15 @@ import type { AppointmentMessage } from "../api/types";
 import { sessionId } from "../api/session";
 import { useAuth } from "../auth";
 import { reportConnection } from "./connection";
-import { emptyRoom, reduceRoom, type RoomState } from "./room";
+import { emptyRoom, reduceRoom, type LocalAction, type RoomState } from "./room";
 import { LiveSocket } from "./socket";
 import { socketProtocols, socketUrl } from "./urls";
 
 export interface Room {
   store: StoreApi<RoomState>;
   socket: LiveSocket<AppointmentMessage>;
+  /** Applies what this tab learnt from its own HTTP answers, through the same reducer. */
+  dispatch: (action: LocalAction) => void;
 }
 
 export function useRoom(appointmentId: string, enabled: boolean): Room {
@@ -30,17 +32,22 @@ export function useRoom(appointmentId: string, enabled: boolean): Room {
       },
       onAuthExpired: () => refresh(),
     });
-    return { store, socket };
+    const dispatch = (action: LocalAction) => store.setState((state) => reduceRoom(state, action, { sessionId, nowMs: Date.now() }), true);
+    return { store, socket, dispatch };
   });
 
   useEffect(() => {
     if (!enabled) return;
     const { socket } = room;
     socket.start();
+    // The browser knows first when the network goes: say so at once, not after a ping deadline.
     const online = () => socket.reconnectNow();
+    const offline = () => socket.offline();
     window.addEventListener("online", online);
+    window.addEventListener("offline", offline);
     return () => {
       window.removeEventListener("online", online);
+      window.removeEventListener("offline", offline);
       socket.stop();
     };
   }, [room, enabled]);

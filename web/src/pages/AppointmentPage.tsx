@@ -1,3 +1,4 @@
+import { queryKeys } from "../api/queryKeys";
 import { useEffect, useRef, useState, type PointerEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useStore } from "zustand";
@@ -12,9 +13,12 @@ import { LossDialog, StillEditingDialog, TakeoverDialog } from "../components/Lo
 import { PointerLayer } from "../components/PointerLayer";
 import { PresenceStrip } from "../components/PresenceStrip";
 import { useEditor } from "../editor/useEditor";
-import { PROMPT_BEFORE_EXPIRY_MS } from "../lib/countdown";
+import { ConflictPanel } from "../components/ConflictPanel";
+import { promptBeforeExpiryMs } from "../lib/lease";
+import { nameOf } from "../live/room";
 import { formatWhen, timeAgo } from "../lib/format";
 import { PointerThrottle } from "../lib/pointerThrottle";
+import { anchorOf } from "../lib/pointerAnchor";
 import { useRemaining } from "../lib/useRemaining";
 import { serverClock } from "../lib/serverClock";
 import { useRoom } from "../live/useRoom";
@@ -22,7 +26,7 @@ import { navigate } from "../router";
 
 export function AppointmentPage({ id }: { id: string }) {
   // The REST read tells a missing appointment from a slow socket, and shows data at once.
-  const initial = useQuery({ queryKey: ["appointment", id], queryFn: () => getAppointment(id) });
+  const initial = useQuery({ queryKey: queryKeys.appointment(id), queryFn: () => getAppointment(id) });
   const missing = initial.error instanceof ApiError && initial.error.status === 404;
   const room = useRoom(id, !missing);
   if (missing) {
@@ -41,59 +45,105 @@ export function AppointmentPage({ id }: { id: string }) {
 function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<typeof useRoom>; fallbackError: string | null }) {
   const profile = useAuth((s) => s.auth?.profile);
   const editor = useEditor(id, room);
+  const { session, form, drafts } = editor;
   const synced = useStore(room.store, (s) => s.synced);
   const viewers = useStore(room.store, (s) => s.viewers);
   const announcement = useStore(room.store, (s) => s.announcement);
-  const remaining = useRemaining(editor.lock?.expiresAt ?? null);
+  const names = useStore(room.store, (s) => s.names);
+  const remaining = useRemaining(session.lock?.expiresAt ?? null);
   // The grant an admin is about to take over, as shown when they asked.
   const [takeoverFrom, setTakeoverFrom] = useState<Lock | null>(null);
   const [draftDismissedAt, setDraftDismissedAt] = useState<string | null>(null);
   const formBox = useRef<HTMLDivElement>(null);
-  const throttle = useRef<PointerThrottle | null>(null);
-  throttle.current ??= new PointerThrottle({
-    move: (x, y) => room.socket.send({ type: "pointer", x, y }),
-    leave: () => room.socket.send({ type: "pointerLeave" }),
-  });
-  useEffect(() => () => throttle.current?.cancel(), []);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const [throttle] = useState(
+    () =>
+      new PointerThrottle({
+        move: (x, y) => room.socket.send({ type: "pointer", x, y }),
+        leave: () => room.socket.send({ type: "pointerLeave" }),
+      }),
+  );
+  useEffect(() => () => throttle.cancel(), [throttle]);
 
-  // Focus the form when the lock becomes ours (from the queue, or after a takeover).
-  const holding = editor.role === "holder";
+  const holding = session.role === "holder";
+  const appointment = editor.appointment;
+  const promptOpen =
+    holding &&
+    remaining !== null &&
+    session.ttlMs !== null &&
+    remaining > 0 &&
+    remaining <= promptBeforeExpiryMs(session.ttlMs) &&
+    drafts.lossReport === null;
+  const takeoverOpen = takeoverFrom !== null && !holding;
+
+  // Focus: the page's heading when it opens; the first field when the lock becomes ours; and
+  // wherever an action or a dialog left focus on nothing (a button that went away or was
+  // disabled), the next sensible control.
+  const loaded = appointment !== null;
+  useEffect(() => {
+    if (loaded) heading.current?.focus();
+  }, [loaded]);
   const wasHolding = useRef(holding);
   useEffect(() => {
     if (holding && !wasHolding.current) formBox.current?.querySelector<HTMLInputElement>("input[name=title]")?.focus();
     wasHolding.current = holding;
   }, [holding]);
+  const lossOpen = drafts.lossReport !== null;
+  useEffect(() => {
+    if (document.activeElement !== document.body && document.activeElement !== null) return;
+    const next = document.querySelector<HTMLElement>("[data-focus-next]:not([disabled])") ?? heading.current;
+    next?.focus();
+  }, [session.busy, lossOpen, promptOpen, takeoverOpen, holding]);
+  // A save refused for invalid fields: the first of them.
+  useEffect(() => {
+    if (editor.invalidAttempt > 0) formBox.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
+  }, [editor.invalidAttempt]);
+
+  // Ctrl+S / Cmd+S saves while editing (and never opens the browser's "save page").
+  const { save } = editor;
+  const canSave = holding && form.isDirty && session.busy === null;
+  useEffect(() => {
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key.toLowerCase() !== "s" || !(event.ctrlKey || event.metaKey) || event.altKey || !holding) return;
+      event.preventDefault();
+      if (canSave) void save(false);
+    };
+    window.addEventListener("keydown", onKeyDown);
+    return () => window.removeEventListener("keydown", onKeyDown);
+  }, [holding, canSave, save]);
 
   const onPointerMove = (event: PointerEvent<HTMLDivElement>) => {
-    const box = formBox.current?.getBoundingClientRect();
-    if (!box || box.width === 0 || box.height === 0) return;
-    throttle.current?.move((event.clientX - box.left) / box.width, (event.clientY - box.top) / box.height);
-    editor.activity();
+    const box = formBox.current;
+    if (!box) return;
+    const anchor = anchorOf(box, event.clientX, event.clientY);
+    if (anchor) throttle.move(anchor.x, anchor.y);
+    session.activity();
   };
 
-  const appointment = editor.appointment;
   if (!appointment) {
     return <p className="text-sm text-slate-500">{fallbackError ?? "Connecting to the appointment…"}</p>;
   }
   const isAdmin = profile?.role === "admin";
-  const draft = editor.draft && editor.draft.savedAt !== draftDismissedAt ? editor.draft : null;
-  const promptOpen = holding && remaining !== null && remaining > 0 && remaining <= PROMPT_BEFORE_EXPIRY_MS && editor.lossReport === null;
-  const readOnlyReason = editor.lock
+  const draft = drafts.draft && drafts.draft.savedAt !== draftDismissedAt ? drafts.draft : null;
+  const lock = session.lock;
+  const readOnlyReason = lock
     ? holding
       ? ""
-      : `Read-only: ${editor.lock.holder.name} is editing this appointment.`
+      : `Read-only: ${lock.holder.name} is editing this appointment.`
     : "Read-only: start editing to change this appointment.";
 
   return (
     <div className="space-y-5">
       <div className="flex flex-wrap items-start justify-between gap-3">
-        <div>
+        <div className="min-w-0">
           <button type="button" className="text-sm text-indigo-700 hover:underline" onClick={() => navigate("/")}>
             ← All appointments
           </button>
-          <h1 className="mt-1 text-2xl font-semibold tracking-tight">{appointment.title}</h1>
+          <h1 ref={heading} tabIndex={-1} className="mt-1 text-2xl font-semibold tracking-tight break-words" dir="auto">
+            {appointment.title}
+          </h1>
           <p className="text-sm text-slate-600">
-            {formatWhen(appointment.startsAt, appointment.endsAt)} · version {appointment.version}
+            {formatWhen(appointment.startsAt, appointment.endsAt)} · <span data-testid="version">version {appointment.version}</span>
           </p>
           {!synced && (
             <p role="status" className="mt-2 rounded-md bg-amber-50 px-3 py-1.5 text-sm text-amber-900 ring-1 ring-amber-200" data-testid="stale-notice">
@@ -101,31 +151,28 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
             </p>
           )}
         </div>
-        <PresenceStrip viewers={viewers} lock={editor.lock} queue={editor.queue} />
+        <PresenceStrip viewers={viewers} lock={lock} queue={session.queue} />
       </div>
 
-      <LockPanel editor={editor} isAdmin={isAdmin} remainingMs={remaining} onRequestControl={() => setTakeoverFrom(editor.lock)} />
+      <LockPanel editor={editor} isAdmin={isAdmin} remainingMs={remaining} synced={synced} onRequestControl={() => setTakeoverFrom(lock)} />
 
-      {editor.takeoverWinner && (
+      {session.takeoverWinner && (
         <p role="alert" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="takeover-winner">
-          {editor.takeoverWinner.holder.name} took control first; the lock is theirs now.
+          {session.takeoverWinner.holder.name} took control first; the lock is theirs now.
         </p>
       )}
 
       {editor.conflict && (
-        <div role="alert" className="rounded-xl border border-rose-200 bg-rose-50 p-4 text-sm text-rose-900" data-testid="conflict">
-          <p className="font-semibold">Someone saved a newer version</p>
-          <p className="mt-1">
-            {editor.conflict.updatedBy} saved version {editor.conflict.version} after the version your changes start from. Load the latest
-            version (your changes are kept as a draft), or save yours over it.
-          </p>
-          <div className="mt-3 flex gap-2">
-            <Button variant="primary" busy={editor.busy === "save"} onClick={() => void editor.conflictLoadLatest()}>
-              Load the latest version
-            </Button>
-            <Button onClick={editor.conflictKeepMine}>Keep mine and save again</Button>
-          </div>
-        </div>
+        <ConflictPanel
+          conflict={editor.conflict}
+          savedBy={nameOf({ names }, editor.conflict.theirs.updatedBy)}
+          values={form.values}
+          busy={session.busy === "save"}
+          onLoadLatest={() => void editor.conflictLoadLatest()}
+          onKeepMine={editor.conflictKeepMine}
+          onChoose={editor.chooseField}
+          onSaveChosen={() => void editor.saveChosen()}
+        />
       )}
 
       {draft && (
@@ -155,18 +202,21 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         ref={formBox}
         className={`relative rounded-xl border bg-white p-5 shadow-sm transition-colors ${holding ? "border-indigo-300" : "border-slate-200"}`}
         onPointerMove={onPointerMove}
-        onPointerLeave={() => throttle.current?.leave()}
+        onPointerLeave={() => throttle.leave()}
         data-testid="form-box"
       >
         <AppointmentForm
-          values={editor.form}
-          editable={holding && editor.busy !== "done"}
-          errors={editor.fieldErrors}
-          onChange={editor.setForm}
-          onActivity={editor.activity}
+          values={form.values}
+          editable={holding && session.busy !== "done"}
+          errors={form.edit?.errors ?? {}}
+          onChange={(values) => {
+            form.setValues(values);
+            session.activity();
+          }}
+          onActivity={session.activity}
           readOnlyReason={readOnlyReason}
         />
-        <PointerLayer store={room.store} />
+        <PointerLayer store={room.store} formBox={formBox} />
       </div>
 
       <p className="sr-only" aria-live="polite" data-testid="announcer">
@@ -174,22 +224,22 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
       </p>
 
       <TakeoverDialog
-        open={takeoverFrom !== null && !holding}
+        open={takeoverOpen}
         lock={takeoverFrom}
-        busy={editor.busy === "takeover"}
+        busy={session.busy === "takeover"}
         onClose={() => setTakeoverFrom(null)}
         onConfirm={(reason) => {
-          if (takeoverFrom) void editor.requestControl(takeoverFrom, reason).finally(() => setTakeoverFrom(null));
+          if (takeoverFrom) void session.requestControl(takeoverFrom, reason).finally(() => setTakeoverFrom(null));
         }}
       />
       <StillEditingDialog
         open={promptOpen}
         remainingMs={remaining ?? 0}
-        busy={editor.busy === "renew"}
-        onKeep={() => void editor.keepEditing()}
+        busy={session.busy === "renew"}
+        onKeep={() => void session.keepEditing()}
         onDone={() => void editor.save(true)}
       />
-      <LossDialog report={editor.lossReport} onClose={editor.dismissLoss} />
+      <LossDialog report={drafts.lossReport} onClose={drafts.dismissLoss} />
     </div>
   );
 }

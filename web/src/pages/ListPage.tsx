@@ -1,4 +1,5 @@
-import { useEffect, useReducer } from "react";
+import { queryKeys } from "../api/queryKeys";
+import { useEffect, useReducer, useRef } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { AnimatePresence, motion } from "motion/react";
 import { listAppointments } from "../api/endpoints";
@@ -16,9 +17,15 @@ import { sessionId } from "../api/session";
 
 export function ListPage() {
   const queryClient = useQueryClient();
-  const query = useQuery({ queryKey: ["appointments"], queryFn: listAppointments });
+  const query = useQuery({ queryKey: queryKeys.appointments(), queryFn: listAppointments });
   const refresh = useAuth((s) => s.refresh);
   const [live, dispatch] = useReducer(reduceList, emptyList);
+  // After sign-in or coming back from an appointment, focus starts at the page's heading.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const loaded = query.data !== undefined;
+  useEffect(() => {
+    if (loaded) heading.current?.focus();
+  }, [loaded]);
 
   useEffect(() => {
     const socket = new LiveSocket<ListMessage>({
@@ -28,7 +35,7 @@ export function ListPage() {
         if (message.type === "pong" || message.type === "error" || message.type === "pointer" || message.type === "presence") return;
         // A new appointment: the REST list has its fields.
         if (message.type === "appointment.updated" && message.appointment.version === 1) {
-          void queryClient.invalidateQueries({ queryKey: ["appointments"] });
+          void queryClient.invalidateQueries({ queryKey: queryKeys.appointments() });
         }
         dispatch(message);
       },
@@ -49,7 +56,7 @@ export function ListPage() {
   const appointments = query.data.appointments.map((a) => mergeRow(a, live.rows[a.id])).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
   return (
     <section aria-labelledby="list-title">
-      <h1 id="list-title" className="text-xl font-semibold tracking-tight">
+      <h1 id="list-title" ref={heading} tabIndex={-1} className="text-xl font-semibold tracking-tight">
         Appointments
       </h1>
       <p className="mt-1 text-sm text-slate-600">One person edits an appointment at a time; everyone else watches it live.</p>

@@ -1,0 +1,150 @@
+// This tab's lock on one appointment: acquiring, queueing, taking over, renewing on activity
+// at a rate that follows the lease, the queue's keep-alive, and releasing on leave. Every
+// answer goes into the room through its reducer (`room.dispatch`), never written around it.
+
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useStore } from "zustand";
+import { ApiError, describeError } from "../api/client";
+import { acquireLock, heartbeat, releaseLock, takeover } from "../api/endpoints";
+import { sessionId } from "../api/session";
+import type { Lock } from "../api/types";
+import { QUEUE_RENEW_MS } from "../lib/constants";
+import { leaseTtlMs, renewIntervalMs } from "../lib/lease";
+import { RenewalThrottle } from "../lib/renewal";
+import { myRole } from "../live/room";
+import type { Room } from "../live/useRoom";
+
+export type Busy = "acquire" | "queue" | "save" | "done" | "takeover" | "renew" | null;
+
+export function useLockSession(appointmentId: string, room: Room) {
+  const lock = useStore(room.store, (s) => s.lock);
+  const queue = useStore(room.store, (s) => s.queue);
+  const role = myRole({ lock, queue }, sessionId);
+  const [busy, setBusy] = useState<Busy>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [takeoverWinner, setTakeoverWinner] = useState<Lock | null>(null);
+  const renewal = useRef(new RenewalThrottle());
+  const ttlMs = lock ? leaseTtlMs(lock) : null;
+
+  // The latest role and lease, for handlers that run outside React's render.
+  const latest = useRef({ role, ttlMs });
+  useEffect(() => {
+    latest.current = { role, ttlMs };
+  });
+
+  // A grant renews the lease: activity need not renew it again at once.
+  const holding = role === "holder";
+  useEffect(() => {
+    if (holding) renewal.current.renewed();
+  }, [holding]);
+
+  /** Runs one user action: busy while it runs, its failure in words. `silent` failures (shown
+   * elsewhere, e.g. a version conflict) are not repeated as the error line. */
+  const run = useCallback(async (kind: Busy, action: () => Promise<void>, silent: (e: unknown) => boolean = () => false) => {
+    setBusy(kind);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      if (!silent(e)) setError(describeError(e));
+    } finally {
+      setBusy(null);
+    }
+  }, []);
+
+  const granted = useCallback((grant: Lock) => room.dispatch({ type: "local.granted", lock: grant }), [room]);
+
+  const startEditing = () =>
+    run("acquire", async () => {
+      const answer = await acquireLock(appointmentId, false);
+      if ("lock" in answer) granted(answer.lock);
+    });
+
+  const joinQueue = () =>
+    run("queue", async () => {
+      const answer = await acquireLock(appointmentId, true);
+      if ("lock" in answer) granted(answer.lock);
+      else room.dispatch({ type: "local.queued", queue: answer.queue });
+    });
+
+  const leaveQueue = () =>
+    run("queue", async () => {
+      await releaseLock(appointmentId, null);
+      room.dispatch({ type: "local.queue_left", sessionId });
+    });
+
+  /** Releases this tab's grant `fencingToken` (and only it). */
+  const release = async (fencingToken: number) => {
+    await releaseLock(appointmentId, fencingToken);
+    room.dispatch({ type: "local.released", fencingToken });
+  };
+
+  /** Take over `from`: the grant the admin saw when deciding. If it changed since, the server
+   * refuses (takeover_conflict) and names the new holder, instead of taking from someone else. */
+  const requestControl = (from: Lock, reason: string) =>
+    run("takeover", async () => {
+      setTakeoverWinner(null);
+      try {
+        const answer = await takeover(appointmentId, from.fencingToken, reason);
+        granted(answer.lock);
+      } catch (e) {
+        if (e instanceof ApiError && e.code === "takeover_conflict" && e.problem.lock) {
+          setTakeoverWinner(e.problem.lock);
+          granted(e.problem.lock);
+        }
+        throw e;
+      }
+    });
+
+  const keepEditing = () =>
+    run("renew", async () => {
+      const answer = await heartbeat(appointmentId);
+      if ("lock" in answer) granted(answer.lock);
+      renewal.current.renewed();
+    });
+
+  /** Typing, focus, pointer movement: renew the lease, at most every quarter of it (≤ 30 s). */
+  const activity = useCallback(() => {
+    const { role: now, ttlMs: ttl } = latest.current;
+    if (now !== "holder" || ttl === null || !renewal.current.activity(renewIntervalMs(ttl))) return;
+    heartbeat(appointmentId).then(
+      (answer) => {
+        if ("lock" in answer) granted(answer.lock);
+      },
+      () => renewal.current.reset(),
+    );
+  }, [appointmentId, granted]);
+
+  /** The lease was renewed another way (a save). */
+  const renewed = useCallback(() => renewal.current.renewed(), []);
+
+  // A place in the queue lapses after 60 s unless renewed.
+  useEffect(() => {
+    if (role !== "queued") return;
+    const timer = setInterval(() => void heartbeat(appointmentId).catch(() => {}), QUEUE_RENEW_MS);
+    return () => clearInterval(timer);
+  }, [role, appointmentId]);
+
+  return {
+    role,
+    lock,
+    queue,
+    ttlMs,
+    busy,
+    error,
+    setError,
+    clearError: () => setError(null),
+    takeoverWinner,
+    run,
+    startEditing,
+    joinQueue,
+    leaveQueue,
+    release,
+    requestControl,
+    keepEditing,
+    activity,
+    renewed,
+  };
+}
+
+export type LockSession = ReturnType<typeof useLockSession>;
