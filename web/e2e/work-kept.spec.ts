@@ -98,3 +98,37 @@ test("keeping mine after a conflict takes only the fields I changed; Carol's Loc
   await expect(carol.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
   await expect(carol.page.getByLabel("Notes")).toHaveValue("Alice: fasting since midnight.");
 });
+
+test("a field both changed is shown side by side, and the person's choice is saved", async ({ browser }) => {
+  const alice = await signedIn(browser, cluster().url(2), "Alice Martin");
+  const carol = await signedIn(browser, cluster().url(3), "Carol Diaz");
+  await openAppointment(alice, "demo-3");
+  await openAppointment(carol, "demo-3");
+
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  await alice.page.getByLabel("Notes").fill("Alice: bring the knee brace.");
+  await alice.page.getByLabel("Client").fill("Aisha Khan-Malik");
+  await carol.page.getByRole("button", { name: "Request Control" }).click();
+  await carol.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click();
+  await expect(alice.page.getByTestId("loss-dialog").getByTestId("draft-status")).toHaveText(/kept as a draft/);
+  await alice.page.getByTestId("loss-dialog").getByRole("button", { name: "OK" }).click();
+  await carol.page.getByLabel("Notes").fill("Carol: session moved to the pool.");
+  await carol.page.getByRole("button", { name: "Done" }).click();
+  await expect(alice.page.getByLabel("Notes")).toHaveValue("Carol: session moved to the pool.");
+
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  await alice.page.getByRole("button", { name: "Restore my draft" }).click();
+  await alice.page.getByRole("button", { name: "Save", exact: true }).click();
+  const conflict = alice.page.getByTestId("conflict");
+  await conflict.getByRole("button", { name: "Keep mine and save again" }).click();
+  // Notes: both changed, so both are shown; Client: only Alice changed it, so no question.
+  const notes = conflict.getByTestId("clash-notes");
+  await expect(notes).toContainText("Alice: bring the knee brace.");
+  await expect(notes).toContainText("Carol: session moved to the pool.");
+  await expect(conflict.getByTestId("clash-client")).toHaveCount(0);
+  await notes.getByLabel(/Carol Diaz's/).check();
+  await conflict.getByRole("button", { name: "Save my choices" }).click();
+  await expect(alice.page.getByTestId("version")).toHaveText("version 3");
+  await expect(carol.page.getByLabel("Notes")).toHaveValue("Carol: session moved to the pool.");
+  await expect(carol.page.getByLabel("Client")).toHaveValue("Aisha Khan-Malik");
+});
