@@ -19,7 +19,9 @@ test("offline: said at once; back online, the lock lost meanwhile is explained a
   await alice.page.context().setOffline(true);
   await expect(alice.page.getByTestId("connection")).toContainText("Offline", { timeout: 5_000 });
   await expect(alice.page.getByTestId("lock-holder")).not.toHaveText("You are editing");
-  // The server drops her lock after its disconnect grace (5 s here).
+  // Bob is told her connection dropped while the server waits out its grace (5 s here), and
+  // then that the lock is free.
+  await expect(bob.page.getByTestId("holder-away")).toHaveText("Alice Martin's connection dropped: waiting for them to come back.");
   await expect(bob.page.getByTestId("lock-panel")).toContainText("No one is editing", { timeout: 20_000 });
 
   await alice.page.context().setOffline(false);

@@ -12,11 +12,13 @@ interface LockPanelProps {
   remainingMs: number | null;
   /** The room is live; while not, the lock shown may already be gone. */
   synced: boolean;
+  /** The holder's connection dropped (their tab left the room); the lock is still theirs. */
+  away: boolean;
   onRequestControl: () => void;
 }
 
 /** The lock's state in words, its countdown, and what this person can do about it. */
-export function LockPanel({ editor, isAdmin, remainingMs, synced, onRequestControl }: LockPanelProps) {
+export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onRequestControl }: LockPanelProps) {
   const { session, form } = editor;
   const { role, lock, queue, busy } = session;
   const myPlace = queue.find((w) => w.person.sessionId === sessionId)?.position;
@@ -52,6 +54,11 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, onRequestContr
                       </>
                     )}
                   </p>
+                  {away && (
+                    <p className="text-sm font-medium text-amber-900" role="status" data-testid="holder-away">
+                      <bdi>{lock.holder.name}</bdi>&apos;s connection dropped: waiting for them to come back.
+                    </p>
+                  )}
                   <p className="truncate text-sm text-slate-600">
                     {role === "holder" ? "Others see your name and watch live." : lock.holder.email}
                     {lock.holder.role === "admin" && role !== "holder" ? " · admin" : ""}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Appointment, AppointmentMessage, Lock, Person, Viewer } from "../api/types";
-import { emptyRoom, myRole, nameOf, newerLock, reduceRoom, VERSIONS_KEPT_MAX, type RoomInput, type RoomState } from "./room";
+import { emptyRoom, holderAway, myRole, nameOf, newerLock, reduceRoom, VERSIONS_KEPT_MAX, type RoomInput, type RoomState } from "./room";
 
 const me = { sessionId: "tab-me", nowMs: 1_000 };
 const alice: Person = { userId: "alice", sessionId: "tab-me", name: "Alice", email: "a@x", role: "user" };
@@ -196,6 +196,19 @@ describe("reduceRoom, this tab's own answers", () => {
     const withBob = run([snapshot(1, lock(bob, 2), [viewer(bob)]), updated(2)]);
     expect(withBob.announcement?.text).toBe("Saved by Bob (version 2).");
     expect(nameOf(withBob, "bob")).toBe("Bob");
+  });
+});
+
+describe("holderAway", () => {
+  it("says the holder's connection dropped when their tab left the presence, not before it is known", () => {
+    const held = run([snapshot(1, lock(bob, 2), [viewer(alice), viewer(bob)])]);
+    expect(holderAway(held, me.sessionId)).toBe(false);
+    const gone = reduceRoom(held, { type: "presence", appointmentId: "a1", viewers: [viewer(alice)] }, me);
+    expect(holderAway(gone, me.sessionId)).toBe(true);
+    // Presence not known yet (this tab is not listed), or this tab is the holder: no claim.
+    expect(holderAway(run([snapshot(1, lock(bob, 2), [])]), me.sessionId)).toBe(false);
+    expect(holderAway(run([snapshot(1, lock(alice, 2), [viewer(bob)])]), me.sessionId)).toBe(false);
+    expect(holderAway({ ...gone, synced: false }, me.sessionId)).toBe(false);
   });
 });
 

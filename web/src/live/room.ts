@@ -268,6 +268,18 @@ function keepPresent(pointers: Record<string, RemotePointer>, viewers: Viewer[])
   return kept;
 }
 
+/**
+ * The holder's tab has no socket here any more (it left the room's presence) while the lock is
+ * still theirs: their connection dropped, and the server frees the lock after its grace unless
+ * they come back. Only judged once the presence list is known (it lists this tab itself).
+ */
+export function holderAway(state: Pick<RoomState, "lock" | "viewers" | "synced">, sessionId: string): boolean {
+  const { lock, viewers } = state;
+  if (!state.synced || !lock || lock.holder.sessionId === sessionId) return false;
+  if (!viewers.some((v) => v.sessionId === sessionId)) return false;
+  return !viewers.some((v) => v.sessionId === lock.holder.sessionId);
+}
+
 /** This tab's role in the room. */
 export type MyLockRole = "holder" | "queued" | "viewer";
 

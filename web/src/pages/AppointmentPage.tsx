@@ -15,7 +15,8 @@ import { PresenceStrip } from "../components/PresenceStrip";
 import { useEditor } from "../editor/useEditor";
 import { ConflictPanel } from "../components/ConflictPanel";
 import { promptBeforeExpiryMs } from "../lib/lease";
-import { nameOf } from "../live/room";
+import { holderAway, nameOf } from "../live/room";
+import { sessionId } from "../api/session";
 import { formatWhen, timeAgo } from "../lib/format";
 import { PointerThrottle } from "../lib/pointerThrottle";
 import { anchorOf } from "../lib/pointerAnchor";
@@ -50,6 +51,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   const viewers = useStore(room.store, (s) => s.viewers);
   const announcement = useStore(room.store, (s) => s.announcement);
   const names = useStore(room.store, (s) => s.names);
+  const away = useStore(room.store, (s) => holderAway(s, sessionId));
   const remaining = useRemaining(session.lock?.expiresAt ?? null);
   // The grant an admin is about to take over, as shown when they asked.
   const [takeoverFrom, setTakeoverFrom] = useState<Lock | null>(null);
@@ -154,7 +156,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         <PresenceStrip viewers={viewers} lock={lock} queue={session.queue} />
       </div>
 
-      <LockPanel editor={editor} isAdmin={isAdmin} remainingMs={remaining} synced={synced} onRequestControl={() => setTakeoverFrom(lock)} />
+      <LockPanel editor={editor} isAdmin={isAdmin} remainingMs={remaining} synced={synced} away={away} onRequestControl={() => setTakeoverFrom(lock)} />
 
       {session.takeoverWinner && (
         <p role="alert" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="takeover-winner">
