@@ -25,6 +25,9 @@ pub const WS_INBOUND_BYTES_MAX: usize = 4 * 1024;
 pub const WS_READ_BUFFER_BYTES: usize = 2 * 1024;
 /// A socket whose client does not take a frame within this is closed.
 pub const WS_SEND_TIMEOUT_MS: u64 = 10_000;
+/// The Close frame gets this long to leave: the socket is ending either way, and a client
+/// that does not read must not keep its task alive.
+pub const WS_CLOSE_SEND_TIMEOUT_MS: u64 = 1_000;
 
 /// Presence (`presence/`): how often a socket or a peer stream is flushed at most (30 Hz).
 pub const PRESENCE_FLUSH_MS: u64 = 33;
@@ -50,6 +53,10 @@ pub const PRESENCE_GONE_KEPT_MAX: usize = 4_096;
 /// blind to this node's viewers for up to 5 s (seen as a flaky presence test).
 pub const PRESENCE_RECONNECT_MS_MIN: u64 = 200;
 pub const PRESENCE_RECONNECT_MS_MAX: u64 = 1_000;
+/// A peer stream that lived this long was healthy: its next reconnect starts from the
+/// shortest backoff. Several flushes and a refresh fit in it, so a peer that accepts a stream
+/// and drops it at once keeps backing off.
+pub const PRESENCE_STREAM_HEALTHY_MS: u64 = 5_000;
 /// Frames a socket may send per second (pointer at 30 Hz plus heartbeats, with room), and
 /// the burst. Frames over it are dropped with an error frame.
 pub const WS_FRAMES_PER_SEC: u32 = 40;

@@ -265,7 +265,14 @@ pub fn render(state: &AppState) -> Result<String, std::fmt::Error> {
     Ok(out)
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "cluster", responses((status = 200, description = "This node's metrics, OpenMetrics text", content_type = "application/openmetrics-text")))]
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "cluster",
+    responses(
+        (status = 200, description = "This node's metrics, OpenMetrics text", content_type = "application/openmetrics-text"),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match render(&state) {
         Ok(text) => ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)

@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::problem::responses as problems;
 use crate::routes::{appointments, cluster, locks, login, updates};
 
 #[derive(OpenApi)]
@@ -20,7 +21,13 @@ use crate::routes::{appointments, cluster, locks, login, updates};
         cluster::status, cluster::healthz, cluster::readyz, cluster::add_member, cluster::remove_member,
         login::dev_login, crate::metrics::metrics,
     ),
-    components(schemas(crate::problem::ProblemDoc)),
+    components(
+        schemas(crate::problem::ProblemDoc),
+        responses(
+            problems::Unauthenticated, problems::Forbidden, problems::InvalidInput, problems::NoSuchAppointment,
+            problems::RateLimited, problems::NoLeader, problems::NotLeader,
+        ),
+    ),
     modifiers(&BearerAuth),
     tags(
         (name = "appointments", description = "Appointments, fenced saves, drafts"),
@@ -69,5 +76,13 @@ mod tests {
         }
         assert!(json["components"]["schemas"]["LockGranted"]["properties"]["fencingToken"].is_object());
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());
+        // Shared problem answers are one component each, referenced by the operations.
+        assert_eq!(acquire["responses"]["401"]["$ref"], "#/components/responses/Unauthenticated");
+        let unauthenticated = &json["components"]["responses"]["Unauthenticated"];
+        assert_eq!(
+            unauthenticated["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/ProblemDoc"
+        );
+        assert!(unauthenticated["description"].as_str().is_some_and(|d| d.starts_with("No valid token")));
     }
 }

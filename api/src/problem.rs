@@ -132,6 +132,49 @@ pub struct ProblemDoc {
     server_time: Option<String>,
 }
 
+/// The problem answers most operations share, as reusable OpenAPI response components
+/// (`#/components/responses/...`), so each handler's annotation lists only what is its own.
+#[allow(dead_code)]
+pub mod responses {
+    use super::ProblemDoc;
+
+    /// No valid token: missing, malformed, forged or expired (`unauthenticated`).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Unauthenticated(ProblemDoc);
+
+    /// Admins only (`forbidden`).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Forbidden(ProblemDoc);
+
+    /// Invalid input: malformed JSON, an unknown field, a bad id or an out-of-range value
+    /// (`invalid_input`).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct InvalidInput(ProblemDoc);
+
+    /// No such appointment (`not_found`).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NoSuchAppointment(ProblemDoc);
+
+    /// Over the per-user lock-attempt limit; see `Retry-After` (`rate_limited`).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct RateLimited(ProblemDoc);
+
+    /// No leader took the write within the write timeout (`no_leader`).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NoLeader(ProblemDoc);
+
+    /// Membership changes go to the leader: `not_leader`, with `leaderHttpAddr`.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NotLeader(ProblemDoc);
+}
+
 /// The code of a problem answer, for the request metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct ProblemCode(pub &'static str);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
-use lockd_raft::node::RaftTiming;
+use lockd_raft::node::{RaftTiming, SnapshotPolicy};
 use lockd_raft::types::{NodeId, NodeInfo, check_member_addr};
 
 #[derive(Debug, Parser)]
@@ -76,10 +76,10 @@ pub struct Args {
     #[arg(long, env = "LOCKD_ELECTION_MAX_MS", default_value_t = RaftTiming::default().election_timeout_max_ms)]
     pub election_max_ms: u64,
     /// Applied entries between snapshots.
-    #[arg(long, env = "LOCKD_SNAPSHOT_EVERY", default_value_t = RaftTiming::default().snapshot_every_entries)]
+    #[arg(long, env = "LOCKD_SNAPSHOT_EVERY", default_value_t = SnapshotPolicy::default().every_entries)]
     pub snapshot_every: u64,
     /// Log entries kept behind a snapshot for lagging followers.
-    #[arg(long, env = "LOCKD_KEEP_LOG_ENTRIES", default_value_t = RaftTiming::default().keep_log_entries)]
+    #[arg(long, env = "LOCKD_KEEP_LOG_ENTRIES", default_value_t = SnapshotPolicy::default().keep_log_entries)]
     pub keep_log_entries: u64,
 
     /// `off` switches every rate limit off (benchmarks); anything else, or unset, keeps them.

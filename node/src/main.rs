@@ -13,7 +13,7 @@ use clap::Parser;
 use lockd_api::{ApiConfig, AppState};
 use lockd_raft::clock::{Clock, SystemClock};
 use lockd_raft::network::TcpChannels;
-use lockd_raft::node::{LockNode, NodeConfig, RaftTiming};
+use lockd_raft::node::{LockNode, NodeConfig, RaftTiming, SnapshotPolicy};
 use tokio::sync::watch;
 
 use crate::config::{Args, check_own_entry, parse_peers, read_secret};
@@ -73,10 +73,9 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
         heartbeat_interval_ms: args.heartbeat_ms,
         election_timeout_min_ms: args.election_min_ms,
         election_timeout_max_ms: args.election_max_ms,
-        snapshot_every_entries: args.snapshot_every,
-        keep_log_entries: args.keep_log_entries,
     };
-    let config = NodeConfig { node_id: args.node_id, cluster_secret, timing };
+    let snapshots = SnapshotPolicy { every_entries: args.snapshot_every, keep_log_entries: args.keep_log_entries };
+    let config = NodeConfig { node_id: args.node_id, cluster_secret, timing, snapshots };
     let channels = Arc::new(TcpChannels { local_ip: Some(args.raft_addr.ip()).filter(|ip| !ip.is_unspecified()) });
     let node = replica.spawn(LockNode::start(config, log_store, state_machine, clock.clone(), channels)).await??;
 

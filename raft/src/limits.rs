@@ -13,6 +13,12 @@ pub const LOCK_TTL_MS_MAX: u64 = 5 * 60 * 1_000;
 pub const WAITER_TTL_MS_MIN: u64 = 1_000;
 pub const WAITER_TTL_MS_MAX: u64 = 10 * 60 * 1_000;
 
+/// Appointments whose leases one applied entry lapses at most. A tick after a long pause
+/// (a leader elected after minutes without one) could otherwise lapse every held lock in a
+/// single apply, holding up the entries behind it; what is left stays due, and the leader
+/// appends the next tick at once (its deadline has passed).
+pub const EXPIRIES_PER_ENTRY_MAX: usize = 1_024;
+
 /// Waiters per appointment. A queue longer than this is not a queue people wait in.
 pub const QUEUE_LEN_MAX: usize = 64;
 /// Appointments the cluster holds. Bounds snapshot size (~1 KiB each at the field maxima
@@ -61,6 +67,14 @@ pub const APPEND_ENTRIES_TIMEOUT_MS: u64 = 1_000;
 /// How long a client write may take end to end, forwarding and leader changes included,
 /// before the caller is told there is no leader. A few election timeouts.
 pub const SUBMIT_TIMEOUT_MS: u64 = 10_000;
+/// How long a node that forwarded a write waits to apply it itself before answering
+/// (read-your-writes). The write is committed whatever happens; a node that lags this far is
+/// partitioned or overloaded, and its caller is better answered than kept waiting.
+pub const READ_YOUR_WRITES_WAIT_MS_MAX: u64 = 1_000;
+/// The longest a follower may take to receive and install one snapshot chunk. Snapshots are
+/// sent whole (up to `RAFT_MESSAGE_BYTES_MAX`); 60 s covers hundreds of MiB on a slow link,
+/// and a stalled transfer is retried after it rather than holding the follower back for ever.
+pub const INSTALL_SNAPSHOT_TIMEOUT_MS: u64 = 60_000;
 /// One attempt to forward a write to the leader.
 pub const FORWARD_ATTEMPT_TIMEOUT_MS: u64 = 3_000;
 /// Forwarded writes (`network::forward`): at most this many in one batch, a batch closed once

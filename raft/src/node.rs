@@ -30,17 +30,13 @@ use crate::types::{NodeId, NodeInfo, TypeConfig};
 
 pub type LockRaft = Raft<TypeConfig, StateMachineStore>;
 
-/// Raft timing. Defaults suit a LAN or loopback; see docs/operations.md.
+/// Raft timing: heartbeats and elections. Defaults suit a LAN or loopback; see
+/// docs/operations.md.
 #[derive(Debug, Clone)]
 pub struct RaftTiming {
     pub heartbeat_interval_ms: u64,
     pub election_timeout_min_ms: u64,
     pub election_timeout_max_ms: u64,
-    /// Entries applied since the last snapshot before the next one is built.
-    pub snapshot_every_entries: u64,
-    /// Log entries kept behind a snapshot, so a briefly lagging follower catches up from the
-    /// log rather than by a whole snapshot.
-    pub keep_log_entries: u64,
 }
 
 impl Default for RaftTiming {
@@ -50,19 +46,28 @@ impl Default for RaftTiming {
     /// on the same machine (docs/benchmarks.md). Short timeouts are safe from client bursts
     /// because the replica has a runtime of its own (ADR 6); across slower links, raise them
     /// (docs/operations.md).
-    ///
+    fn default() -> Self {
+        RaftTiming { heartbeat_interval_ms: 40, election_timeout_min_ms: 100, election_timeout_max_ms: 200 }
+    }
+}
+
+/// When the log is compacted into a snapshot, and how much of it stays behind one.
+#[derive(Debug, Clone)]
+pub struct SnapshotPolicy {
+    /// Entries applied since the last snapshot before the next one is built.
+    pub every_entries: u64,
+    /// Log entries kept behind a snapshot, so a briefly lagging follower catches up from the
+    /// log rather than by a whole snapshot.
+    pub keep_log_entries: u64,
+}
+
+impl Default for SnapshotPolicy {
     /// A snapshot every 50,000 entries (etcd's default is 100,000): writes wait while a
     /// snapshot is encoded (ADR 18), ~30 ms at the benchmark's state, and every 5,000 entries
     /// that was twice a second per node at 64 clients, a fifth of p99 acquire latency. A
     /// restart replays at most that many entries: 0.66 s with 100,000 held locks.
     fn default() -> Self {
-        RaftTiming {
-            heartbeat_interval_ms: 40,
-            election_timeout_min_ms: 100,
-            election_timeout_max_ms: 200,
-            snapshot_every_entries: 50_000,
-            keep_log_entries: 1_000,
-        }
+        SnapshotPolicy { every_entries: 50_000, keep_log_entries: 1_000 }
     }
 }
 
@@ -70,6 +75,7 @@ pub struct NodeConfig {
     pub node_id: NodeId,
     pub cluster_secret: String,
     pub timing: RaftTiming,
+    pub snapshots: SnapshotPolicy,
 }
 
 /// A write that reached the log, and what applying it answered.
@@ -158,14 +164,14 @@ impl LockNode {
             heartbeat_interval: config.timing.heartbeat_interval_ms,
             election_timeout_min: config.timing.election_timeout_min_ms,
             election_timeout_max: config.timing.election_timeout_max_ms,
-            install_snapshot_timeout: 60_000,
-            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.timing.snapshot_every_entries),
-            max_in_snapshot_log_to_keep: config.timing.keep_log_entries,
+            install_snapshot_timeout: limits::INSTALL_SNAPSHOT_TIMEOUT_MS,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snapshots.every_entries),
+            max_in_snapshot_log_to_keep: config.snapshots.keep_log_entries,
             // openraft purges only once this many entries are purgeable. Tied to the snapshot
             // interval so a log snapshotted every N entries is also trimmed every N: a fixed 256
             // left small intervals (tests, simulation) never purging, so lagging followers were
             // never sent a snapshot there.
-            purge_batch_size: config.timing.snapshot_every_entries.clamp(1, 256),
+            purge_batch_size: config.snapshots.every_entries.clamp(1, 256),
             // A restarted leader must win a new election. Restoring leadership in the old term
             // (openraft's default) serves read indexes from a commit index the restart forgot,
             // since neither the applied state nor the commit index is synced: a stale read
@@ -323,7 +329,8 @@ impl LockNode {
             if let Some(applied) = attempt {
                 // Read-your-writes on this node: its state and event stream show the write
                 // before the caller hears back (bounded; the write is committed regardless).
-                self.wait_applied(applied.log_index, budget.remaining().min(Duration::from_secs(1))).await;
+                let wait_max = Duration::from_millis(limits::READ_YOUR_WRITES_WAIT_MS_MAX);
+                self.wait_applied(applied.log_index, budget.remaining().min(wait_max)).await;
                 return Ok(applied);
             }
             budget.pause(self.leader_other_than(tried)).await?;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use lockd_api::auth::JwtKeys;
 use lockd_api::{ApiConfig, AppState};
 use lockd_raft::clock::Clock;
-use lockd_raft::node::{LockNode, NodeConfig, RaftTiming};
+use lockd_raft::node::{LockNode, NodeConfig, RaftTiming, SnapshotPolicy};
 use lockd_raft::runtime::LockdRuntime;
 use lockd_raft::store::StateMachineStore;
 use lockd_raft::types::{NodeId, NodeInfo};
@@ -99,14 +99,12 @@ impl World {
 }
 
 pub fn timing() -> RaftTiming {
-    RaftTiming {
-        heartbeat_interval_ms: 100,
-        election_timeout_min_ms: 400,
-        election_timeout_max_ms: 800,
-        // Small, so runs build, send and install snapshots, and restart from them.
-        snapshot_every_entries: 64,
-        keep_log_entries: 16,
-    }
+    RaftTiming { heartbeat_interval_ms: 100, election_timeout_min_ms: 400, election_timeout_max_ms: 800 }
+}
+
+/// Small, so runs build, send and install snapshots, and restart from them.
+pub fn snapshots() -> SnapshotPolicy {
+    SnapshotPolicy { every_entries: 64, keep_log_entries: 16 }
 }
 
 /// The host's software. Runs until the host crashes.
@@ -145,7 +143,12 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
     });
 
     let serve = async {
-        let config = NodeConfig { node_id: id, cluster_secret: "simulated-cluster-secret".into(), timing: timing() };
+        let config = NodeConfig {
+            node_id: id,
+            cluster_secret: "simulated-cluster-secret".into(),
+            timing: timing(),
+            snapshots: snapshots(),
+        };
         let log_store = SimLogStore::new(disk);
         let node = LockNode::start(config, log_store, state_machine, clock.clone(), Arc::new(SimChannels)).await?;
         let api_config = ApiConfig { lock_ttl_ms: 3_000, waiter_ttl_ms: 2_000, ..ApiConfig::default() };

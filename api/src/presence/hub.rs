@@ -70,7 +70,8 @@ pub struct RoomView {
     pub roster: Option<Vec<Viewer>>,
     /// Viewers whose pointer moved, appeared or left the form.
     pub pointers: Vec<Viewer>,
-    /// Pointer updates that were overwritten before this reader saw them.
+    /// The room's sequence number and roster sequence number this view is current to: pass
+    /// them back to [`PresenceHub::view`] next time to get only what changed since.
     pub seen_seq: u64,
     pub seen_roster_seq: u64,
 }

@@ -85,7 +85,7 @@ async fn send_to(node: LockNode, hub: Arc<PresenceHub>, stats: Arc<RelayStats>, 
         drop(tx);
         let _ = call.await;
         // A stream that lived a while earns a quick reconnect; one that failed at once backs off.
-        backoff = if started.elapsed() > Duration::from_secs(5) {
+        backoff = if started.elapsed() > Duration::from_millis(limits::PRESENCE_STREAM_HEALTHY_MS) {
             Duration::from_millis(limits::PRESENCE_RECONNECT_MS_MIN)
         } else {
             (backoff * 2).min(Duration::from_millis(limits::PRESENCE_RECONNECT_MS_MAX))

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
+use crate::problem::responses as problems;
 use crate::{AppState, dto};
 
 fn with_lock(sm: &sm::LockStateMachine, appointment: &sm::Appointment) -> dto::AppointmentWithLock {
@@ -26,7 +27,20 @@ fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("digits and quotes are a valid header")
 }
 
-#[utoipa::path(get, path = "/appointments", tag = "appointments", params(("stale" = Option<bool>, Query, description = "Answer from this node's applied state without the read barrier")), security(("bearer" = [])), responses((status = 200, description = "Every appointment with its lock", body = Vec<crate::dto::AppointmentWithLock>), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/appointments",
+    tag = "appointments",
+    params(
+        ("stale" = Option<bool>, Query, description = "Answer from this node's applied state without the read barrier"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every appointment with its lock", body = Vec<crate::dto::AppointmentWithLock>),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn list(State(state): State<AppState>, _identity: Identity, query: ReadQuery) -> Result<Response, Problem> {
     query.barrier(&state).await?;
     let server_time = dto::rfc3339(state.server_time_ms());
@@ -35,7 +49,21 @@ pub async fn list(State(state): State<AppState>, _identity: Identity, query: Rea
     Ok(Json(json!({ "appointments": items, "serverTime": server_time })).into_response())
 }
 
-#[utoipa::path(get, path = "/appointments/{id}", tag = "appointments", params(("id" = String, Path, description = "Appointment id"), ("stale" = Option<bool>, Query, description = "Answer from this node's applied state without the read barrier")), security(("bearer" = [])), responses((status = 200, description = "The appointment with its lock; ETag is its version", body = crate::dto::AppointmentWithLock), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/appointments/{id}",
+    tag = "appointments",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("stale" = Option<bool>, Query, description = "Answer from this node's applied state without the read barrier"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The appointment with its lock; ETag is its version", body = crate::dto::AppointmentWithLock),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 404, response = problems::NoSuchAppointment),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     _identity: Identity,
@@ -50,7 +78,24 @@ pub async fn get(
     Ok(([(header::ETAG, etag(version))], Json(body)).into_response())
 }
 
-#[utoipa::path(post, path = "/appointments", tag = "appointments", params(("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry")), request_body = crate::dto::AppointmentInput, security(("bearer" = [])), responses((status = 201, description = "Created", body = crate::dto::Appointment), (status = 400, description = "Invalid input", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "already_exists", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/appointments",
+    tag = "appointments",
+    params(
+        ("X-Session-Id" = String, Header, description = "The tab's session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+    ),
+    request_body = crate::dto::AppointmentInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = crate::dto::Appointment),
+        (status = 400, response = problems::InvalidInput),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 409, description = "already_exists", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -81,7 +126,28 @@ pub async fn create(
     }
 }
 
-#[utoipa::path(put, path = "/appointments/{id}", tag = "appointments", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"), ("X-Fencing-Token" = Option<u64>, Header, description = "The lock's fencing token"), ("If-Match" = Option<u64>, Header, description = "The appointment version the change is based on")), request_body = crate::dto::AppointmentInput, security(("bearer" = [])), responses((status = 200, description = "Saved; the lease is renewed", body = crate::dto::Appointment), (status = 400, description = "Invalid input", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "not_holder, stale_token or version_conflict (with the current appointment)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    put,
+    path = "/appointments/{id}",
+    tag = "appointments",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("X-Session-Id" = String, Header, description = "The tab's session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        ("X-Fencing-Token" = Option<u64>, Header, description = "The lock's fencing token"),
+        ("If-Match" = Option<u64>, Header, description = "The appointment version the change is based on"),
+    ),
+    request_body = crate::dto::AppointmentInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Saved; the lease is renewed", body = crate::dto::Appointment),
+        (status = 400, response = problems::InvalidInput),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 409, description = "not_holder, stale_token or version_conflict (with the current appointment)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, response = problems::NoSuchAppointment),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -108,7 +174,25 @@ pub async fn update(
     }
 }
 
-#[utoipa::path(put, path = "/appointments/{id}/draft", tag = "appointments", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry")), request_body = crate::dto::AppointmentInput, security(("bearer" = [])), responses((status = 200, description = "The caller's draft, kept", body = crate::dto::Draft), (status = 400, description = "Invalid input", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    put,
+    path = "/appointments/{id}/draft",
+    tag = "appointments",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("X-Session-Id" = String, Header, description = "The tab's session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+    ),
+    request_body = crate::dto::AppointmentInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's draft, kept", body = crate::dto::Draft),
+        (status = 400, response = problems::InvalidInput),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 404, response = problems::NoSuchAppointment),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn save_draft(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -125,7 +209,20 @@ pub async fn save_draft(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[utoipa::path(get, path = "/appointments/{id}/draft", tag = "appointments", params(("id" = String, Path, description = "Appointment id")), security(("bearer" = [])), responses((status = 200, description = "The caller's draft", body = crate::dto::Draft), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No draft", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/appointments/{id}/draft",
+    tag = "appointments",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's draft", body = crate::dto::Draft),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 404, description = "No draft", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_draft(
     State(state): State<AppState>,
     identity: Identity,

@@ -12,8 +12,16 @@ use super::JsonBody;
 use crate::AppState;
 use crate::auth::Identity;
 use crate::problem::Problem;
+use crate::problem::responses as problems;
 
-#[utoipa::path(get, path = "/cluster/status", tag = "cluster", responses((status = 200, description = "Raft state, term, leader, indexes, members", body = Object)))]
+#[utoipa::path(
+    get,
+    path = "/cluster/status",
+    tag = "cluster",
+    responses(
+        (status = 200, description = "Raft state, term, leader, indexes, members", body = Object),
+    ),
+)]
 pub async fn status(State(state): State<AppState>) -> Response {
     let s = state.node.status();
     let members: Vec<_> = s
@@ -45,13 +53,28 @@ pub async fn status(State(state): State<AppState>) -> Response {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "cluster", responses((status = 200, description = "The process answers")))]
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "cluster",
+    responses(
+        (status = 200, description = "The process answers"),
+    ),
+)]
 pub async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
 /// Readiness: this node knows a leader and has applied up to the commit point it knows.
-#[utoipa::path(get, path = "/readyz", tag = "cluster", responses((status = 200, description = "A leader is known and this node caught up"), (status = 503, description = "Not ready")))]
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "cluster",
+    responses(
+        (status = 200, description = "A leader is known and this node caught up"),
+        (status = 503, description = "Not ready"),
+    ),
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let s = state.node.status();
     let caught_up = match (s.applied_index, s.committed_index) {
@@ -74,7 +97,19 @@ pub struct AddMember {
 
 /// Adds a node: as a learner first, caught up, then promoted to voter. Admin only; on the
 /// leader (a follower answers `not_leader` with the leader's HTTP address).
-#[utoipa::path(post, path = "/cluster/members", tag = "cluster", request_body = AddMember, security(("bearer" = [])), responses((status = 200, description = "Added and promoted to voter", body = Object), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "Admins only", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 421, description = "not_leader, with leaderHttpAddr", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/cluster/members",
+    tag = "cluster",
+    request_body = AddMember,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Added and promoted to voter", body = Object),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 403, response = problems::Forbidden),
+        (status = 421, response = problems::NotLeader),
+    ),
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     identity: Identity,
@@ -113,7 +148,23 @@ fn require_leader(s: &lockd_raft::node::ClusterStatus) -> Result<(), Problem> {
 
 /// Removes a node from the cluster (voter or learner). Admin only; on the leader. The last
 /// voter cannot be removed. Stop the node's process afterwards; its id is never reused.
-#[utoipa::path(delete, path = "/cluster/members/{nodeId}", tag = "cluster", params(("nodeId" = u64, Path, description = "The node to remove")), security(("bearer" = [])), responses((status = 200, description = "Removed", body = Object), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "Admins only", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "Not a member", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "last_voter: the cluster would have no voter", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 421, description = "not_leader, with leaderHttpAddr", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    delete,
+    path = "/cluster/members/{nodeId}",
+    tag = "cluster",
+    params(
+        ("nodeId" = u64, Path, description = "The node to remove"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Removed", body = Object),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, description = "Not a member", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "last_voter: the cluster would have no voter", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 421, response = problems::NotLeader),
+    ),
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     identity: Identity,

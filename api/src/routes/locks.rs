@@ -13,9 +13,25 @@ use super::{
 };
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
+use crate::problem::responses as problems;
 use crate::{AppState, dto, limits};
 
-#[utoipa::path(get, path = "/appointments/{id}/lock-status", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("stale" = Option<bool>, Query, description = "Answer from this node's applied state without the read barrier")), security(("bearer" = [])), responses((status = 200, description = "The lock and queue", body = crate::dto::LockStatus), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/appointments/{id}/lock-status",
+    tag = "locks",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("stale" = Option<bool>, Query, description = "Answer from this node's applied state without the read barrier"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The lock and queue", body = crate::dto::LockStatus),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 404, response = problems::NoSuchAppointment),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn lock_status(
     State(state): State<AppState>,
     _identity: Identity,
@@ -42,7 +58,28 @@ pub async fn lock_status(
     Ok(Json(body).into_response())
 }
 
-#[utoipa::path(post, path = "/appointments/{id}/acquire-lock", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry")), request_body(content = Option<crate::dto::AcquireInput>, description = "Optional: wait in the queue, a shorter lease"), security(("bearer" = [])), responses((status = 200, description = "Granted (or renewed for the same tab)", body = crate::dto::LockGranted), (status = 202, description = "Queued", body = crate::dto::Queued), (status = 400, description = "Invalid input", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "lock_held, with the holder", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, description = "Over the per-user lock-attempt limit; see Retry-After", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/appointments/{id}/acquire-lock",
+    tag = "locks",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("X-Session-Id" = String, Header, description = "The tab's session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+    ),
+    request_body(content = Option<crate::dto::AcquireInput>, description = "Optional: wait in the queue, a shorter lease"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Granted (or renewed for the same tab)", body = crate::dto::LockGranted),
+        (status = 202, description = "Queued", body = crate::dto::Queued),
+        (status = 400, response = problems::InvalidInput),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 409, description = "lock_held, with the holder", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, response = problems::NoSuchAppointment),
+        (status = 429, response = problems::RateLimited),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn acquire(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -63,7 +100,23 @@ pub async fn acquire(
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }
 
-#[utoipa::path(post, path = "/appointments/{id}/heartbeat", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry")), security(("bearer" = [])), responses((status = 200, description = "Lease renewed", body = crate::dto::LockGranted), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "not_holder", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/appointments/{id}/heartbeat",
+    tag = "locks",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("X-Session-Id" = String, Header, description = "The tab's session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Lease renewed", body = crate::dto::LockGranted),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 409, description = "not_holder", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn heartbeat(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -75,7 +128,24 @@ pub async fn heartbeat(
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }
 
-#[utoipa::path(delete, path = "/appointments/{id}/release-lock", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"), ("X-Fencing-Token" = Option<u64>, Header, description = "The lock's fencing token")), security(("bearer" = [])), responses((status = 204, description = "Released (or already free); a waiter may have been granted"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "not_holder or stale_token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    delete,
+    path = "/appointments/{id}/release-lock",
+    tag = "locks",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("X-Session-Id" = String, Header, description = "The tab's session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        ("X-Fencing-Token" = Option<u64>, Header, description = "The lock's fencing token"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Released (or already free); a waiter may have been granted"),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 409, description = "not_holder or stale_token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn release(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -93,7 +163,26 @@ pub async fn release(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[utoipa::path(post, path = "/appointments/{id}/takeover", tag = "locks", params(("id" = String, Path, description = "Appointment id"), ("X-Session-Id" = String, Header, description = "The tab's session id"), ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry")), request_body = crate::dto::TakeoverInput, security(("bearer" = [])), responses((status = 200, description = "The admin holds the lock; audited in the same entry", body = crate::dto::LockGranted), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "Admins only", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "The lock changed hands since expectedFencingToken (with the winner)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, description = "Over the per-user lock-attempt limit; see Retry-After", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "No leader within the write timeout", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/appointments/{id}/takeover",
+    tag = "locks",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("X-Session-Id" = String, Header, description = "The tab's session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+    ),
+    request_body = crate::dto::TakeoverInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The admin holds the lock; audited in the same entry", body = crate::dto::LockGranted),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 403, response = problems::Forbidden),
+        (status = 409, description = "The lock changed hands since expectedFencingToken (with the winner)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, response = problems::RateLimited),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
 pub async fn takeover(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -117,7 +206,19 @@ pub async fn takeover(
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }
 
-#[utoipa::path(get, path = "/appointments/{id}/audit", tag = "locks", params(("id" = String, Path, description = "Appointment id")), security(("bearer" = [])), responses((status = 200, description = "The appointment's lock audit, newest last: {appointmentId, records}", body = Object), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/appointments/{id}/audit",
+    tag = "locks",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The appointment's lock audit, newest last: {appointmentId, records}", body = Object),
+        (status = 401, response = problems::Unauthenticated),
+    ),
+)]
 pub async fn audit(
     State(state): State<AppState>,
     identity: Identity,

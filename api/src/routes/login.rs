@@ -10,6 +10,7 @@ use serde_json::json;
 use super::JsonBody;
 use crate::auth::Identity;
 use crate::problem::Problem;
+use crate::problem::responses as problems;
 use crate::{AppState, limits};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -21,7 +22,17 @@ pub struct DevLogin {
     pub role: String,
 }
 
-#[utoipa::path(post, path = "/auth/dev-login", tag = "auth", request_body = DevLogin, responses((status = 200, description = "A signed token for the demo identity: {token}", body = Object), (status = 400, description = "Invalid input", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "Dev mode is off", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/auth/dev-login",
+    tag = "auth",
+    request_body = DevLogin,
+    responses(
+        (status = 200, description = "A signed token for the demo identity: {token}", body = Object),
+        (status = 400, response = problems::InvalidInput),
+        (status = 404, description = "Dev mode is off", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn dev_login(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<DevLogin>,

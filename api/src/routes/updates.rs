@@ -39,6 +39,7 @@ use super::checked_id;
 use crate::auth::Identity;
 use crate::presence::{Pointer, Viewer, ViewerKey};
 use crate::problem::Problem;
+use crate::problem::responses as problems;
 use crate::rate::SocketLimiter;
 use crate::{AppState, dto, limits};
 
@@ -49,6 +50,8 @@ const BEARER_PREFIX: &str = "bearer.";
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4401;
 pub const CLOSE_IDLE: u16 = 4408;
 pub const CLOSE_POLICY: u16 = 1008;
+/// The node is shutting down: reconnect, to this node later or to another now.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -108,7 +111,22 @@ fn upgrade(
     Ok(if speaks_lockd { ws.protocols([SUBPROTOCOL]) } else { ws })
 }
 
-#[utoipa::path(get, path = "/appointments/{id}/updates", tag = "live", params(("id" = String, Path, description = "Appointment id"), ("sessionId" = Option<String>, Query, description = "The tab's session id"), ("accessToken" = Option<String>, Query, description = "The JWT, for clients that cannot offer the bearer.<token> subprotocol")), responses((status = 101, description = "WebSocket: snapshot, lock and appointment events, presence, pointer (see docs/api.md)"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "No such appointment", body = crate::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "Not applied here, and no leader reachable to check", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/appointments/{id}/updates",
+    tag = "live",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        ("sessionId" = Option<String>, Query, description = "The tab's session id"),
+        ("accessToken" = Option<String>, Query, description = "The JWT, for clients that cannot offer the bearer.<token> subprotocol"),
+    ),
+    responses(
+        (status = 101, description = "WebSocket: snapshot, lock and appointment events, presence, pointer (see docs/api.md)"),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 404, response = problems::NoSuchAppointment),
+        (status = 503, description = "Not applied here, and no leader reachable to check", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn appointment_updates(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -136,7 +154,18 @@ pub async fn appointment_updates(
     Ok(upgrade(ws, speaks_lockd)?.on_upgrade(move |socket| serve(state, scope, actor, viewer, exp_secs, socket)))
 }
 
-#[utoipa::path(get, path = "/updates", tag = "live", params(("accessToken" = Option<String>, Query, description = "The JWT, if not offered as a subprotocol")), responses((status = 101, description = "WebSocket: every appointment's lock summary, then events"), (status = 401, description = "No valid token", body = crate::problem::ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/updates",
+    tag = "live",
+    params(
+        ("accessToken" = Option<String>, Query, description = "The JWT, if not offered as a subprotocol"),
+    ),
+    responses(
+        (status = 101, description = "WebSocket: every appointment's lock summary, then events"),
+        (status = 401, response = problems::Unauthenticated),
+    ),
+)]
 pub async fn all_updates(
     State(state): State<AppState>,
     Query(query): Query<SocketQuery>,
@@ -248,10 +277,10 @@ pub fn event_message(index: u64, event: &Event, server_time_ms: u64) -> Value {
     body
 }
 
-/// What a client may send. Anything else is answered with an error frame.
+/// What a client may send, as it arrives. Anything else is answered with an error frame.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
-pub enum ClientMessage {
+enum ClientMessage {
     /// Answered with `pong` (and the server time).
     Ping(NoFields),
     /// Keeps the tab present; never renews the lock (activity does, through the REST
@@ -265,28 +294,39 @@ pub enum ClientMessage {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PointerPosition {
-    pub x: f64,
-    pub y: f64,
+struct PointerPosition {
+    x: f64,
+    y: f64,
 }
 
 /// A message body with nothing but its `type` (serde ignores `deny_unknown_fields` on a unit
 /// variant of an internally tagged enum, so the check lives here).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NoFields {}
+struct NoFields {}
+
+/// An accepted client frame, checked once: a pointer is on the form.
+#[derive(Debug, PartialEq)]
+pub enum ClientFrame {
+    Ping,
+    Heartbeat,
+    Pointer(Pointer),
+    PointerLeave,
+}
 
 /// Parses one inbound text frame strictly: known types, no unknown fields, pointers on the
 /// form.
-pub fn parse_client_message(text: &str) -> Result<ClientMessage, String> {
+pub fn parse_client_message(text: &str) -> Result<ClientFrame, String> {
     if text.len() > limits::WS_INBOUND_BYTES_MAX {
         return Err("message too large".into());
     }
     let message: ClientMessage = serde_json::from_str(text).map_err(|e| format!("bad message: {e}"))?;
-    if let ClientMessage::Pointer(PointerPosition { x, y }) = &message {
-        Pointer::checked(*x, *y)?;
-    }
-    Ok(message)
+    Ok(match message {
+        ClientMessage::Ping(_) => ClientFrame::Ping,
+        ClientMessage::Heartbeat(_) => ClientFrame::Heartbeat,
+        ClientMessage::Pointer(PointerPosition { x, y }) => ClientFrame::Pointer(Pointer::checked(x, y)?),
+        ClientMessage::PointerLeave(_) => ClientFrame::PointerLeave,
+    })
 }
 
 async fn send(socket: &mut WebSocket, value: &Value) -> bool {
@@ -304,7 +344,11 @@ async fn send_text(socket: &mut WebSocket, text: String) -> bool {
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(Some(frame)))).await;
+    let _ = tokio::time::timeout(
+        Duration::from_millis(limits::WS_CLOSE_SEND_TIMEOUT_MS),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
 }
 
 /// What one socket has shown of its room's presence, and when it may show more.
@@ -463,11 +507,11 @@ async fn serve_until_closed(
                         return;
                     }
                 }
-                Err(RecvError::Closed) => return close(socket, 1001, "node shutting down").await,
+                Err(RecvError::Closed) => return close(socket, CLOSE_GOING_AWAY, "node shutting down").await,
             },
             changed = async { feed.as_mut().expect("guarded").room.changed().await }, if feed.is_some() => {
                 if changed.is_err() {
-                    return close(socket, 1001, "node shutting down").await;
+                    return close(socket, CLOSE_GOING_AWAY, "node shutting down").await;
                 }
                 feed.as_deref_mut().expect("guarded").changed();
             }
@@ -518,21 +562,16 @@ fn take(state: &AppState, feed: Option<&PresenceFeed>, text: &str) -> Option<Val
         Err(reason) => return Some(error_frame("invalid_input", &reason)),
     };
     match message {
-        ClientMessage::Ping(_) => Some(json!({ "type": "pong", "serverTime": dto::rfc3339(state.server_time_ms()) })),
-        ClientMessage::Heartbeat(_) => None,
-        ClientMessage::Pointer(PointerPosition { x, y }) => {
+        ClientFrame::Ping => Some(json!({ "type": "pong", "serverTime": dto::rfc3339(state.server_time_ms()) })),
+        ClientFrame::Heartbeat => None,
+        ClientFrame::Pointer(pointer) => {
             let Some(feed) = feed else {
                 return Some(error_frame("invalid_input", "pointers belong on an appointment's socket"));
             };
-            match Pointer::checked(x, y) {
-                Ok(pointer) => {
-                    state.presence.point(&feed.me, Some(pointer));
-                    None
-                }
-                Err(reason) => Some(error_frame("invalid_input", &reason)),
-            }
+            state.presence.point(&feed.me, Some(pointer));
+            None
         }
-        ClientMessage::PointerLeave(_) => {
+        ClientFrame::PointerLeave => {
             let Some(feed) = feed else {
                 return Some(error_frame("invalid_input", "pointers belong on an appointment's socket"));
             };
@@ -548,13 +587,13 @@ mod tests {
 
     #[test]
     fn client_messages_are_parsed_strictly() {
-        assert!(matches!(parse_client_message(r#"{"type":"ping"}"#), Ok(ClientMessage::Ping(_))));
-        assert!(matches!(parse_client_message(r#"{"type":"heartbeat"}"#), Ok(ClientMessage::Heartbeat(_))));
-        assert!(matches!(parse_client_message(r#"{"type":"pointerLeave"}"#), Ok(ClientMessage::PointerLeave(_))));
-        assert!(matches!(
+        assert_eq!(parse_client_message(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping));
+        assert_eq!(parse_client_message(r#"{"type":"heartbeat"}"#), Ok(ClientFrame::Heartbeat));
+        assert_eq!(parse_client_message(r#"{"type":"pointerLeave"}"#), Ok(ClientFrame::PointerLeave));
+        assert_eq!(
             parse_client_message(r#"{"type":"pointer","x":0.25,"y":1}"#),
-            Ok(ClientMessage::Pointer(PointerPosition { x: 0.25, y: 1.0 }))
-        ));
+            Ok(ClientFrame::Pointer(Pointer { x: 0.25, y: 1.0 }))
+        );
         for bad in [
             r#"{"type":"ping","extra":1}"#,
             r#"{"type":"shout"}"#,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::LockStateMachine;
 use super::command::{Event, Op, Rejection, ReleaseReason, Response};
-use super::types::{Actor, AuditAction, AuditRecord, Lock, Waiter, check_text};
+use super::types::{Actor, AuditAction, Lock, Waiter, check_text};
 use crate::limits;
 
 /// `actor` as an `Arc`, sharing `known`'s when they are the same person and tab and name.
@@ -110,17 +110,8 @@ impl LockStateMachine {
             ReleaseReason::Released => AuditAction::Released,
             ReleaseReason::Disconnected => AuditAction::Disconnected,
         };
-        self.audit_record(AuditRecord {
-            seq: 0,
-            at_ms: self.now_ms,
-            appointment_id: appointment_id.to_string(),
-            action,
-            by: Some(shared(actor, &previous.holder)),
-            from: Some(previous.holder.clone()),
-            from_fencing_token: Some(previous.fencing_token),
-            fencing_token: None,
-            reason: String::new(),
-        });
+        let record = self.audit_entry(appointment_id, action).by(shared(actor, &previous.holder)).displacing(&previous);
+        self.audit_record(record);
         events.push(Event::LockReleased { previous, reason });
         self.hand_over(appointment_id, events);
         Response::Released
@@ -158,17 +149,13 @@ impl LockStateMachine {
         let lock = self.new_lock(Arc::new(actor.clone()), appointment_id, ttl_ms);
         // One entry, one transition: the displaced holder, the new grant and the audit
         // record appear together or not at all (docs/design.md, invariant 9).
-        self.audit_record(AuditRecord {
-            seq: 0,
-            at_ms: self.now_ms,
-            appointment_id: appointment_id.to_string(),
-            action: AuditAction::TakenOver,
-            by: Some(lock.holder.clone()),
-            from: Some(previous.holder.clone()),
-            from_fencing_token: Some(previous.fencing_token),
-            fencing_token: Some(lock.fencing_token),
-            reason: reason.to_owned(),
-        });
+        let record = self
+            .audit_entry(appointment_id, AuditAction::TakenOver)
+            .by(lock.holder.clone())
+            .displacing(&previous)
+            .granting(lock.fencing_token)
+            .because(reason);
+        self.audit_record(record);
         let id = self.shared_id(appointment_id);
         self.locks.insert(id, lock.clone());
         self.reindex(appointment_id);
@@ -176,9 +163,11 @@ impl LockStateMachine {
         Response::Granted { lock, renewed: false }
     }
 
-    /// Lapses every lease and waiter lease due by the current cluster time.
+    /// Lapses the leases and waiter leases due by the current cluster time, at most
+    /// `EXPIRIES_PER_ENTRY_MAX` appointments per entry. What is left stays due, so the
+    /// leader's ticker appends the next `Tick` at once.
     pub(super) fn expire_due(&mut self, events: &mut Vec<Event>) {
-        for appointment_id in self.due.due_by(self.now_ms) {
+        for appointment_id in self.due.due_by(self.now_ms, limits::EXPIRIES_PER_ENTRY_MAX) {
             let now_ms = self.now_ms;
             if let Some(queue) = self.queues.get_mut(&appointment_id) {
                 let before = queue.len();
@@ -189,17 +178,8 @@ impl LockStateMachine {
             }
             if self.locks.get(&appointment_id).is_some_and(|l| l.expires_at_ms <= now_ms) {
                 let previous = self.locks.remove(&appointment_id).expect("checked above");
-                self.audit_record(AuditRecord {
-                    seq: 0,
-                    at_ms: now_ms,
-                    appointment_id: appointment_id.to_string(),
-                    action: AuditAction::Expired,
-                    by: None,
-                    from: Some(previous.holder.clone()),
-                    from_fencing_token: Some(previous.fencing_token),
-                    fencing_token: None,
-                    reason: String::new(),
-                });
+                let record = self.audit_entry(&appointment_id, AuditAction::Expired).displacing(&previous);
+                self.audit_record(record);
                 events.push(Event::LockExpired { previous });
                 self.hand_over(&appointment_id, events);
             }
@@ -226,17 +206,9 @@ impl LockStateMachine {
     fn grant(&mut self, holder: Arc<Actor>, appointment_id: &str, ttl_ms: u64, events: &mut Vec<Event>) -> Lock {
         debug_assert!(!self.locks.contains_key(appointment_id));
         let lock = self.new_lock(holder, appointment_id, ttl_ms);
-        self.audit_record(AuditRecord {
-            seq: 0,
-            at_ms: self.now_ms,
-            appointment_id: appointment_id.to_string(),
-            action: AuditAction::Granted,
-            by: Some(lock.holder.clone()),
-            from: None,
-            from_fencing_token: None,
-            fencing_token: Some(lock.fencing_token),
-            reason: String::new(),
-        });
+        let record =
+            self.audit_entry(appointment_id, AuditAction::Granted).by(lock.holder.clone()).granting(lock.fencing_token);
+        self.audit_record(record);
         let id = self.shared_id(appointment_id);
         self.locks.insert(id, lock.clone());
         self.reindex(appointment_id);

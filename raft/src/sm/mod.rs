@@ -292,6 +292,11 @@ impl LockStateMachine {
 
     // ---- helpers shared by the command modules ----------------------------------------
 
+    /// A record of `action` on `appointment_id` now; [`Self::audit_record`] numbers it and keeps it.
+    fn audit_entry(&self, appointment_id: &str, action: AuditAction) -> AuditRecord {
+        AuditRecord::new(self.now_ms, appointment_id, action)
+    }
+
     fn audit_record(&mut self, record: AuditRecord) {
         let id = self.shared_id(&record.appointment_id);
         let records = self.audit.entry(id).or_insert_with(audit_trail);
@@ -365,8 +370,8 @@ impl DueIndex {
         self.by_time.first().map(|(at, _)| *at)
     }
 
-    /// The appointments due at or before `now_ms`, earliest first.
-    fn due_by(&self, now_ms: u64) -> Vec<SharedId> {
-        self.by_time.iter().take_while(|(at, _)| *at <= now_ms).map(|(_, id)| id.clone()).collect()
+    /// The appointments due at or before `now_ms`, earliest first, at most `count_max`.
+    fn due_by(&self, now_ms: u64, count_max: usize) -> Vec<SharedId> {
+        self.by_time.iter().take_while(|(at, _)| *at <= now_ms).take(count_max).map(|(_, id)| id.clone()).collect()
     }
 }

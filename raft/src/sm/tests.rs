@@ -101,6 +101,26 @@ fn granted(response: &Response) -> Lock {
 }
 
 #[test]
+fn one_entry_lapses_at_most_the_bounded_number_of_leases_and_leaves_the_rest_due() {
+    let bound = crate::limits::EXPIRIES_PER_ENTRY_MAX;
+    let mut sm = LockStateMachine::new();
+    for n in 0..bound + 5 {
+        let id = format!("a{n}");
+        let created = Op::CreateAppointment { actor: alice(), appointment_id: id.clone(), fields: fields("Checkup") };
+        sm.apply(&cmd(T0, created));
+        let op =
+            Op::Acquire { actor: alice(), appointment_id: id, ttl_ms: TTL, wait: false, waiter_ttl_ms: WAITER_TTL };
+        granted(&sm.apply(&cmd(T0, op)).0);
+    }
+    let (_, events) = sm.apply(&cmd(T0 + TTL, Op::Tick));
+    assert_eq!(events.iter().filter(|e| matches!(e, Event::LockExpired { .. })).count(), bound);
+    assert_eq!(sm.next_deadline_ms(), Some(T0 + TTL), "the rest are still due, so the leader ticks again at once");
+    let (_, events) = sm.apply(&cmd(T0 + TTL, Op::Tick));
+    assert_eq!(events.iter().filter(|e| matches!(e, Event::LockExpired { .. })).count(), 5);
+    assert_eq!(sm.next_deadline_ms(), None);
+}
+
+#[test]
 fn acquire_of_a_free_lock_grants_token_one_with_a_ttl_lease() {
     let mut sm = with_appointment();
     let (response, events) = sm.apply(&cmd(T0 + 10, acquire(&alice(), false)));

@@ -153,6 +153,44 @@ pub struct AuditRecord {
     pub reason: String,
 }
 
+impl AuditRecord {
+    /// A record of `action` that names no one yet; the trail gives it its `seq` when it is
+    /// appended.
+    pub(crate) fn new(at_ms: u64, appointment_id: &str, action: AuditAction) -> Self {
+        AuditRecord {
+            seq: 0,
+            at_ms,
+            appointment_id: appointment_id.to_owned(),
+            action,
+            by: None,
+            from: None,
+            from_fencing_token: None,
+            fencing_token: None,
+            reason: String::new(),
+        }
+    }
+
+    /// Caused by `actor`.
+    pub(crate) fn by(self, actor: Arc<Actor>) -> Self {
+        AuditRecord { by: Some(actor), ..self }
+    }
+
+    /// Ended `previous`'s tenure.
+    pub(crate) fn displacing(self, previous: &Lock) -> Self {
+        AuditRecord { from: Some(previous.holder.clone()), from_fencing_token: Some(previous.fencing_token), ..self }
+    }
+
+    /// Granted the lock under `fencing_token`.
+    pub(crate) fn granting(self, fencing_token: u64) -> Self {
+        AuditRecord { fencing_token: Some(fencing_token), ..self }
+    }
+
+    /// With the admin's stated reason.
+    pub(crate) fn because(self, reason: &str) -> Self {
+        AuditRecord { reason: reason.to_owned(), ..self }
+    }
+}
+
 fn check_id(what: &str, value: &str) -> Result<(), String> {
     if value.is_empty() || value.chars().count() > limits::ID_CHARS_MAX {
         return Err(format!("{what} must be 1 to {} characters", limits::ID_CHARS_MAX));
