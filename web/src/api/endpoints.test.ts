@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, describeError, setToken } from "./client";
-import { acquireLock, leaveOnPageHide } from "./endpoints";
+import { acquireLock, getDraft, leaveOnPageHide, saveDraft } from "./endpoints";
 import { sessionId } from "./session";
 
-const fields = { title: "t", startsAt: "2026-01-01T09:00:00.000Z", endsAt: "2026-01-01T10:00:00.000Z", client: "", location: "", notes: "typed" };
+// A draft as typed: an untrimmed title and a cleared start, with its base version's values.
+const base = { title: "t", startsAt: "2026-01-01T09:00", endsAt: "2026-01-01T10:00", client: "", location: "", notes: "" };
+const draft = { ...base, title: " t ", startsAt: "", notes: "typed", baseVersion: 3, base };
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -18,17 +20,17 @@ describe("leaveOnPageHide", () => {
       return Promise.resolve(new Response(null, { status: 204 }));
     });
     setToken("jwt");
-    leaveOnPageHide("demo 1", 42, { fields, baseVersion: 3 });
+    leaveOnPageHide("demo 1", 42, draft);
     expect(calls.map(([url, init]) => [url, init.method, init.keepalive])).toEqual([
       ["/appointments/demo%201/draft", "PUT", true],
       ["/appointments/demo%201/release-lock", "DELETE", true],
     ]);
-    const [[, draft], [, release]] = calls as [[string, RequestInit], [string, RequestInit]];
+    const [[, draftInit], [, release]] = calls as [[string, RequestInit], [string, RequestInit]];
     const releaseHeaders = release.headers as Record<string, string>;
     expect(releaseHeaders["X-Fencing-Token"]).toBe("42");
     expect(releaseHeaders["X-Session-Id"]).toBe(sessionId);
     expect(releaseHeaders.Authorization).toBe("Bearer jwt");
-    expect(JSON.parse(draft.body as string)).toEqual({ ...fields, baseVersion: 3 });
+    expect(JSON.parse(draftInit.body as string)).toEqual(draft);
   });
 
   it("sends only the release when nothing is unsaved", () => {
@@ -39,6 +41,25 @@ describe("leaveOnPageHide", () => {
     });
     leaveOnPageHide("a", 7, null);
     expect(urls).toEqual(["/appointments/a/release-lock"]);
+  });
+});
+
+describe("drafts", () => {
+  it("are sent as typed, with their base", async () => {
+    const bodies: unknown[] = [];
+    vi.stubGlobal("fetch", (_url: string, init: RequestInit) => {
+      bodies.push(JSON.parse(init.body as string));
+      return Promise.resolve(new Response(null, { status: 204 }));
+    });
+    await saveDraft("a", draft);
+    expect(bodies).toEqual([draft]);
+  });
+
+  it("none is an empty 204 (or an older server's 404)", async () => {
+    vi.stubGlobal("fetch", () => Promise.resolve(new Response(null, { status: 204 })));
+    expect(await getDraft("a")).toBeNull();
+    vi.stubGlobal("fetch", () => Promise.resolve(new Response(JSON.stringify({ code: "not_found" }), { status: 404 })));
+    expect(await getDraft("a")).toBeNull();
   });
 });
 

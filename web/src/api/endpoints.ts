@@ -9,6 +9,7 @@ import type {
   Appointment,
   ClusterStatus,
   Draft,
+  DraftBody,
   LockGranted,
   LockStatus,
   Queued,
@@ -57,14 +58,14 @@ export const saveAppointment = (id: string, fields: AppointmentFields, version: 
     headers: { "If-Match": String(version), "X-Fencing-Token": String(fencingToken), "Idempotency-Key": idempotencyKey() },
   });
 
-export const saveDraft = (id: string, fields: AppointmentFields, baseVersion: number) =>
-  api<Draft>(`${path(id)}/draft`, { method: "PUT", body: { ...fields, baseVersion } });
+/** Keeps `draft` (the text as typed, its base version and values) as the caller's draft. */
+export const saveDraft = (id: string, draft: DraftBody) => api<null>(`${path(id)}/draft`, { method: "PUT", body: draft });
 
-/** The caller's draft, or null when there is none (the server answers 404 for none today;
- * an empty 204 means the same). */
+/** The caller's draft, or null when there is none (the server answers 204 with no body; an
+ * older server answered 404). */
 export async function getDraft(id: string): Promise<Draft | null> {
   try {
-    return await api<Draft | null>(`${path(id)}/draft`);
+    return (await api<Draft | null>(`${path(id)}/draft`)) ?? null;
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) return null;
     throw e;
@@ -76,7 +77,7 @@ export async function getDraft(id: string): Promise<Draft | null> {
  * The release names the fencing token, so if this tab's lock was already replaced it frees
  * nothing; unsaved edits go first as a draft.
  */
-export function leaveOnPageHide(id: string, fencingToken: number | null, draft: { fields: AppointmentFields; baseVersion: number } | null): void {
+export function leaveOnPageHide(id: string, fencingToken: number | null, draft: DraftBody | null): void {
   const send = (url: string, init: RequestInit) => {
     fetch(url, { ...init, keepalive: true }).catch(() => {
       // The server drops the lock on disconnect anyway, after a short grace period.
@@ -86,7 +87,7 @@ export function leaveOnPageHide(id: string, fencingToken: number | null, draft: 
     send(`${path(id)}/draft`, {
       method: "PUT",
       headers: authHeaders({ "Content-Type": "application/json" }),
-      body: JSON.stringify({ ...draft.fields, baseVersion: draft.baseVersion }),
+      body: JSON.stringify(draft),
     });
   }
   send(`${path(id)}/release-lock`, {

@@ -76,10 +76,31 @@ export interface Queued {
   serverTime: string;
 }
 
-export interface Draft extends AppointmentFields {
+/** What a draft holds: the form's text exactly as typed, valid or not (an empty title, a
+ * cleared or half-typed time, times as the inputs hold them); checked by the server only for
+ * length and control characters, validated as an appointment only when saved. */
+export interface DraftFields {
+  title: string;
+  startsAt: string;
+  endsAt: string;
+  client: string;
+  location: string;
+  notes: string;
+}
+
+/** `PUT /appointments/{id}/draft`: the text, the version it started from and, when known, that
+ * version's values (`base`), so the edits can later be merged field by field. */
+export interface DraftBody extends DraftFields {
+  baseVersion: number;
+  base?: DraftFields;
+}
+
+export interface Draft extends DraftFields {
   appointmentId: string;
   baseVersion: number;
   savedAt: string;
+  /** Null (or absent, from an older server) when the draft was kept without its base. */
+  base?: DraftFields | null;
 }
 
 export interface Viewer {

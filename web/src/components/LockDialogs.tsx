@@ -117,8 +117,11 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
   }
   const draft = {
     none: "You had no unsaved changes.",
-    saving: "Keeping your unsaved changes as a draft…",
+    // In progress, not a promise: what happened replaces it.
+    saving: "Saving your unsaved changes as a draft…",
     kept: "Your unsaved changes are kept as a draft: start editing again to restore them.",
+    local:
+      "The server could not be reached, so your unsaved changes are kept only in this browser: open this appointment here again to restore them.",
     failed: "Your unsaved changes could not be kept as a draft. They are still in the form below: copy what you need.",
   }[report?.draft ?? "none"];
   return (

@@ -3,8 +3,8 @@
 // save's answer and a version conflict are folded in field by field, so nothing typed in the
 // meantime, and nothing someone else saved in a field this person never touched, is lost.
 
-import type { Appointment } from "../api/types";
-import { toForm, validateForm, type FormValues } from "../lib/form";
+import type { Appointment, AppointmentFields, Draft, DraftBody, DraftFields } from "../api/types";
+import { timeInputOf, toForm, validateForm, type FormValues } from "../lib/form";
 
 export type FieldName = keyof FormValues;
 export type FieldErrors = Partial<Record<FieldName, string>>;
@@ -92,4 +92,70 @@ export function mergeOnConflict(form: EditForm, theirs: Appointment): { form: Ed
     else clashes.push({ field: name, mine, theirs: their });
   }
   return { form: { base: { version: theirs.version, values: theirValues, exact: true }, values, errors: {} }, clashes };
+}
+
+/** The six fields of `values` and nothing else (the server refuses unknown fields). */
+function textOf(values: DraftFields): FormValues {
+  const { title, startsAt, endsAt, client, location, notes } = values;
+  return { title, startsAt, endsAt, client, location, notes };
+}
+
+/**
+ * The draft of this form: the text exactly as typed, valid or not (a draft is what the person
+ * typed; only a save validates), the version it started from and, when known, that version's
+ * values, so a later restore can tell what this person changed.
+ */
+export function draftOf(form: EditForm): DraftBody {
+  const body: DraftBody = { ...textOf(form.values), baseVersion: form.base.version };
+  if (form.base.exact) body.base = textOf(form.base.values);
+  return body;
+}
+
+/** A draft offered back to restore: kept by the server, or in this browser when the server
+ * could not be reached. */
+export interface OfferedDraft {
+  source: "server" | "browser";
+  baseVersion: number;
+  /** On the cluster's clock (a browser copy reads it through `serverClock`). */
+  savedAt: string;
+  values: FormValues;
+  /** The base version's values, or null when the draft was kept without them. */
+  base: FormValues | null;
+}
+
+/** The form's values of a draft's text: text as it is, times as the inputs can hold them. */
+function formOfText(text: DraftFields): FormValues {
+  return { ...textOf(text), startsAt: timeInputOf(text.startsAt), endsAt: timeInputOf(text.endsAt) };
+}
+
+export function offeredFromServer(draft: Draft): OfferedDraft {
+  return {
+    source: "server",
+    baseVersion: draft.baseVersion,
+    savedAt: draft.savedAt,
+    values: formOfText(draft),
+    base: draft.base ? formOfText(draft.base) : null,
+  };
+}
+
+/** The draft to offer: the newer by `savedAt` (the server's on a tie). */
+export function newerDraft(server: OfferedDraft | null, browser: OfferedDraft | null): OfferedDraft | null {
+  if (!server || !browser) return server ?? browser;
+  return Date.parse(browser.savedAt) > Date.parse(server.savedAt) ? browser : server;
+}
+
+/**
+ * The form of a restored draft over the appointment as it is now (`current`). Its base is the
+ * draft's own base values when it carries them; else the values of its version if this tab saw
+ * it (`seen`); else unknown, and every field that differs counts as changed (a conflict asks
+ * about each, never a silent overwrite).
+ */
+export function formFromDraft(draft: OfferedDraft, current: Appointment, seen: AppointmentFields | undefined): EditForm {
+  const version = draft.baseVersion;
+  const base: Base = draft.base
+    ? { version, values: draft.base, exact: true }
+    : seen
+      ? { version, values: toForm(seen), exact: true }
+      : { version, values: toForm(current), exact: false };
+  return { base, values: draft.values, errors: {} };
 }

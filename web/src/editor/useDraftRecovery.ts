@@ -1,28 +1,63 @@
-// What happens to unsaved work when the lock goes (takeover, expiry, a release elsewhere): the
-// form is sent as this person's draft with the version it started from, the person is told
-// whether that worked, and the draft is offered back (`draft`) once they edit again.
+// What happens to unsaved work: while the person types, the form is kept in this browser
+// (`localDrafts.ts`); when the lock goes (takeover, expiry, a release elsewhere, a loss seen
+// on reconnecting) the form is sent as this person's draft exactly as typed, with its base
+// version and that version's values. The person is told what really happened: kept on the
+// server, kept only in this browser (the server could not be reached), or not kept at all.
+// The newer of the server's and this browser's drafts is offered back (`draft`).
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { getDraft, saveDraft } from "../api/endpoints";
 import { queryKeys } from "../api/queryKeys";
-import { toFields } from "../lib/form";
+import { serverClock } from "../lib/serverClock";
 import type { LossNotice } from "../live/room";
 import type { Room } from "../live/useRoom";
-import { dirtyFields, type EditForm } from "./editForm";
+import { dirtyFields, draftOf, newerDraft, offeredFromServer, type EditForm, type OfferedDraft } from "./editForm";
+import { browserStorage, dropLocalDraft, keepLocalDraft, readLocalDraft, type LocalDraft } from "./localDrafts";
 
-/** "none": nothing was unsaved; "saving", then "kept" or "failed": the draft's fate. */
-export type DraftFate = "none" | "saving" | "kept" | "failed";
+/** "none": nothing was unsaved; "saving", then "kept" (on the server), "local" (only in this
+ * browser: the server could not be reached) or "failed" (nowhere): the draft's fate. */
+export type DraftFate = "none" | "saving" | "kept" | "local" | "failed";
 
 export interface LossReport {
   notice: LossNotice;
   draft: DraftFate;
 }
 
-export function useDraftRecovery(appointmentId: string, room: Room, lastForm: () => EditForm | null) {
+const offeredFromBrowser = (draft: LocalDraft | null): OfferedDraft | null =>
+  draft && { source: "browser", baseVersion: draft.baseVersion, savedAt: draft.savedAt, values: draft.values, base: draft.base };
+
+export function useDraftRecovery(appointmentId: string, userId: string | null, room: Room, lastForm: () => EditForm | null) {
   const queryClient = useQueryClient();
   const [lossReport, setLossReport] = useState<LossReport | null>(null);
   const draftQuery = useQuery({ queryKey: queryKeys.draft(appointmentId), queryFn: () => getDraft(appointmentId), retry: false });
+  // The copy this browser held when the page opened, or kept when a loss's draft could not
+  // reach the server: offered back like a server draft. (Not the copy kept while typing now,
+  // which is the form itself.)
+  const [browserDraft, setBrowserDraft] = useState(() => (userId ? offeredFromBrowser(readLocalDraft(browserStorage(), userId, appointmentId)) : null));
+
+  /** Keeps `form` in this browser; the copy kept, or null if the browser refused it. */
+  const keepLocally = useCallback(
+    (form: EditForm): LocalDraft | null => {
+      if (!userId) return null;
+      const draft: LocalDraft = {
+        userId,
+        appointmentId,
+        baseVersion: form.base.version,
+        savedAt: new Date(serverClock.now()).toISOString(),
+        values: form.values,
+        base: form.base.exact ? form.base.values : null,
+      };
+      return keepLocalDraft(browserStorage(), draft) ? draft : null;
+    },
+    [userId, appointmentId],
+  );
+
+  /** The edit was saved or discarded (or the server holds its draft): this browser's copy goes. */
+  const dropLocal = useCallback(() => {
+    if (userId) dropLocalDraft(browserStorage(), userId, appointmentId);
+    setBrowserDraft(null);
+  }, [userId, appointmentId]);
 
   // Lost the lock: keep what was typed. The room's notice is taken once (`local.loss_seen`).
   useEffect(
@@ -36,24 +71,35 @@ export function useDraftRecovery(appointmentId: string, room: Room, lastForm: ()
         setLossReport({ notice, draft: unsaved ? "saving" : "none" });
         if (!form || !unsaved) return;
         const settle = (draft: DraftFate) => setLossReport((report) => (report?.notice === notice ? { ...report, draft } : report));
-        saveDraft(appointmentId, toFields(form.values), form.base.version).then(
+        // This browser first: it cannot fail for want of a network.
+        const local = keepLocally(form);
+        saveDraft(appointmentId, draftOf(form)).then(
           () => {
+            dropLocal();
             settle("kept");
             void queryClient.invalidateQueries({ queryKey: queryKeys.draft(appointmentId) });
           },
-          () => settle("failed"),
+          () => {
+            setBrowserDraft(offeredFromBrowser(local));
+            settle(local ? "local" : "failed");
+          },
         );
       }),
-    [room, appointmentId, queryClient, lastForm],
+    [room, appointmentId, queryClient, lastForm, keepLocally, dropLocal],
   );
 
   const refreshDraft = useCallback(() => void queryClient.invalidateQueries({ queryKey: queryKeys.draft(appointmentId) }), [queryClient, appointmentId]);
 
+  const serverDraft = useMemo(() => (draftQuery.data ? offeredFromServer(draftQuery.data) : null), [draftQuery.data]);
+
   return {
-    draft: draftQuery.data ?? null,
+    /** The draft to offer back: the newer of the server's and this browser's. */
+    draft: newerDraft(serverDraft, browserDraft),
     lossReport,
     dismissLoss: () => setLossReport(null),
-    /** The draft changed on the server (kept on a conflict, or back from the bfcache). */
+    /** The draft changed on the server (kept on a conflict, a save cleared it, back from the bfcache). */
     refreshDraft,
+    keepLocally,
+    dropLocal,
   };
 }

@@ -7,12 +7,13 @@ import { useCallback, useEffect, useState } from "react";
 import { useStore } from "zustand";
 import { ApiError } from "../api/client";
 import { leaveOnPageHide, saveAppointment, saveDraft } from "../api/endpoints";
-import type { Appointment, Draft } from "../api/types";
+import type { Appointment } from "../api/types";
+import { useAuth } from "../auth";
 import { toFields, toForm, validateForm } from "../lib/form";
 import type { Room } from "../live/useRoom";
 import { sessionId } from "../api/session";
 import { myRole } from "../live/room";
-import { dirtyFields, mergeOnConflict, rebaseOnSave, type EditForm, type FieldClash, type FieldName } from "./editForm";
+import { dirtyFields, draftOf, formFromDraft, mergeOnConflict, rebaseOnSave, type EditForm, type FieldClash, type FieldName, type OfferedDraft } from "./editForm";
 import { useDraftRecovery } from "./useDraftRecovery";
 import { useEditForm } from "./useEditForm";
 import { useLockSession } from "./useLockSession";
@@ -31,11 +32,13 @@ export function useEditor(appointmentId: string, room: Room) {
   const session = useLockSession(appointmentId, room);
   const holding = session.role === "holder";
   const form = useEditForm(appointment, session.lock, holding);
-  const drafts = useDraftRecovery(appointmentId, room, form.latest);
+  const userId = useAuth((s) => s.auth?.profile.userId ?? null);
+  const drafts = useDraftRecovery(appointmentId, userId, room, form.latest);
   const [conflict, setConflict] = useState<Conflict | null>(null);
   /** Bumped when a save was refused for invalid fields: the page focuses the first one. */
   const [invalidAttempt, setInvalidAttempt] = useState(0);
   const { lock, run, renewed } = session;
+  const { dropLocal, refreshDraft, keepLocally } = drafts;
 
   // A lock lost or changed ends the conflict and the errors of the old grant.
   const fencingToken = holding && lock ? lock.fencingToken : null;
@@ -65,6 +68,10 @@ export function useEditor(appointmentId: string, room: Room) {
               room.dispatch({ type: "local.saved", appointment: saved });
               // Typed meanwhile stays: the saved version is the new base.
               form.update(token, (current) => rebaseOnSave(current, sent, saved));
+              // Saved: the server dropped its draft, and this browser drops its copy (kept
+              // again at once if text typed meanwhile is still unsaved).
+              dropLocal();
+              refreshDraft();
               setConflict(null);
               renewed();
             } catch (e) {
@@ -79,7 +86,7 @@ export function useEditor(appointmentId: string, room: Room) {
         // The conflict panel says it; one message is enough.
         (e) => e instanceof ApiError && e.code === "version_conflict" && e.problem.current !== undefined,
       ),
-    [appointmentId, form, room, run, renewed, session],
+    [appointmentId, form, room, run, renewed, session, dropLocal, refreshDraft],
   );
 
   const save = (thenRelease: boolean) => {
@@ -90,18 +97,16 @@ export function useEditor(appointmentId: string, room: Room) {
   const discardChanges = () => {
     if (fencingToken === null) return;
     form.update(fencingToken, (current) => ({ ...current, values: current.base.values, errors: {} }));
+    dropLocal();
     session.clearError();
   };
 
-  /** The draft of version `draft.baseVersion`: its base values are known if this room saw
-   * that version; else every field it differs in counts as changed (a conflict asks). */
-  const restoreDraft = (draft: Draft) => {
+  /** The draft of version `draft.baseVersion`, merged later against its own base values when
+   * it carries them, else against that version if this room saw it (`formFromDraft`). */
+  const restoreDraft = (draft: OfferedDraft) => {
     if (!appointment || fencingToken === null) return;
     const seen = room.store.getState().versions[draft.baseVersion];
-    const base = seen
-      ? { version: draft.baseVersion, values: toForm(seen), exact: true }
-      : { version: draft.baseVersion, values: toForm(appointment), exact: false };
-    form.update(fencingToken, () => ({ base, values: toForm(draft), errors: {} }));
+    form.update(fencingToken, () => formFromDraft(draft, appointment, seen));
   };
 
   const conflictLoadLatest = () =>
@@ -109,8 +114,8 @@ export function useEditor(appointmentId: string, room: Room) {
       const edit = form.edit;
       if (!conflict || !edit || fencingToken === null) return;
       // What was typed stays findable as the draft.
-      await saveDraft(appointmentId, toFields(edit.values), edit.base.version);
-      drafts.refreshDraft();
+      await saveDraft(appointmentId, draftOf(edit));
+      refreshDraft();
       const values = toForm(conflict.theirs);
       form.update(fencingToken, () => ({ base: { version: conflict.theirs.version, values, exact: true }, values, errors: {} }));
       setConflict(null);
@@ -142,10 +147,16 @@ export function useEditor(appointmentId: string, room: Room) {
     return save(false);
   };
 
+  // Every change of a dirty form is kept in this browser too, for when the server cannot be
+  // reached (a loss while offline, a crash, a reload before the draft got through).
+  const { edit, isDirty } = form;
+  useEffect(() => {
+    if (edit && isDirty) keepLocally(edit);
+  }, [edit, isDirty, keepLocally]);
+
   // Leaving: release this tab's grant (only that grant: the token fences it) and keep unsaved
   // edits as a draft. On pagehide the requests must outlive the page (keepalive).
   const { latest: lastForm } = form;
-  const { refreshDraft } = drafts;
   useEffect(() => {
     const leave = () => {
       const state = room.store.getState();
@@ -153,7 +164,7 @@ export function useEditor(appointmentId: string, room: Room) {
       const role = myRole(state, sessionId);
       if (role === "holder" && state.lock) {
         const unsaved = edit !== null && dirtyFields(edit).length > 0;
-        leaveOnPageHide(appointmentId, state.lock.fencingToken, unsaved ? { fields: toFields(edit.values), baseVersion: edit.base.version } : null);
+        leaveOnPageHide(appointmentId, state.lock.fencingToken, unsaved ? draftOf(edit) : null);
       } else if (role === "queued") {
         leaveOnPageHide(appointmentId, null, null);
       }

@@ -26,3 +26,12 @@ export const SOCKET_PING_MS = 2_000;
 /** ...so one with nothing received this long after a ping is taken for dead and replaced:
  * with the ping interval, a silent loss shows within 5 s. */
 export const SOCKET_PING_DEADLINE_MS = 3_000;
+
+/** Drafts kept in this browser (`editor/localDrafts.ts`), one per person and appointment:
+ * at most this many; a new one beyond it pushes out the oldest. localStorage holds ~5 MB per
+ * origin, shared with everything else the app keeps there. */
+export const LOCAL_DRAFTS_MAX = 20;
+/** One kept draft's JSON, in characters: the form's text and its base at the server's limits
+ * (two times 200 + 64 + 64 + 200 + 200 + 5,000, ~11,500) and the envelope, with room to
+ * spare. A larger entry is not the app's and is not written. */
+export const LOCAL_DRAFT_CHARS_MAX = 16_000;

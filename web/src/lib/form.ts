@@ -36,6 +36,14 @@ export function toFields(form: FormValues): AppointmentFields {
   };
 }
 
+/** A time kept as text (a draft) as the value of a datetime-local input: the input's own text
+ * stays as it is; an RFC 3339 instant (a draft kept by an older app) becomes local time;
+ * anything else is no time the input can hold, so it is empty. */
+export function timeInputOf(text: string): string {
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(text)) return text;
+  return toLocalInput(text);
+}
+
 export function sameForm(a: FormValues, b: FormValues): boolean {
   return (Object.keys(a) as (keyof FormValues)[]).every((key) => a[key] === b[key]);
 }

@@ -180,7 +180,8 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
       {draft && (
         <div className="flex flex-wrap items-center gap-3 rounded-xl border border-sky-200 bg-sky-50 p-3 text-sm text-sky-900" data-testid="draft-banner">
           <span className="flex-1">
-            You have unsaved changes from {timeAgo(draft.savedAt, serverClock.now())} (based on version {draft.baseVersion}).
+            You have unsaved changes from {timeAgo(draft.savedAt, serverClock.now())} (based on version {draft.baseVersion})
+            {draft.source === "browser" ? ", kept in this browser." : "."}
             {!holding && " Start editing to restore them."}
           </span>
           {holding && (
