@@ -26,6 +26,13 @@ pub struct Claims {
     pub aud: String,
     pub iat: u64,
     pub exp: u64,
+    /// Not before (seconds), when the issuer sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Issued by a node's dev login: accepted only by nodes in dev mode, so a token minted on
+    /// a `--dev` node is worth nothing on a production node that shares the secret.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
 }
 
 /// Who the token says the caller is. Never taken from anything else the client sends.
@@ -47,6 +54,8 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Whether dev-login tokens are accepted (dev mode only).
+    accept_dev: bool,
 }
 
 impl JwtKeys {
@@ -57,9 +66,21 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         // Checked below against the injected clock.
         validation.validate_exp = false;
-        JwtKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            accept_dev: false,
+        }
     }
 
+    /// Accepts the tokens [`JwtKeys::issue`] makes (a node in dev mode).
+    pub fn accepting_dev_tokens(mut self) -> Self {
+        self.accept_dev = true;
+        self
+    }
+
+    /// A dev-mode token for `identity` (marked as such: see [`Claims::dev`]).
     pub fn issue(&self, identity: &Identity, now_secs: u64, ttl_secs: u64) -> String {
         let claims = Claims {
             sub: identity.user_id.clone(),
@@ -70,6 +91,8 @@ impl JwtKeys {
             aud: AUDIENCE.into(),
             iat: now_secs,
             exp: now_secs + ttl_secs,
+            nbf: None,
+            dev: true,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing cannot fail")
@@ -90,6 +113,12 @@ impl JwtKeys {
         let claims = data.claims;
         if claims.exp.saturating_add(limits::TOKEN_LEEWAY_SECS) <= now_secs {
             return Err(Problem::unauthenticated("the token has expired").with("tokenExpired", true.into()));
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now_secs.saturating_add(limits::TOKEN_LEEWAY_SECS)) {
+            return Err(Problem::unauthenticated("the token is not valid yet (nbf)"));
+        }
+        if claims.dev && !self.accept_dev {
+            return Err(Problem::unauthenticated("a dev-mode token: this node is not in dev mode"));
         }
         let role = match claims.role.as_str() {
             "user" => Role::User,
@@ -155,18 +184,57 @@ mod tests {
 
     #[test]
     fn an_issued_token_verifies_to_the_same_identity() {
-        let keys = JwtKeys::from_secret(b"secret");
+        let keys = JwtKeys::from_secret(b"secret").accepting_dev_tokens();
         let token = keys.issue(&alice(), 1_000, 60);
         assert_eq!(keys.verify(&token, 1_030).unwrap(), alice());
     }
 
     #[test]
     fn an_expired_token_is_refused_by_the_injected_clock() {
-        let keys = JwtKeys::from_secret(b"secret");
+        let keys = JwtKeys::from_secret(b"secret").accepting_dev_tokens();
         let token = keys.issue(&alice(), 1_000, 60);
         let problem = keys.verify(&token, 1_060 + limits::TOKEN_LEEWAY_SECS).unwrap_err();
         assert_eq!(problem.code, "unauthenticated");
         assert!(problem.detail.contains("expired"));
+    }
+
+    #[test]
+    fn a_dev_token_is_refused_by_a_node_not_in_dev_mode_even_with_the_same_secret() {
+        let dev_node = JwtKeys::from_secret(b"secret").accepting_dev_tokens();
+        let token = dev_node.issue(&alice(), 1_000, 60);
+        let problem = JwtKeys::from_secret(b"secret").verify(&token, 1_000).unwrap_err();
+        assert_eq!(problem.code, "unauthenticated");
+        assert!(problem.detail.contains("dev"), "{}", problem.detail);
+        // A token the organisation's issuer made with the shared secret has no mark.
+        let claims = Claims { dev: false, ..claims_of(&alice(), 1_000) };
+        let plain = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"secret"));
+        assert_eq!(JwtKeys::from_secret(b"secret").verify(&plain.unwrap(), 1_000).unwrap(), alice());
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_not_before_time() {
+        let keys = JwtKeys::from_secret(b"secret");
+        let claims = Claims { nbf: Some(2_000), dev: false, ..claims_of(&alice(), 1_000) };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"secret"));
+        let token = token.unwrap();
+        let early = keys.verify(&token, 2_000 - limits::TOKEN_LEEWAY_SECS - 1).unwrap_err();
+        assert!(early.detail.contains("nbf"), "{}", early.detail);
+        assert_eq!(keys.verify(&token, 2_000).unwrap(), alice());
+    }
+
+    fn claims_of(identity: &Identity, now_secs: u64) -> Claims {
+        Claims {
+            sub: identity.user_id.clone(),
+            name: identity.name.clone(),
+            email: identity.email.clone(),
+            role: crate::dto::role_name(identity.role).into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now_secs,
+            exp: now_secs + 3_600,
+            nbf: None,
+            dev: true,
+        }
     }
 
     #[test]

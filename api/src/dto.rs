@@ -179,18 +179,96 @@ impl From<&sm::AuditRecord> for AuditRecord {
     }
 }
 
+/// A form's fields as the person typed them, valid or not (a draft and its base).
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DraftText {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub starts_at: String,
+    #[serde(default)]
+    pub ends_at: String,
+    #[serde(default)]
+    pub client: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+impl From<&sm::DraftText> for DraftText {
+    fn from(t: &sm::DraftText) -> Self {
+        DraftText {
+            title: t.title.clone(),
+            starts_at: t.starts_at.clone(),
+            ends_at: t.ends_at.clone(),
+            client: t.client.clone(),
+            location: t.location.clone(),
+            notes: t.notes.clone(),
+        }
+    }
+}
+
+impl From<DraftText> for sm::DraftText {
+    fn from(t: DraftText) -> Self {
+        sm::DraftText {
+            title: t.title,
+            starts_at: t.starts_at,
+            ends_at: t.ends_at,
+            client: t.client,
+            location: t.location,
+            notes: t.notes,
+        }
+    }
+}
+
+/// `PUT /appointments/{id}/draft`: what the form holds, as typed, and the values of the
+/// version it started from (`base`), for a merge field by field later.
+/// (Not `flatten`ed from `DraftText`: serde cannot refuse unknown fields through `flatten`.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DraftInput {
+    pub base_version: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub starts_at: String,
+    #[serde(default)]
+    pub ends_at: String,
+    #[serde(default)]
+    pub client: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub notes: String,
+    pub base: Option<DraftText>,
+}
+
+impl DraftInput {
+    pub fn into_parts(self) -> (u64, sm::DraftText, Option<sm::DraftText>) {
+        let text = sm::DraftText {
+            title: self.title,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            client: self.client,
+            location: self.location,
+            notes: self.notes,
+        };
+        (self.base_version, text, self.base.map(Into::into))
+    }
+}
+
+/// The caller's draft, as typed.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Draft {
     pub appointment_id: String,
     pub base_version: u64,
     pub saved_at: String,
-    pub title: String,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub client: String,
-    pub location: String,
-    pub notes: String,
+    #[serde(flatten)]
+    pub text: DraftText,
+    pub base: Option<DraftText>,
 }
 
 impl From<&sm::Draft> for Draft {
@@ -199,23 +277,18 @@ impl From<&sm::Draft> for Draft {
             appointment_id: d.appointment_id.clone(),
             base_version: d.base_version,
             saved_at: rfc3339(d.saved_at_ms),
-            title: d.fields.title.clone(),
-            starts_at: rfc3339(d.fields.starts_at_ms),
-            ends_at: rfc3339(d.fields.ends_at_ms),
-            client: d.fields.client.clone(),
-            location: d.fields.location.clone(),
-            notes: d.fields.notes.clone(),
+            text: (&d.text).into(),
+            base: d.base.as_ref().map(Into::into),
         }
     }
 }
 
-/// An appointment as a client sends it (create, update, draft). Unknown fields are refused,
-/// not ignored. `id` is accepted only on create, `baseVersion` only on a draft.
+/// An appointment as a client sends it (create, update). Unknown fields are refused, not
+/// ignored. `id` is accepted only on create (a draft is a `DraftInput`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppointmentInput {
     pub id: Option<String>,
-    pub base_version: Option<u64>,
     pub title: String,
     pub starts_at: String,
     pub ends_at: String,
@@ -229,6 +302,9 @@ pub struct AppointmentInput {
 
 impl AppointmentInput {
     pub fn into_fields(self) -> Result<sm::AppointmentFields, String> {
+        crate::text::check_single_line("title", &self.title)?;
+        crate::text::check_single_line("client", &self.client)?;
+        crate::text::check_single_line("location", &self.location)?;
         let fields = sm::AppointmentFields {
             starts_at_ms: parse_rfc3339("startsAt", &self.starts_at)?,
             ends_at_ms: parse_rfc3339("endsAt", &self.ends_at)?,

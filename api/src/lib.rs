@@ -14,6 +14,9 @@ pub mod presence;
 pub mod problem;
 pub mod rate;
 pub mod routes;
+pub mod serve;
+pub mod sockets;
+pub mod text;
 
 use std::sync::Arc;
 
@@ -47,6 +50,8 @@ pub struct ApiConfig {
     /// Origins other than the node's own that browsers may call the API from. Empty (the
     /// default): same origin only, no CORS headers at all.
     pub cors_origins: Vec<axum::http::HeaderValue>,
+    /// Open WebSockets per user and per node.
+    pub socket_caps: sockets::SocketCaps,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +79,7 @@ impl Default for ApiConfig {
             ws_frames: Some(FrameQuotas::default()),
             disconnect_grace_ms: Some(limits::DISCONNECT_GRACE_MS_DEFAULT),
             cors_origins: Vec::new(),
+            socket_caps: sockets::SocketCaps::default(),
         }
     }
 }
@@ -87,6 +93,7 @@ pub struct AppState {
     pub presence: Arc<presence::PresenceHub>,
     pub relay_stats: Arc<presence::relay::RelayStats>,
     pub metrics: Arc<metrics::HttpMetrics>,
+    pub sockets: Arc<sockets::OpenSockets>,
     lock_attempts: Option<Arc<rate::UserLimiter>>,
     user_frames: Option<Arc<rate::UserLimiter>>,
 }
@@ -94,11 +101,16 @@ pub struct AppState {
 impl AppState {
     pub fn new(node: LockNode, keys: Arc<JwtKeys>, clock: Arc<dyn Clock>, config: ApiConfig) -> Self {
         let lock_attempts = config.lock_attempts.map(|quota| Arc::new(rate::UserLimiter::new(quota, clock.clone())));
+        if let Some(quota) = config.lock_attempts {
+            // The same budget again where every write of the cluster passes: on the leader.
+            node.admit_writes_with(Arc::new(rate::ClusterLockAttempts::new(quota, clock.clone())));
+        }
         let user_frames = config.ws_frames.map(|q| Arc::new(rate::UserLimiter::new(q.per_user, clock.clone())));
         let presence = presence::PresenceHub::new(node.id(), clock.clone());
         let relay_stats = Arc::default();
         let metrics = Arc::new(metrics::HttpMetrics::new());
-        AppState { node, keys, clock, config, presence, relay_stats, metrics, lock_attempts, user_frames }
+        let sockets = sockets::OpenSockets::new(config.socket_caps);
+        AppState { node, keys, clock, config, presence, relay_stats, metrics, sockets, lock_attempts, user_frames }
     }
 
     /// The presence relay's receiving end, to serve beside the Raft service on the peer port.
@@ -210,9 +222,11 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
         .route(paths::CLUSTER_MEMBER, axum::routing::delete(cluster::remove_member))
         .route(paths::HEALTHZ, get(cluster::healthz))
         .route(paths::READYZ, get(cluster::readyz))
-        .route(paths::DEV_LOGIN, post(login::dev_login))
         .route(paths::METRICS, get(metrics::metrics))
-        .route(paths::OPENAPI, get(openapi::document))
+        .route(paths::OPENAPI, get(openapi::document));
+    // Mounted in dev mode only: elsewhere the path is an unknown route, and its body is never read.
+    let api = if state.config.dev_mode { api.route(paths::DEV_LOGIN, post(login::dev_login)) } else { api };
+    let api = api
         .method_not_allowed_fallback(|| async {
             Problem::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,

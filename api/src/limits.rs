@@ -15,6 +15,31 @@ pub const LOCK_TTL_MS_DEFAULT: u64 = 5 * 60 * 1_000;
 pub const WAITER_TTL_MS_DEFAULT: u64 = 60 * 1_000;
 /// Audit records one request returns.
 pub const AUDIT_PAGE_MAX: usize = 256;
+/// A client gets this long to send a request's head; a kept-alive connection waiting for its
+/// next request is closed after it too (hyper runs one timer for both). Ten seconds is ages
+/// for a request head on any network a person edits from, and short enough that half-sent
+/// requests cannot pile up.
+pub const HTTP_HEADER_READ_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// A request body must arrive within this once its head has (a JSON body is at most
+/// `BODY_BYTES_MAX`); a client trickling one is answered 408.
+pub const HTTP_BODY_READ_TIMEOUT_MS: u64 = 10_000;
+/// HTTP connections a node serves at once (WebSockets leave this count when upgraded; they
+/// have their own caps). Each costs a task and buffers; with the systemd unit's 65,536 file
+/// descriptors there is room for these, the sockets and the peers.
+pub const HTTP_CONNECTIONS_MAX_DEFAULT: usize = 8_192;
+/// After a failed `accept` (out of descriptors, most likely), wait this long before the next.
+pub const HTTP_ACCEPT_RETRY_MS: u64 = 50;
+/// A connection over the cap gets this long to take its 503 answer.
+pub const HTTP_REFUSE_WRITE_MS: u64 = 1_000;
+/// On shutdown, requests in progress get this long to finish.
+pub const HTTP_DRAIN_MS: u64 = 5_000;
+/// Open WebSockets of one user on one node: a person with a dozen tabs open (each an
+/// appointment's socket, some the list's) stays well within it; 2,000 sockets of one user
+/// took a node to 2 GiB before there was a cap.
+pub const WS_SOCKETS_PER_USER_MAX_DEFAULT: u32 = 32;
+/// Open WebSockets on one node, all users together. Measured at ~40 KiB of memory each
+/// (docs/benchmarks.md), 10,000 stay within a few hundred MiB.
+pub const WS_SOCKETS_PER_NODE_MAX_DEFAULT: u32 = 10_000;
 /// Largest frame a client may send on a WebSocket (pointer and ping messages are tiny).
 pub const WS_INBOUND_BYTES_MAX: usize = 4 * 1024;
 /// What a socket reads per call. tungstenite zero-fills this much on every read attempt, and
@@ -25,9 +50,16 @@ pub const WS_INBOUND_BYTES_MAX: usize = 4 * 1024;
 pub const WS_READ_BUFFER_BYTES: usize = 2 * 1024;
 /// A socket whose client does not take a frame within this is closed.
 pub const WS_SEND_TIMEOUT_MS: u64 = 10_000;
-/// The Close frame gets this long to leave: the socket is ending either way, and a client
-/// that does not read must not keep its task alive.
-pub const WS_CLOSE_SEND_TIMEOUT_MS: u64 = 1_000;
+/// The closing handshake gets this long: our Close frame out, the client's answer in. The
+/// socket is ending either way, and a client that neither reads nor answers must not keep its
+/// task alive.
+pub const WS_CLOSE_HANDSHAKE_MS: u64 = 1_000;
+
+/// A socket sends a protocol ping this often; browsers answer them by themselves.
+pub const WS_PING_INTERVAL_MS: u64 = 3_000;
+/// A socket whose peer sends nothing, not even a pong, for this long is dropped: its tab is
+/// gone (the network lost without a close, a laptop asleep). Three pings unanswered.
+pub const WS_SILENCE_MAX_MS: u64 = 10_000;
 
 /// Presence (`presence/`): how often a socket or a peer stream is flushed at most (30 Hz).
 pub const PRESENCE_FLUSH_MS: u64 = 33;
@@ -68,5 +100,9 @@ pub const WS_USER_FRAMES_BURST: u32 = 240;
 pub const WS_FLOOD_REFUSED_MAX: u32 = 100;
 pub const WS_FLOOD_WINDOW_MS: u64 = 5_000;
 /// Default wait after the lock holder's last socket closes before the lock is released
-/// with reason `disconnected` (a reload or a reconnect to another node comes back sooner).
-pub const DISCONNECT_GRACE_MS_DEFAULT: u64 = 5_000;
+/// with reason `disconnected`. Long enough for an ordinary blip (a phone changing cells, a
+/// train tunnel: a 5 s grace cost a typist the lock), a reload, or a reconnect through another
+/// node; short enough that a tab really gone frees the lock well before its lease. Closing a
+/// tab releases at once anyway (its fenced release on `pagehide`). Viewers are shown that the
+/// holder's connection dropped meanwhile.
+pub const DISCONNECT_GRACE_MS_DEFAULT: u64 = 20_000;

@@ -94,6 +94,12 @@ impl Problem {
                 "the cluster holds the most appointments it may",
             ),
             Rejection::InvalidInput { reason } => Problem::invalid_input(reason),
+            Rejection::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another request (another operation, appointment or body); \
+                 nothing was done: use a fresh key for a new request",
+            ),
         };
         problem.with("serverTime", json!(dto::rfc3339(server_time_ms)))
     }
@@ -107,6 +113,8 @@ impl From<SubmitError> for Problem {
                 p.retry_after_secs = Some(1);
                 p
             }
+            // The leader's check is the cluster-wide lock-attempt budget (ADR 22).
+            SubmitError::Refused { retry_after } => Problem::rate_limited(retry_after),
             SubmitError::Fatal(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
         }
     }

@@ -1,7 +1,9 @@
 //! Rate limits, per user (the JWT subject) and per socket, checked on the node that
 //! receives the input, before anything is forwarded or proposed:
 //! - lock attempts (acquire, takeover): over the limit answers 429 `rate_limited` with
-//!   `Retry-After`;
+//!   `Retry-After`. The same budget is checked again on the leader, which every write of the
+//!   cluster passes ([`ClusterLockAttempts`]), so spreading attempts over the nodes does not
+//!   multiply it (ADR 22);
 //! - WebSocket frames, per socket and per user: over the limit a frame is refused with an
 //!   error frame, and a flood closes the socket (`routes/updates.rs`).
 //!
@@ -74,6 +76,30 @@ impl UserLimiter {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&user_id.to_owned()).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// The lock-attempt budget of each user across the whole cluster, checked on the leader
+/// before a write is proposed (`LockNode::admit_writes_with`). The receiving node's own check
+/// stops a flood before it costs a forwarding hop; this one holds the total.
+pub struct ClusterLockAttempts {
+    limiter: UserLimiter,
+}
+
+impl ClusterLockAttempts {
+    pub fn new(quota: Quota, clock: Arc<dyn Clock>) -> Self {
+        ClusterLockAttempts { limiter: UserLimiter::new(quota, clock) }
+    }
+}
+
+impl lockd_raft::node::WriteAdmission for ClusterLockAttempts {
+    fn admit(&self, op: &lockd_raft::sm::Op) -> Result<(), Duration> {
+        match op {
+            lockd_raft::sm::Op::Acquire { actor, .. } | lockd_raft::sm::Op::Takeover { actor, .. } => {
+                self.limiter.check(&actor.user_id)
+            }
+            _ => Ok(()),
+        }
     }
 }
 

@@ -131,12 +131,12 @@ impl System for EtcdCluster {
 
     async fn watch(
         &self,
-        node: usize,
+        watcher: usize,
         lock: &str,
         ready: oneshot::Sender<()>,
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<Vec<(u64, Instant)>> {
-        let mut client = self.connection(node).await?;
+        let mut client = self.connection(watcher % self.servers().len()).await?;
         let mut stream = client.watch(lock, None).await?;
         let mut ready = Some(ready);
         let mut seen = Vec::new();

@@ -8,6 +8,7 @@ pub mod pointers;
 pub mod procs;
 pub mod report;
 pub mod safety;
+pub mod sockets;
 pub mod stats;
 pub mod system;
 pub mod workloads;

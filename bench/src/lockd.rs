@@ -213,14 +213,15 @@ impl System for LockdCluster {
 
     async fn watch(
         &self,
-        node: usize,
+        watcher: usize,
         lock: &str,
         ready: oneshot::Sender<()>,
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<Vec<(u64, Instant)>> {
         // The list page's stream: every lock event, and no presence (a viewer in the room
         // would be one of 1,000 on every roster).
-        let mut socket = self.socket(node, "/updates", &format!("watcher-{node}")).await?;
+        let node = watcher % self.urls.len();
+        let mut socket = self.socket(node, "/updates", &format!("watcher-{watcher}")).await?;
         let mut seen = Vec::new();
         let mut ready = Some(ready);
         // One wait for the stop, not one per frame: each new wait joins the channel's list of
@@ -437,6 +438,41 @@ impl LockdCluster {
             )
             .await?;
         Ok(Viewer { socket, session })
+    }
+}
+
+impl LockdCluster {
+    /// Takes the lock of `appointment` through node `node` as `holder` and gives it back;
+    /// the grant's token and when its request was sent.
+    pub async fn grant_and_release(
+        &self,
+        node: usize,
+        appointment: &str,
+        holder: &str,
+    ) -> anyhow::Result<(u64, Instant)> {
+        let token = LockdCluster::token(holder, "user");
+        let url = format!("{}/appointments/{appointment}", self.urls[node]);
+        let sent = Instant::now();
+        let response = self
+            .http
+            .post(format!("{url}/acquire-lock"))
+            .bearer_auth(&token)
+            .header("x-session-id", holder)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "acquire {appointment}: {}", response.status());
+        let granted: Value = response.json().await?;
+        let fencing_token = granted["fencingToken"].as_u64().context("a fencing token")?;
+        let release = self
+            .http
+            .delete(format!("{url}/release-lock"))
+            .bearer_auth(&token)
+            .header("x-session-id", holder)
+            .header("x-fencing-token", fencing_token.to_string())
+            .send()
+            .await?;
+        anyhow::ensure!(release.status() == StatusCode::NO_CONTENT, "release {appointment}: {}", release.status());
+        Ok((fencing_token, sent))
     }
 }
 

@@ -16,7 +16,7 @@ use lockd_bench::report::{Machine, Report, SystemRun};
 use lockd_bench::safety::History;
 use lockd_bench::stats::ms;
 use lockd_bench::system::System;
-use lockd_bench::{pointers, workloads};
+use lockd_bench::{pointers, sockets, workloads};
 
 #[derive(Parser, Debug)]
 #[command(about = "Benchmark a lockd cluster against etcd on this machine, with an outside safety check")]
@@ -54,9 +54,14 @@ struct Args {
     /// A short run for a smoke test: 2 s workloads, 100 watchers, 2,000 held locks.
     #[arg(long)]
     quick: bool,
-    /// Which workloads to run: uncontended, contended, fanout, pointers, failover, hold.
-    #[arg(long, value_delimiter = ',', default_value = "uncontended,contended,fanout,pointers,failover,hold")]
+    /// Which workloads to run: uncontended, contended, fanout, pointers, sockets, failover, hold.
+    #[arg(long, value_delimiter = ',', default_value = "uncontended,contended,fanout,pointers,sockets,failover,hold")]
     workloads: Vec<String>,
+    /// Open sockets of the sockets workload (lockd only), spread over the nodes and rooms.
+    #[arg(long, default_value_t = 5_000)]
+    sockets: usize,
+    #[arg(long, default_value_t = 100)]
+    rooms: usize,
     /// Clients racing for the one lock of the contended workload.
     #[arg(long, default_value_t = 64)]
     contenders: usize,
@@ -72,6 +77,8 @@ async fn main() -> anyhow::Result<()> {
         args.seconds = args.seconds.min(2);
         args.watchers = vec![100];
         args.hold_locks = args.hold_locks.min(2_000);
+        args.sockets = args.sockets.min(300);
+        args.rooms = args.rooms.min(10);
     }
     let open_files = raise_open_files();
     eprintln!("open files allowed: {open_files}");
@@ -174,6 +181,20 @@ async fn run_system<S: System>(start: impl Fn(&str) -> anyhow::Result<S>, args: 
             p.delivered_per_s, p.offered_per_s, p.latency.p50_ms, p.latency.p99_ms
         ));
         run.pointers = Some(p);
+    }
+    if let Some(lockd) = (&system as &dyn std::any::Any).downcast_ref::<Arc<LockdCluster>>().filter(|_| runs("sockets"))
+    {
+        say(format!("{} sockets in {} rooms …", args.sockets, args.rooms));
+        let s = sockets::many_sockets(lockd, args.sockets, args.rooms, 3).await?;
+        say(format!(
+            "  resident {:?} MiB (before {:?}); a grant to its room's viewers p50 {:.1} ms, p99 {:.1} ms; missing {}",
+            s.rss_open_mib.iter().map(|m| m.round()).collect::<Vec<_>>(),
+            s.rss_before_mib.iter().map(|m| m.round()).collect::<Vec<_>>(),
+            s.latency.p50_ms,
+            s.latency.p99_ms,
+            s.missing
+        ));
+        run.sockets = Some(s);
     }
     if runs("failover") {
         say("failover: SIGKILL of the leader under 64 clients …".into());

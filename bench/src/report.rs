@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::pointers::PointerRelay;
+use crate::sockets::ManySockets;
 use crate::workloads::{Contended, Failover, FanOut, Hold, Uncontended};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -15,6 +16,8 @@ pub struct SystemRun {
     pub contended: Option<Contended>,
     pub fan_out: Vec<FanOut>,
     pub pointers: Option<PointerRelay>,
+    #[serde(default)]
+    pub sockets: Option<ManySockets>,
     pub failover: Option<Failover>,
     pub hold: Option<Hold>,
     pub grants_checked: usize,
@@ -146,6 +149,27 @@ impl Report {
         row("pointer relay: latency p99".into(), "ms", Target::None, &|r| {
             r.pointers.as_ref().map(|p| p.latency.p99_ms)
         });
+        if let Some(s) = self.runs.iter().find_map(|r| r.sockets.as_ref()) {
+            let (sockets, rooms) = (s.sockets, s.rooms);
+            row(
+                format!("{sockets} sockets in {rooms} rooms: resident memory, largest node"),
+                "MiB",
+                Target::None,
+                &|r| r.sockets.as_ref().map(|s| s.rss_open_mib.iter().copied().fold(0.0, f64::max)),
+            );
+            row("sockets: resident memory before they opened, largest node".into(), "MiB", Target::None, &|r| {
+                r.sockets.as_ref().map(|s| s.rss_before_mib.iter().copied().fold(0.0, f64::max))
+            });
+            row("sockets: a grant to every viewer of its room, p50".into(), "ms", Target::None, &|r| {
+                r.sockets.as_ref().map(|s| s.latency.p50_ms)
+            });
+            row("sockets: a grant to every viewer of its room, p99".into(), "ms", Target::None, &|r| {
+                r.sockets.as_ref().map(|s| s.latency.p99_ms)
+            });
+            row("sockets: deliveries missing".into(), "", Target::None, &|r| {
+                r.sockets.as_ref().map(|s| s.missing as f64)
+            });
+        }
         let locks = self.runs.iter().find_map(|r| r.hold.as_ref().map(|h| h.locks)).unwrap_or(0);
         let rss_target = if locks >= 100_000 { Target::Below(200.0) } else { Target::None };
         row(format!("{locks} held locks: resident memory, largest node"), "MiB", rss_target, &|r| {

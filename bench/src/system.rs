@@ -45,11 +45,12 @@ pub trait System: Send + Sync + 'static {
     /// it must hear of while it waits in a queue.
     fn client(&self, index: usize, watching: Option<&str>)
     -> impl Future<Output = anyhow::Result<Self::Client>> + Send;
-    /// Watches `lock` through node `node` until `stop`; returns each grant's token with the
+    /// Watches `lock` through node `watcher % nodes` until `stop`, as watcher number `watcher`
+    /// (its own user: one user's sockets are capped); returns each grant's token with the
     /// time it was seen. `ready` is sent once the watch is established.
     fn watch(
         &self,
-        node: usize,
+        watcher: usize,
         lock: &str,
         ready: tokio::sync::oneshot::Sender<()>,
         stop: watch::Receiver<bool>,

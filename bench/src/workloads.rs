@@ -388,7 +388,6 @@ pub async fn fan_out<S: System>(
 ) -> anyhow::Result<FanOut> {
     let lock = "fanout".to_owned();
     system.prepare(std::slice::from_ref(&lock), 1).await?;
-    let nodes = system.servers().len();
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = Vec::with_capacity(watchers);
     let mut readies = Vec::with_capacity(watchers);
@@ -396,7 +395,7 @@ pub async fn fan_out<S: System>(
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         readies.push(ready_rx);
         let (system, lock, stop) = (system.clone(), lock.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move { system.watch(w % nodes, &lock, ready_tx, stop).await }));
+        tasks.push(tokio::spawn(async move { system.watch(w, &lock, ready_tx, stop).await }));
     }
     for ready in readies {
         tokio::time::timeout(Duration::from_secs(60), ready)

@@ -103,6 +103,20 @@ pub struct Args {
     /// a browser page they serve. Unset: same origin only.
     #[arg(long, env = "LOCKD_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Open WebSockets one user may have on this node (all their tabs); more are refused with
+    /// 429 `too_many_sockets`.
+    #[arg(long, env = "LOCKD_SOCKETS_PER_USER", default_value_t = lockd_api::limits::WS_SOCKETS_PER_USER_MAX_DEFAULT)]
+    pub sockets_per_user: u32,
+    /// Open WebSockets on this node; more are refused with 503 `too_many_sockets_on_node`.
+    #[arg(long, env = "LOCKD_SOCKETS_MAX", default_value_t = lockd_api::limits::WS_SOCKETS_PER_NODE_MAX_DEFAULT)]
+    pub sockets_max: u32,
+    /// HTTP connections served at once; one more is answered 503 `too_many_connections`.
+    #[arg(long, env = "LOCKD_HTTP_CONNECTIONS_MAX", default_value_t = lockd_api::limits::HTTP_CONNECTIONS_MAX_DEFAULT)]
+    pub http_connections_max: usize,
+    /// How long a client may take to send a request's head, and how long a kept-alive
+    /// connection may wait idle for its next request, in ms.
+    #[arg(long, env = "LOCKD_HTTP_HEADER_TIMEOUT_MS", default_value_t = lockd_api::limits::HTTP_HEADER_READ_TIMEOUT_MS_DEFAULT)]
+    pub http_header_timeout_ms: u64,
 }
 
 impl Args {

@@ -112,9 +112,11 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
         }),
         ws_frames: limits_on.then(lockd_api::FrameQuotas::default),
         disconnect_grace_ms: (args.disconnect_grace_ms > 0).then_some(args.disconnect_grace_ms),
+        socket_caps: lockd_api::sockets::SocketCaps { per_user: args.sockets_per_user, per_node: args.sockets_max },
         ..ApiConfig::default()
     };
-    let keys = Arc::new(lockd_api::auth::JwtKeys::from_secret(jwt_secret.as_bytes()));
+    let keys = lockd_api::auth::JwtKeys::from_secret(jwt_secret.as_bytes());
+    let keys = Arc::new(if args.dev { keys.accepting_dev_tokens() } else { keys });
     let state = AppState::new(node.clone(), keys, clock, api_config);
 
     let grpc_incoming = tonic::transport::server::TcpIncoming::bind(args.raft_addr)
@@ -138,12 +140,13 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("binding the HTTP address {}", args.http_addr))?;
     tracing::info!(node_id = args.node_id, http = %args.http_addr, raft = %args.raft_addr, dev = args.dev, "lockd is serving");
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        // Small request/response pairs stall ~40 ms on Nagle + delayed ACK (docs/design.md, pitfall 9).
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx)).await?;
+    anyhow::ensure!(args.http_connections_max > 0, "--http-connections-max must be at least 1");
+    anyhow::ensure!(args.http_header_timeout_ms > 0, "--http-header-timeout-ms must be at least 1");
+    let http_limits = lockd_api::serve::HttpLimits {
+        connections_max: args.http_connections_max,
+        header_read_timeout_ms: args.http_header_timeout_ms,
+    };
+    lockd_api::serve::serve(listener, app, http_limits, stopped(stop_rx)).await?;
 
     node.shutdown().await;
     grpc_task.await.ok();

@@ -6,19 +6,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Cluster, Tab};
-
-fn appointment(id: &str) -> Value {
-    json!({
-        "id": id,
-        "title": "Check-up",
-        "startsAt": "2030-01-01T09:00:00Z",
-        "endsAt": "2030-01-01T09:45:00Z",
-        "client": "Maria",
-        "location": "Room 1",
-        "notes": "",
-    })
-}
+use support::{Cluster, Tab, appointment};
 
 async fn json_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();

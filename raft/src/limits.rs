@@ -47,6 +47,8 @@ pub const NAME_CHARS_MAX: usize = 100;
 pub const EMAIL_CHARS_MAX: usize = 254;
 pub const REASON_CHARS_MAX: usize = 500;
 pub const REQUEST_ID_CHARS_MAX: usize = 64;
+/// A draft's start or end as the person typed it (an RFC 3339 time is 20–35 characters).
+pub const DRAFT_TIME_CHARS_MAX: usize = 64;
 
 /// Applied-log notifications buffered for watchers (WebSocket streams). A watcher that falls
 /// further behind is told it lagged and re-reads the whole state instead of seeing a gap.

@@ -89,6 +89,9 @@ pub struct Applied {
 pub enum SubmitError {
     #[error("no leader could take the write within {0:?}")]
     NoLeader(Duration),
+    /// The leader's admission check refused the write; nothing was proposed.
+    #[error("the leader refused the write for now; retry after {retry_after:?}")]
+    Refused { retry_after: Duration },
     #[error("this node has stopped: {0}")]
     Fatal(String),
 }
@@ -97,6 +100,8 @@ pub enum SubmitError {
 pub enum ProposeError {
     #[error("not the leader (leader: {leader:?})")]
     NotLeader { leader: Option<NodeId> },
+    #[error("refused by the admission check; retry after {retry_after:?}")]
+    Refused { retry_after: Duration },
     #[error("raft stopped: {0}")]
     Fatal(String),
 }
@@ -117,6 +122,14 @@ pub struct ClusterStatus {
     pub purged_index: Option<u64>,
     pub voters: BTreeSet<NodeId>,
     pub nodes: BTreeMap<NodeId, NodeInfo>,
+}
+
+/// Decides, on the leader, whether a client write may be proposed now. Every write of the
+/// cluster passes the leader's check, whichever node received it, so a budget kept here holds
+/// for the whole cluster (ADR 22). It must be cheap: it runs for every proposal.
+pub trait WriteAdmission: Send + Sync {
+    /// `Err(wait)`: not now; nothing is proposed and the caller is told to retry after `wait`.
+    fn admit(&self, op: &Op) -> Result<(), Duration>;
 }
 
 /// What this node did with client writes since it started (for `/metrics`).
@@ -141,6 +154,7 @@ struct Inner {
     secret: String,
     shutdown: watch::Sender<bool>,
     writes: WriteStats,
+    admission: std::sync::OnceLock<Arc<dyn WriteAdmission>>,
 }
 
 impl LockNode {
@@ -199,10 +213,17 @@ impl LockNode {
                 secret: config.cluster_secret,
                 shutdown,
                 writes: WriteStats::default(),
+                admission: std::sync::OnceLock::new(),
             }),
         };
         tokio::spawn(run_ticker(node.clone()));
         Ok(node)
+    }
+
+    /// Installs the check every write passes on this node while it leads (once, at start-up;
+    /// a second call is ignored).
+    pub fn admit_writes_with(&self, admission: Arc<dyn WriteAdmission>) {
+        let _ = self.inner.admission.set(admission);
     }
 
     pub fn id(&self) -> NodeId {
@@ -320,10 +341,14 @@ impl LockNode {
                     match timeout(remaining, self.propose_as_leader(Some(request_id.clone()), op.clone())).await {
                         Ok(Ok(applied)) => Some(applied),
                         Ok(Err(ProposeError::NotLeader { .. })) | Err(_) => None,
+                        // Not retried: a retry would only be counted against the budget again.
+                        Ok(Err(ProposeError::Refused { retry_after })) => {
+                            return Err(SubmitError::Refused { retry_after });
+                        }
                         Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
                     }
                 }
-                Some(leader) => self.forward(leader, &request_id, &op, remaining).await,
+                Some(leader) => self.forward(leader, &request_id, &op, remaining).await?,
                 None => None,
             };
             if let Some(applied) = attempt {
@@ -338,10 +363,16 @@ impl LockNode {
     }
 
     /// One attempt to have the leader apply the write, in the next batch this node forwards
-    /// (`network::forward`). `None`: try again (no leader, a leader change, or a transport
-    /// error; the request id makes the retry safe).
-    async fn forward(&self, leader: NodeId, request_id: &str, op: &Op, remaining: Duration) -> Option<Applied> {
-        let info = self.node_info(leader)?;
+    /// (`network::forward`). `Ok(None)`: try again (no leader, a leader change, or a transport
+    /// error; the request id makes the retry safe). `Err`: the leader refused it.
+    async fn forward(
+        &self,
+        leader: NodeId,
+        request_id: &str,
+        op: &Op,
+        remaining: Duration,
+    ) -> Result<Option<Applied>, SubmitError> {
+        let Some(info) = self.node_info(leader) else { return Ok(None) };
         let message = pb::ForwardRequest {
             request_id: Some(request_id.to_owned()),
             op: Some(op.into()),
@@ -350,20 +381,28 @@ impl LockNode {
         let attempt_limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS).min(remaining);
         let Some(response) = self.inner.forwarder.forward(&info.raft_addr, message, attempt_limit).await else {
             tracing::debug!(leader, "forwarding a write got no answer; will retry");
-            return None;
+            return Ok(None);
         };
-        match response.kind? {
-            pb::forward_response::Kind::Applied(applied) => {
-                let response = applied.response?.try_into().ok()?;
-                Some(Applied { log_index: applied.log_index, response })
+        Ok(match response.kind {
+            Some(pb::forward_response::Kind::Applied(applied)) => applied
+                .response
+                .and_then(|r| r.try_into().ok())
+                .map(|response| Applied { log_index: applied.log_index, response }),
+            Some(pb::forward_response::Kind::Refused(refused)) => {
+                return Err(SubmitError::Refused { retry_after: Duration::from_millis(refused.retry_after_ms) });
             }
-            pb::forward_response::Kind::NotLeader(_) => None,
-        }
+            Some(pb::forward_response::Kind::NotLeader(_)) | None => None,
+        })
     }
 
     /// Stamps `op` with this leader's time and proposes it. Called for local writes and for
     /// writes forwarded by followers.
     pub async fn propose_as_leader(&self, request_id: Option<String>, op: Op) -> Result<Applied, ProposeError> {
+        if let Some(admission) = self.inner.admission.get()
+            && let Err(retry_after) = admission.admit(&op)
+        {
+            return Err(ProposeError::Refused { retry_after });
+        }
         self.inner.writes.proposed.fetch_add(1, Ordering::Relaxed);
         let command = Command { issued_at_ms: self.stamp_ms(), request_id, op };
         match self.inner.raft.client_write(command).await {
@@ -407,7 +446,7 @@ impl LockNode {
                     match timeout(remaining, self.read_index_as_leader()).await {
                         Ok(Ok(index)) => Some(index),
                         Ok(Err(ProposeError::Fatal(e))) => return Err(SubmitError::Fatal(e)),
-                        Ok(Err(ProposeError::NotLeader { .. })) | Err(_) => None,
+                        Ok(Err(ProposeError::NotLeader { .. } | ProposeError::Refused { .. })) | Err(_) => None,
                     }
                 }
                 Some(leader) => self.remote_read_index(leader, remaining).await,
@@ -538,7 +577,8 @@ async fn run_ticker(node: LockNode) {
                         // Lost leadership or its lease. Pause without listening to metrics:
                         // the failed proposal itself changes them, and waking on that would
                         // propose again at once, a spin (found by the simulation, seed 0).
-                        Err(ProposeError::NotLeader { .. }) => {
+                        // (`Refused` too, should an admission check ever refuse a tick.)
+                        Err(ProposeError::NotLeader { .. } | ProposeError::Refused { .. }) => {
                             tokio::select! {
                                 _ = sleep(Duration::from_millis(limits::SUBMIT_BACKOFF_MS_MAX)) => {}
                                 _ = shutdown.changed() => {}

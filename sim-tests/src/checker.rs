@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use lockd_raft::sm::{AuditAction, Command, Event, Lock, Op, Response};
+use lockd_raft::sm::{AuditAction, Command, Event, Lock, Op, Rejection, Response};
 use lockd_raft::store::{Applied, ApplyObserver, Notification};
 use lockd_raft::types::{LogId, NodeId};
 
@@ -52,8 +52,9 @@ struct Inner {
     entries: BTreeMap<u64, (u64, NodeId, String)>,
     state_digests: BTreeMap<u64, (u64, NodeId)>,
     replicas: BTreeMap<NodeId, Replica>,
-    /// A request (user/session/request id) → where it first applied and what it answered.
-    requests: BTreeMap<String, (u64, Response)>,
+    /// A request (user/session/request id) → where it first applied, what it asked and what it
+    /// answered.
+    requests: BTreeMap<String, (u64, Op, Response)>,
     /// Fencing token → the session a user was told holds it.
     acked_tokens: BTreeMap<u64, String>,
     /// The largest log index of a write some user has heard back about.
@@ -125,6 +126,18 @@ impl Checker {
     }
 
     /// A replica (re)started from what its disk kept.
+    /// 4: a node restarted without log entries its disk had acknowledged (and had not removed
+    /// on purpose): a write a majority acknowledged may be gone.
+    pub fn appends_lost(&self, node: NodeId, lost: crate::disk::LostAppends) {
+        self.with(|i| {
+            i.violate(format!(
+                "node {node} restarted without acknowledged log entries: appends were acknowledged up to {:?}, \
+                 its disk kept up to {:?}",
+                lost.acknowledged, lost.kept
+            ))
+        });
+    }
+
     pub fn started(&self, node: NodeId, state: &Applied) {
         if self.verbose {
             eprintln!("node {node} starts at index {:?}", state.applied_index());
@@ -169,7 +182,7 @@ impl Checker {
             i.counts.writes_acked += 1;
             i.acked_at_ms.push(at_ms);
             match i.requests.get(key) {
-                Some((index, _)) => i.acked_index_max = i.acked_index_max.max(*index),
+                Some((index, ..)) => i.acked_index_max = i.acked_index_max.max(*index),
                 None => i.violate(format!("request {key} was acknowledged but no replica applied it")),
             }
         });
@@ -327,7 +340,7 @@ impl Inner {
         // A request applied before at another index is a retry the state machine answers from
         // its memory (exactly once); its answer is checked below, not its effect here.
         let key = command.and_then(request_key);
-        let replay = key.as_ref().and_then(|k| self.requests.get(k)).is_some_and(|(first, _)| *first != index);
+        let replay = key.as_ref().and_then(|k| self.requests.get(k)).is_some_and(|(first, ..)| *first != index);
 
         // 3: an accepted update carried the current holder's token and the expected version.
         if !replay
@@ -460,17 +473,28 @@ impl Inner {
             }
         }
 
-        // 7: a request id answers the same wherever and however often it is applied.
-        if let Some(key) = key {
+        // 7: a request id answers the same wherever and however often the same request is
+        // applied; reused for another request, it is refused, never answered as the first.
+        if let (Some(key), Some(command)) = (key, command) {
             match self.requests.get(&key) {
-                Some((first_index, first_response)) if first_response != response => {
-                    problems.push(format!(
-                        "request {key} applied again at index {index} with a different answer than at {first_index}: {first_response:?} then {response:?}"
-                    ));
+                Some((first_index, first_op, first_response)) if *first_op == command.op => {
+                    if first_response != response {
+                        problems.push(format!(
+                            "request {key} applied again at index {index} with a different answer than at {first_index}: {first_response:?} then {response:?}"
+                        ));
+                    }
                 }
-                Some(_) => {}
+                Some((first_index, first_op, _)) => {
+                    if *response != Response::Rejected(Rejection::IdempotencyKeyReused) {
+                        problems.push(format!(
+                            "request {key} reused at index {index} for another operation than at {first_index} \
+                             ({first_op:?} then {:?}) was answered {response:?}",
+                            command.op
+                        ));
+                    }
+                }
                 None => {
-                    self.requests.insert(key, (index, response.clone()));
+                    self.requests.insert(key, (index, command.op.clone(), response.clone()));
                 }
             }
         }

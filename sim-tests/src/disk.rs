@@ -40,6 +40,17 @@ pub struct SimDisk {
     appends_in_flight: AtomicU64,
     ack_before_sync: AtomicBool,
     appends_since_sync: AtomicU64,
+    /// The last appended entry acknowledged to openraft, while it is still in the log: a
+    /// restart that does not find it (nor a purge past it) lost an acknowledged write.
+    acknowledged: Mutex<Option<LogId>>,
+}
+
+/// A restart found less than the disk had acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LostAppends {
+    pub acknowledged: LogId,
+    /// The last entry the disk kept, if any.
+    pub kept: Option<LogId>,
 }
 
 impl SimDisk {
@@ -47,11 +58,35 @@ impl SimDisk {
         Arc::new(SimDisk::default())
     }
 
-    /// The crash: the unsynced part is gone. Called when the host starts again.
-    pub fn lose_unsynced(&self) {
+    /// The crash: the unsynced part is gone. Called when the host starts again; tells whether
+    /// an append the disk had acknowledged is gone with it (the store's durability rule,
+    /// checked where it breaks rather than by its consequences).
+    pub fn lose_unsynced(&self) -> Option<LostAppends> {
         let durable = self.durable.lock().expect("single-threaded").clone();
+        let kept = durable.entries.values().next_back().map(|e| e.log_id);
+        let acknowledged = self.acknowledged.lock().expect("single-threaded").take();
+        let lost = acknowledged.filter(|ack| {
+            let still_there = durable.entries.get(&ack.index).is_some_and(|e| e.log_id == *ack);
+            let purged_past = durable.last_purged.is_some_and(|p| p.index >= ack.index);
+            !still_there && !purged_past
+        });
         *self.written.lock().expect("single-threaded") = durable;
         self.appends_in_flight.store(0, Ordering::Relaxed);
+        lost.map(|acknowledged| LostAppends { acknowledged, kept })
+    }
+
+    /// Truncated entries from `from` on: the last acknowledged one still in the log is `kept`.
+    fn forget_acknowledged_from(&self, from: u64, kept: Option<LogId>) {
+        let mut acknowledged = self.acknowledged.lock().expect("single-threaded");
+        if acknowledged.is_some_and(|ack| ack.index >= from) {
+            *acknowledged = kept;
+        }
+    }
+
+    fn acknowledge(&self, last: Option<LogId>) {
+        if let Some(last) = last {
+            *self.acknowledged.lock().expect("single-threaded") = Some(last);
+        }
     }
 
     pub fn snapshots(&self) -> Arc<dyn SnapshotStore> {
@@ -152,15 +187,19 @@ impl RaftLogStorage<TypeConfig> for SimLogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        self.disk.write(|image| {
+        let last = self.disk.write(|image| {
+            let mut last = None;
             for entry in entries {
+                last = Some(entry.log_id);
                 image.entries.insert(entry.log_id.index, entry);
             }
+            last
         });
         self.disk.appends_in_flight.fetch_add(1, Ordering::Relaxed);
         if self.disk.ack_before_sync.load(Ordering::Relaxed) {
             // The bug: acknowledge at once and leave the sync to a later call (a lazy
             // "group commit"); a crash before it loses what was acknowledged.
+            self.disk.acknowledge(last);
             callback.io_completed(Ok(()));
             if self.disk.appends_since_sync.fetch_add(1, Ordering::Relaxed) + 1 >= PLANTED_SYNC_EVERY_APPENDS {
                 self.disk.appends_since_sync.store(0, Ordering::Relaxed);
@@ -168,6 +207,7 @@ impl RaftLogStorage<TypeConfig> for SimLogStore {
             }
         } else {
             self.disk.sync().await;
+            self.disk.acknowledge(last);
             callback.io_completed(Ok(()));
         }
         self.disk.appends_in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -177,6 +217,8 @@ impl RaftLogStorage<TypeConfig> for SimLogStore {
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let from = last_log_id.map_or(0, |id| id.index + 1);
         self.disk.write(|image| image.entries.retain(|index, _| *index < from));
+        // Entries removed on purpose (a new leader's log differs) are not lost writes.
+        self.disk.forget_acknowledged_from(from, last_log_id);
         self.disk.sync().await;
         Ok(())
     }

@@ -11,6 +11,7 @@ use lockd_api::{ApiConfig, AppState};
 use lockd_raft::clock::Clock;
 use lockd_raft::node::{LockNode, NodeConfig, RaftTiming, SnapshotPolicy};
 use lockd_raft::runtime::LockdRuntime;
+use lockd_raft::sm::PlantedBug;
 use lockd_raft::store::StateMachineStore;
 use lockd_raft::types::{NodeId, NodeInfo};
 use tokio::sync::broadcast::error::RecvError;
@@ -31,6 +32,10 @@ pub enum Plant {
     AckBeforeSync,
     /// Replicas expire leases by their own clocks, outside the log.
     LocalExpiry,
+    /// The state machine grants a held lock again, as if it were free.
+    DoubleGrant,
+    /// The state machine applies a save whatever its fencing token.
+    UnfencedUpdate,
 }
 
 /// What outlives a host's crash: its disk and clock, and the harness's view of it.
@@ -67,7 +72,7 @@ impl World {
             disks,
             clocks,
             checker: Checker::new(),
-            keys: Arc::new(JwtKeys::from_secret(b"simulated-jwt-secret-0123456789")),
+            keys: Arc::new(JwtKeys::from_secret(b"simulated-jwt-secret-0123456789").accepting_dev_tokens()),
             plant,
             running: Mutex::new(BTreeMap::new()),
             incarnations: ids.iter().map(|&id| (id, AtomicU64::new(0))).collect(),
@@ -111,7 +116,9 @@ pub fn snapshots() -> SnapshotPolicy {
 pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
     let incarnation = world.incarnations[&id].fetch_add(1, Ordering::Relaxed);
     let disk = world.disks[&id].clone();
-    disk.lose_unsynced();
+    if let Some(lost) = disk.lose_unsynced() {
+        world.checker.appends_lost(id, lost);
+    }
     if world.plant == Some(Plant::AckBeforeSync) {
         disk.plant_ack_before_sync();
     }
@@ -123,8 +130,13 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
     let mut state_machine = StateMachineStore::open(disk.snapshots())?
         .observed_by(world.checker.observer(id))
         .building_snapshots_on(snapshot_jobs);
-    if world.plant == Some(Plant::LocalExpiry) {
-        state_machine = state_machine.with_planted_local_expiry(clock.clone() as Arc<dyn Clock>);
+    match world.plant {
+        Some(Plant::LocalExpiry) => {
+            state_machine = state_machine.with_planted_local_expiry(clock.clone() as Arc<dyn Clock>);
+        }
+        Some(Plant::DoubleGrant) => state_machine = state_machine.with_planted_bug(PlantedBug::DoubleGrant),
+        Some(Plant::UnfencedUpdate) => state_machine = state_machine.with_planted_bug(PlantedBug::UnfencedUpdate),
+        Some(Plant::AckBeforeSync) | None => {}
     }
     let shared = state_machine.shared();
     shared.read(|state| world.checker.started(id, state));

@@ -34,7 +34,9 @@ pub fn socket_closed(state: &AppState, appointment_id: &str, actor: Actor) {
             fencing_token: Some(token),
             reason: ReleaseReason::Disconnected,
         };
-        let request_id = format!("disconnect:{}:{token}", key.appointment_id);
+        // In a namespace no client can write (client keys have no `/`): a holder who used this key
+        // first must not be able to keep the release from applying.
+        let request_id = format!("lockd/disconnect/{}/{token}", key.appointment_id);
         match state.node.submit(request_id, op).await {
             Ok(applied) => tracing::info!(
                 appointment = %key.appointment_id, user = %key.user_id, token, answer = ?applied.response,

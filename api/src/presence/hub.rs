@@ -4,6 +4,11 @@
 //! Everything here is the latest state only. A socket or a peer that wakes up late reads
 //! what is current, never a queue of what happened, so a slow reader costs nothing and
 //! nothing grows without bound: the hub is the coalescing buffer.
+//!
+//! A room's messages are rendered once for all its sockets ([`PresenceHub::rendered_view`]):
+//! sockets flush on a shared 30 Hz grid ([`PresenceHub::next_flush_at`]), so those that were
+//! up to date read the same change and share its texts. Rendering per socket made a room of
+//! N viewers cost N × N renders per flush (one user's 2,000 sockets took a node to 2 GiB).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -99,6 +104,41 @@ struct Remote {
     refreshed_at_ms: u64,
 }
 
+/// A `pointer` message, rendered once, and whose it is (a socket skips its own tab's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedPointer {
+    pub user_id: String,
+    pub session_id: String,
+    pub text: Arc<str>,
+}
+
+/// What changed in one room since a reader's last look, as message texts.
+#[derive(Debug, Default)]
+pub struct RenderedView {
+    /// The `presence` message (the whole roster), when the roster changed.
+    pub roster: Option<Arc<str>>,
+    /// `pointer` messages of the tabs whose pointer moved, appeared or left the form.
+    pub pointers: Arc<[RenderedPointer]>,
+    /// Pass back to [`PresenceHub::rendered_view`] next time, as with [`RoomView`].
+    pub seen_seq: u64,
+    pub seen_roster_seq: u64,
+}
+
+/// How a room's messages look on the wire (`routes/updates.rs` owns the format).
+pub trait RenderPresence {
+    fn roster(&self, appointment_id: &str, viewers: &[&Viewer]) -> String;
+    fn pointer(&self, appointment_id: &str, viewer: &Viewer) -> String;
+}
+
+/// The texts last rendered for a room, keyed by the sequence numbers they answer for: a
+/// newer change has a newer number, so a stale text is never matched.
+#[derive(Default)]
+struct RenderCache {
+    roster: Option<(u64, Arc<str>)>,
+    /// Pointers changed after the first number, up to the second.
+    pointers: Option<(u64, u64, Arc<[RenderedPointer]>)>,
+}
+
 #[derive(Default)]
 struct Room {
     local: BTreeMap<(String, String), Local>,
@@ -108,6 +148,7 @@ struct Room {
     seq: u64,
     roster_seq: u64,
     changed: Option<watch::Sender<u64>>,
+    rendered: RenderCache,
 }
 
 impl Room {
@@ -158,13 +199,26 @@ pub struct PresenceHub {
     clock: Arc<dyn Clock>,
     inner: Mutex<Inner>,
     local_changed: watch::Sender<u64>,
+    /// The origin of the flush grid.
+    flush_epoch: tokio::time::Instant,
 }
 
 impl PresenceHub {
     pub fn new(node_id: NodeId, clock: Arc<dyn Clock>) -> Arc<Self> {
         let (local_changed, _) = watch::channel(0);
         let inner = Inner { rooms: BTreeMap::new(), local_seq: 0, gone: VecDeque::new(), gone_floor: 0 };
-        Arc::new(PresenceHub { node_id, clock, inner: Mutex::new(inner), local_changed })
+        let flush_epoch = tokio::time::Instant::now();
+        Arc::new(PresenceHub { node_id, clock, inner: Mutex::new(inner), local_changed, flush_epoch })
+    }
+
+    /// The first tick of the node's 30 Hz flush grid at or after `earliest`. Sockets that
+    /// flush on the same tick read the same change, and share its rendered texts.
+    pub fn next_flush_at(&self, earliest: tokio::time::Instant) -> tokio::time::Instant {
+        let step_ns = u128::from(limits::PRESENCE_FLUSH_MS) * 1_000_000;
+        let since_ns = earliest.saturating_duration_since(self.flush_epoch).as_nanos();
+        let ticks = since_ns.div_ceil(step_ns);
+        let at_ns = u64::try_from(ticks * step_ns).unwrap_or(u64::MAX);
+        self.flush_epoch + std::time::Duration::from_nanos(at_ns)
     }
 
     pub fn node_id(&self) -> NodeId {
@@ -282,6 +336,66 @@ impl PresenceHub {
                 seen_seq: room.seq,
                 seen_roster_seq: room.roster_seq,
             }
+        })
+    }
+
+    /// Like [`Self::view`], rendered: each text is made once per change of the room and
+    /// shared by every reader that asks for the same change. A reader's own tab's pointer is
+    /// in `pointers`; it skips it by `session_id`.
+    pub fn rendered_view(
+        &self,
+        appointment_id: &str,
+        seen_seq: u64,
+        seen_roster_seq: u64,
+        render: &dyn RenderPresence,
+    ) -> RenderedView {
+        self.with(|inner| {
+            let Some(room) = inner.rooms.get_mut(appointment_id) else {
+                let roster = (seen_roster_seq == 0).then(|| Arc::from(render.roster(appointment_id, &[])));
+                return RenderedView { roster, ..RenderedView::default() };
+            };
+            let (seq, roster_seq) = (room.seq, room.roster_seq);
+            let roster_changed = roster_seq > seen_roster_seq || seen_roster_seq == 0;
+            let pointers_changed = seq > seen_seq;
+            if !roster_changed && !pointers_changed {
+                return RenderedView { seen_seq: seq, seen_roster_seq: roster_seq, ..RenderedView::default() };
+            }
+            let cached_roster =
+                room.rendered.roster.as_ref().filter(|(at, _)| *at == roster_seq).map(|(_, text)| text.clone());
+            let cached_pointers = room
+                .rendered
+                .pointers
+                .as_ref()
+                .filter(|(since, upto, _)| *since == seen_seq && *upto == seq)
+                .map(|(.., texts)| texts.clone());
+            let roster = match (roster_changed, cached_roster) {
+                (false, _) => None,
+                (true, Some(text)) => Some(text),
+                (true, None) => {
+                    let text: Arc<str> = Arc::from(render.roster(appointment_id, &room.viewers()));
+                    room.rendered.roster = Some((roster_seq, text.clone()));
+                    Some(text)
+                }
+            };
+            let pointers = match (pointers_changed, cached_pointers) {
+                (false, _) => Arc::from(Vec::new()),
+                (true, Some(texts)) => texts,
+                (true, None) => {
+                    let texts: Arc<[RenderedPointer]> = room
+                        .viewers()
+                        .into_iter()
+                        .filter(|v| v.pointer_seq > seen_seq)
+                        .map(|v| RenderedPointer {
+                            user_id: v.actor.user_id.clone(),
+                            session_id: v.actor.session_id.clone(),
+                            text: Arc::from(render.pointer(appointment_id, v)),
+                        })
+                        .collect();
+                    room.rendered.pointers = Some((seen_seq, seq, texts.clone()));
+                    texts
+                }
+            };
+            RenderedView { roster, pointers, seen_seq: seq, seen_roster_seq: roster_seq }
         })
     }
 

@@ -1,14 +1,15 @@
 //! Appointment routes: list, get, create, the fenced update, and the caller's draft.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::{self, Op};
 use serde_json::json;
 
 use super::{
-    JsonBody, ReadQuery, applied_or_problem, checked_id, fencing_token_header, if_match_header, request_id, unexpected,
+    JsonBody, Path, ReadQuery, applied_or_problem, checked_id, fencing_token_header, if_match_header, request_id,
+    unexpected,
 };
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
@@ -102,9 +103,6 @@ pub async fn create(
     headers: HeaderMap,
     JsonBody(input): JsonBody<dto::AppointmentInput>,
 ) -> Result<Response, Problem> {
-    if input.base_version.is_some() {
-        return Err(Problem::invalid_input("baseVersion belongs to drafts, not to a new appointment"));
-    }
     let appointment_id = match input.id.clone() {
         Some(id) => checked_id(id)?,
         None => uuid::Uuid::new_v4().to_string(),
@@ -160,8 +158,8 @@ pub async fn update(
         .ok_or_else(|| Problem::new(StatusCode::PRECONDITION_REQUIRED, "invalid_input", "send If-Match: <version>"))?;
     let fencing_token =
         fencing_token_header(&headers)?.ok_or_else(|| Problem::invalid_input("send X-Fencing-Token: <token>"))?;
-    if input.id.as_ref().is_some_and(|body_id| *body_id != appointment_id) || input.base_version.is_some() {
-        return Err(Problem::invalid_input("the body may not change the id or carry baseVersion"));
+    if input.id.as_ref().is_some_and(|body_id| *body_id != appointment_id) {
+        return Err(Problem::invalid_input("the body may not change the id"));
     }
     let fields = input.into_fields().map_err(Problem::invalid_input)?;
     let op = Op::UpdateAppointment { actor, appointment_id, fencing_token, expected_version, fields };
@@ -183,10 +181,10 @@ pub async fn update(
         ("X-Session-Id" = String, Header, description = "The tab's session id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
     ),
-    request_body = crate::dto::AppointmentInput,
+    request_body = crate::dto::DraftInput,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's draft, kept", body = crate::dto::Draft),
+        (status = 204, description = "The caller's draft, kept as typed"),
         (status = 400, response = problems::InvalidInput),
         (status = 401, response = problems::Unauthenticated),
         (status = 404, response = problems::NoSuchAppointment),
@@ -198,12 +196,16 @@ pub async fn save_draft(
     Caller(actor): Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    JsonBody(input): JsonBody<dto::AppointmentInput>,
+    JsonBody(input): JsonBody<dto::DraftInput>,
 ) -> Result<Response, Problem> {
     let appointment_id = checked_id(id)?;
-    let base_version = input.base_version.ok_or_else(|| Problem::invalid_input("send baseVersion"))?;
-    let fields = input.into_fields().map_err(Problem::invalid_input)?;
-    let op = Op::SaveDraft { actor, appointment_id, base_version, fields };
+    let (base_version, text, base) = input.into_parts();
+    // Bounds only: a draft is what was typed, checked as an appointment when it is saved.
+    text.validate().map_err(Problem::invalid_input)?;
+    if let Some(base) = &base {
+        base.validate().map_err(|e| Problem::invalid_input(format!("base: {e}")))?;
+    }
+    let op = Op::SaveDraft { actor, appointment_id, base_version, text, base };
     let applied = state.node.submit(request_id(&headers)?, op).await?;
     applied_or_problem(&state, applied.response)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -219,8 +221,9 @@ pub async fn save_draft(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's draft", body = crate::dto::Draft),
+        (status = 204, description = "The caller has no draft of this appointment"),
         (status = 401, response = problems::Unauthenticated),
-        (status = 404, description = "No draft", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, response = problems::NoSuchAppointment),
     ),
 )]
 pub async fn get_draft(
@@ -230,7 +233,12 @@ pub async fn get_draft(
 ) -> Result<Response, Problem> {
     let id = checked_id(id)?;
     state.node.read_barrier().await?;
-    let draft = state.node.state().read(|applied| applied.sm.draft(&id, &identity.user_id).map(dto::Draft::from));
-    let draft = draft.ok_or_else(|| Problem::not_found("you have no draft of this appointment"))?;
-    Ok(Json(draft).into_response())
+    let draft = state.node.state().read(|applied| {
+        applied.sm.appointment(&id).map(|_| applied.sm.draft(&id, &identity.user_id).map(dto::Draft::from))
+    });
+    // No draft is an ordinary answer (every page open asks), not an error.
+    match draft.ok_or_else(|| Problem::not_found("no such appointment"))? {
+        Some(draft) => Ok(Json(draft).into_response()),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
 }

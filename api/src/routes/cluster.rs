@@ -168,7 +168,7 @@ fn require_leader(s: &lockd_raft::node::ClusterStatus) -> Result<(), Problem> {
 pub async fn remove_member(
     State(state): State<AppState>,
     identity: Identity,
-    axum::extract::Path(node_id): axum::extract::Path<u64>,
+    super::Path(node_id): super::Path<u64>,
 ) -> Result<Response, Problem> {
     if identity.role != lockd_raft::sm::Role::Admin {
         return Err(Problem::forbidden("changing membership needs the admin role"));

@@ -2,14 +2,15 @@
 //! Each handler authenticates, validates, builds one command, submits it and maps the answer.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::{self, Op, ReleaseReason};
 use serde_json::json;
 
 use super::{
-    JsonBody, OptionalJsonBody, ReadQuery, applied_or_problem, checked_id, fencing_token_header, request_id, unexpected,
+    JsonBody, OptionalJsonBody, Path, ReadQuery, applied_or_problem, checked_id, fencing_token_header, request_id,
+    unexpected,
 };
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
@@ -88,14 +89,14 @@ pub async fn acquire(
     OptionalJsonBody(input): OptionalJsonBody<dto::AcquireInput>,
 ) -> Result<Response, Problem> {
     let appointment_id = checked_id(id)?;
+    let ttl_ms = input.ttl_ms.unwrap_or(state.config.lock_ttl_ms);
+    // The state machine refuses it too, but only after it cost a replicated entry.
+    let ttl_range = lockd_raft::limits::LOCK_TTL_MS_MIN..=lockd_raft::limits::LOCK_TTL_MS_MAX;
+    if !ttl_range.contains(&ttl_ms) {
+        return Err(Problem::invalid_input(format!("ttlMs must be {} to {}", ttl_range.start(), ttl_range.end())));
+    }
     state.lock_attempt(&actor.user_id)?;
-    let op = Op::Acquire {
-        actor,
-        appointment_id,
-        ttl_ms: input.ttl_ms.unwrap_or(state.config.lock_ttl_ms),
-        wait: input.wait,
-        waiter_ttl_ms: state.config.waiter_ttl_ms,
-    };
+    let op = Op::Acquire { actor, appointment_id, ttl_ms, wait: input.wait, waiter_ttl_ms: state.config.waiter_ttl_ms };
     let applied = state.node.submit(request_id(&headers)?, op).await?;
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }
@@ -194,6 +195,7 @@ pub async fn takeover(
     if !actor.is_admin() {
         return Err(Problem::forbidden("Request Control needs the admin role"));
     }
+    crate::text::check_single_line("reason", &input.reason).map_err(Problem::invalid_input)?;
     state.lock_attempt(&actor.user_id)?;
     let op = Op::Takeover {
         actor,

@@ -45,6 +45,8 @@ pub async fn dev_login(
         "admin" => Role::Admin,
         _ => return Err(Problem::invalid_input("role must be user or admin")),
     };
+    crate::text::check_single_line("name", &input.name).map_err(Problem::invalid_input)?;
+    crate::text::check_single_line("email", &input.email).map_err(Problem::invalid_input)?;
     let identity = Identity { user_id: input.user_id, name: input.name, email: input.email, role };
     identity.clone().in_session("check".into()).validate().map_err(Problem::invalid_input)?;
     let now_secs = state.clock.now_ms() / 1000;

@@ -7,7 +7,7 @@ pub mod login;
 pub mod updates;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use lockd_raft::limits::REQUEST_ID_CHARS_MAX;
@@ -33,7 +33,16 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
 }
 
 async fn body_bytes(request: Request, state: &AppState) -> Result<Bytes, Problem> {
-    Bytes::from_request(request, state).await.map_err(|e| {
+    let read = Bytes::from_request(request, state);
+    let timeout = std::time::Duration::from_millis(crate::limits::HTTP_BODY_READ_TIMEOUT_MS);
+    let Ok(read) = tokio::time::timeout(timeout, read).await else {
+        return Err(Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time",
+        ));
+    };
+    read.map_err(|e| {
         Problem::new(
             e.status(),
             if e.status().as_u16() == 413 { "payload_too_large" } else { "invalid_input" },
@@ -50,6 +59,35 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// axum's `Path`, its rejections (a segment that is not UTF-8, a node id that is not a number)
+/// answered as problem+json `invalid_input` like every other bad input.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(e) => Err(Problem::invalid_input(format!("bad path: {}", e.body_text()))),
+        }
+    }
+}
+
+/// axum's `Query`, its rejections answered as problem+json `invalid_input`.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for Query<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(e) => Err(Problem::invalid_input(format!("bad query string: {}", e.body_text()))),
+        }
+    }
+}
+
 /// A JSON body that may be absent.
 pub struct OptionalJsonBody<T>(pub T);
 
@@ -61,18 +99,16 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T
     }
 }
 
+/// An appointment id as the core accepts it, and never `.` or `..` (or only dots): such an id
+/// becomes a path segment that URL resolution removes (`/appointments/..` is `/`), so its
+/// appointment could be reached only as `%2E%2E`. Checked at the edge, not in the state
+/// machine, whose rules are a protocol every replica of every version must apply alike; every
+/// route takes its id through here, so no new command can name one.
 pub(crate) fn checked_id(id: String) -> Result<String, Problem> {
-    let probe = sm::Actor {
-        user_id: "x".into(),
-        session_id: "x".into(),
-        name: String::new(),
-        email: String::new(),
-        role: sm::Role::User,
-    };
-    // Appointment ids follow the same rules as user and session ids.
-    sm::Actor { user_id: id.clone(), ..probe }
-        .validate()
-        .map_err(|e| Problem::invalid_input(e.replace("userId", "appointment id")))?;
+    sm::validate_appointment_id(&id).map_err(Problem::invalid_input)?;
+    if id.chars().all(|c| c == '.') {
+        return Err(Problem::invalid_input("appointment id must not be only dots"));
+    }
     Ok(id)
 }
 
@@ -133,8 +169,7 @@ impl FromRequestParts<AppState> for ReadQuery {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        let Query(query) = Query::<ReadQuery>::try_from_uri(&parts.uri)
-            .map_err(|e| Problem::invalid_input(format!("bad query string: {}", e.body_text())))?;
+        let Query(query) = Query::<ReadQuery>::from_request_parts(parts, _state).await?;
         Ok(query)
     }
 }

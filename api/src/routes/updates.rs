@@ -22,9 +22,9 @@
 
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use lockd_raft::sm::{self, Actor, Event};
@@ -35,7 +35,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::checked_id;
+use super::{Path, Query, checked_id};
 use crate::auth::Identity;
 use crate::presence::{Pointer, Viewer, ViewerKey};
 use crate::problem::Problem;
@@ -123,8 +123,9 @@ fn upgrade(
     responses(
         (status = 101, description = "WebSocket: snapshot, lock and appointment events, presence, pointer (see docs/api.md)"),
         (status = 401, response = problems::Unauthenticated),
+        (status = 429, description = "too_many_sockets: this user's sockets on this node are at their cap", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 404, response = problems::NoSuchAppointment),
-        (status = 503, description = "Not applied here, and no leader reachable to check", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "Not applied here and no leader reachable to check, or too_many_sockets_on_node", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ),
 )]
 pub async fn appointment_updates(
@@ -149,9 +150,11 @@ pub async fn appointment_updates(
             return Err(Problem::not_found("no such appointment"));
         }
     }
+    let permit = state.sockets.admit(&actor.user_id)?;
     let viewer = Some((id.clone(), actor.clone()));
     let scope = Scope::Appointment(id);
-    Ok(upgrade(ws, speaks_lockd)?.on_upgrade(move |socket| serve(state, scope, actor, viewer, exp_secs, socket)))
+    Ok(upgrade(ws, speaks_lockd)?
+        .on_upgrade(move |socket| serve(state, scope, actor, viewer, exp_secs, permit, socket)))
 }
 
 #[utoipa::path(
@@ -164,6 +167,8 @@ pub async fn appointment_updates(
     responses(
         (status = 101, description = "WebSocket: every appointment's lock summary, then events"),
         (status = 401, response = problems::Unauthenticated),
+        (status = 429, description = "too_many_sockets: this user's sockets on this node are at their cap", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "too_many_sockets_on_node: this node's sockets are at their cap", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ),
 )]
 pub async fn all_updates(
@@ -175,7 +180,9 @@ pub async fn all_updates(
     let (identity, exp_secs, speaks_lockd) = authenticate(&state, &headers, &query)?;
     let actor = identity.in_session(query.session_id.clone().unwrap_or_else(|| "list".to_owned()));
     actor.validate().map_err(Problem::invalid_input)?;
-    Ok(upgrade(ws, speaks_lockd)?.on_upgrade(move |socket| serve(state, Scope::All, actor, None, exp_secs, socket)))
+    let permit = state.sockets.admit(&actor.user_id)?;
+    Ok(upgrade(ws, speaks_lockd)?
+        .on_upgrade(move |socket| serve(state, Scope::All, actor, None, exp_secs, permit, socket)))
 }
 
 /// The state a socket starts from (and restarts from after a gap), with its applied index.
@@ -342,13 +349,21 @@ async fn send_text(socket: &mut WebSocket, text: String) -> bool {
     )
 }
 
+/// Ends the socket with `code`: sends Close, then reads until the client's Close. Dropping a
+/// socket with input unread makes the kernel answer with a reset, and the client would see
+/// 1006 (abnormal closure) instead of the code that says why.
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-    let _ = tokio::time::timeout(
-        Duration::from_millis(limits::WS_CLOSE_SEND_TIMEOUT_MS),
-        socket.send(Message::Close(Some(frame))),
-    )
-    .await;
+    let handshake = async {
+        socket.send(Message::Close(Some(frame))).await.ok()?;
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+        Some(())
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(limits::WS_CLOSE_HANDSHAKE_MS), handshake).await;
 }
 
 /// What one socket has shown of its room's presence, and when it may show more.
@@ -364,28 +379,40 @@ struct PresenceFeed {
 }
 
 impl PresenceFeed {
-    fn changed(&mut self) {
+    fn changed(&mut self, state: &AppState) {
         if self.flush_at.is_none() {
-            self.flush_at =
-                Some((self.last_flush + Duration::from_millis(limits::PRESENCE_FLUSH_MS)).max(Instant::now()));
+            let earliest = (self.last_flush + Duration::from_millis(limits::PRESENCE_FLUSH_MS)).max(Instant::now());
+            self.flush_at = Some(state.presence.next_flush_at(earliest));
         }
     }
 
-    /// The messages that bring the client up to date.
-    fn flush(&mut self, state: &AppState) -> Vec<Value> {
+    /// The messages that bring the client up to date, rendered once for the room.
+    fn flush(&mut self, state: &AppState) -> Vec<std::sync::Arc<str>> {
         self.flush_at = None;
         self.last_flush = Instant::now();
-        let view = state.presence.view(&self.appointment_id, self.seen_seq, self.seen_roster_seq, Some(&self.me));
+        let view = state.presence.rendered_view(&self.appointment_id, self.seen_seq, self.seen_roster_seq, &WireFormat);
         self.seen_seq = view.seen_seq;
         self.seen_roster_seq = view.seen_roster_seq;
-        let mut messages = Vec::new();
-        if let Some(roster) = view.roster {
-            messages.push(
-                json!({ "type": "presence", "appointmentId": self.appointment_id, "viewers": viewers_json(&roster) }),
-            );
-        }
-        messages.extend(view.pointers.iter().map(|v| pointer_message(&self.appointment_id, v)));
+        let mut messages: Vec<std::sync::Arc<str>> = view.roster.into_iter().collect();
+        // A tab does not need its own pointer.
+        let others =
+            view.pointers.iter().filter(|p| p.session_id != self.me.session_id || p.user_id != self.me.user_id);
+        messages.extend(others.map(|p| p.text.clone()));
         messages
+    }
+}
+
+/// The presence messages as clients read them (`docs/api.md`).
+struct WireFormat;
+
+impl crate::presence::hub::RenderPresence for WireFormat {
+    fn roster(&self, appointment_id: &str, viewers: &[&Viewer]) -> String {
+        let viewers = Value::Array(viewers.iter().map(|v| viewer_json(v)).collect());
+        json!({ "type": "presence", "appointmentId": appointment_id, "viewers": viewers }).to_string()
+    }
+
+    fn pointer(&self, appointment_id: &str, viewer: &Viewer) -> String {
+        pointer_message(appointment_id, viewer).to_string()
     }
 }
 
@@ -431,6 +458,8 @@ async fn serve(
     actor: Actor,
     viewer: Option<(String, Actor)>,
     exp_secs: u64,
+    // Held while the socket is open: its place under the socket caps.
+    _permit: crate::sockets::SocketPermit,
     mut socket: WebSocket,
 ) {
     state.metrics.ws_connections.inc();
@@ -473,7 +502,7 @@ async fn serve_until_closed(
     if let Some(feed) = feed.as_deref_mut() {
         // The first flush brings the pointers (and repeats the roster, which may have moved
         // since the snapshot was taken).
-        feed.changed();
+        feed.changed(state);
     }
     if !send(socket, &first).await {
         return;
@@ -484,6 +513,14 @@ async fn serve_until_closed(
     let idle_limit = Duration::from_millis(limits::PRESENCE_IDLE_MS);
     let idle = tokio::time::sleep(idle_limit);
     tokio::pin!(idle);
+    // Protocol pings, which browsers answer by themselves: a peer that answers nothing for
+    // `WS_SILENCE_MAX_MS` is gone (a phone that lost its network, a sleeping laptop), and its
+    // tab leaves the room instead of showing as present (and as the editor) for minutes.
+    let mut pings = tokio::time::interval(Duration::from_millis(limits::WS_PING_INTERVAL_MS));
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let silence_limit = Duration::from_millis(limits::WS_SILENCE_MAX_MS);
+    let silence = tokio::time::sleep(silence_limit);
+    tokio::pin!(silence);
     let mut inbound = Inbound { frames: state.socket_frames(), refused_in_window: 0, window_started: Instant::now() };
     loop {
         let flush_at = feed.as_ref().and_then(|f| f.flush_at);
@@ -513,16 +550,17 @@ async fn serve_until_closed(
                 if changed.is_err() {
                     return close(socket, CLOSE_GOING_AWAY, "node shutting down").await;
                 }
-                feed.as_deref_mut().expect("guarded").changed();
+                feed.as_deref_mut().expect("guarded").changed(state);
             }
             () = async { tokio::time::sleep_until(flush_at.expect("guarded")).await }, if flush_at.is_some() => {
                 for message in feed.as_deref_mut().expect("guarded").flush(state) {
-                    if !send(socket, &message).await {
+                    if !send_text(socket, message.to_string()).await {
                         return;
                     }
                 }
             }
             inbound_frame = socket.recv() => {
+                silence.as_mut().reset(Instant::now() + silence_limit);
                 let text = match inbound_frame {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) => return close(socket, CLOSE_POLICY, "text frames only").await,
@@ -545,6 +583,13 @@ async fn serve_until_closed(
                     return;
                 }
             }
+            _ = pings.tick() => {
+                if socket.send(Message::Ping(axum::body::Bytes::new())).await.is_err() {
+                    return;
+                }
+            }
+            // No closing handshake: nobody is there to answer it.
+            () = &mut silence => return,
             () = &mut expiry => return close(socket, CLOSE_TOKEN_EXPIRED, "token expired").await,
             () = &mut idle => return close(socket, CLOSE_IDLE, "idle: no heartbeat").await,
         }

@@ -31,6 +31,8 @@ pub struct Cluster {
     extra_args: Vec<String>,
     /// `LOCKD_LOG` of every node; each node logs to `node-<id>.log` in the cluster's directory.
     log_filter: String,
+    /// Nodes start with `--dev` (dev login, dev tokens accepted); on by default.
+    dev_mode: bool,
     dir: tempfile::TempDir,
     pub http: reqwest::Client,
 }
@@ -53,6 +55,16 @@ impl Cluster {
     /// Starts with extra flags and a log filter (`LOCKD_LOG`) for every node.
     pub async fn start_logging(size: u64, extra_args: &[&str], log_filter: &str) -> Cluster {
         Cluster::start_full(size, extra_args, log_filter, "127.0.0.1")
+    }
+
+    /// Starts with extra flags and without `--dev`: no dev login, dev tokens refused.
+    pub async fn start_without_dev(size: u64, extra_args: &[&str]) -> Cluster {
+        let mut cluster = Cluster::prepare(size, extra_args, "warn", "127.0.0.1");
+        cluster.dev_mode = false;
+        for i in 0..cluster.nodes.len() {
+            cluster.spawn(i);
+        }
+        cluster
     }
 
     /// Starts with the members named `localhost:port` in `--peers` (as a DNS name would be).
@@ -120,7 +132,7 @@ impl Cluster {
         let founders = nodes.len();
         let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
         let log_filter = log_filter.to_owned();
-        Cluster { nodes, peers, founders, extra_args, log_filter, dir, http }
+        Cluster { nodes, peers, founders, extra_args, log_filter, dev_mode: true, dir, http }
     }
 
     pub fn spawn(&mut self, index: usize) {
@@ -144,7 +156,8 @@ impl Cluster {
                 "--cluster-secret",
                 "integration-test-cluster-secret",
             ])
-            .args(["--dev", "--heartbeat-ms", "50", "--election-min-ms", "300", "--election-max-ms", "600"])
+            .args(self.dev_mode.then_some("--dev"))
+            .args(["--heartbeat-ms", "50", "--election-min-ms", "300", "--election-max-ms", "600"])
             .env("LOCKD_LOG", &self.log_filter)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
@@ -188,6 +201,19 @@ impl Cluster {
         child.kill().ok();
         child.wait().ok();
         None
+    }
+
+    /// The process id of node `index`, while it runs.
+    pub fn pid(&self, index: usize) -> Option<u32> {
+        self.nodes[index].child.as_ref().map(Child::id)
+    }
+
+    /// Resident memory of node `index`, from /proc.
+    pub fn rss_bytes(&self, index: usize) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid(index)?)).ok()?;
+        let kib: u64 =
+            status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib * 1024)
     }
 
     /// SIGKILL: no shutdown path runs.
@@ -288,6 +314,19 @@ impl Drop for Cluster {
             }
         }
     }
+}
+
+/// An appointment as a client creates it.
+pub fn appointment(id: &str) -> Value {
+    json!({
+        "id": id,
+        "title": "Check-up",
+        "startsAt": "2030-01-01T09:00:00Z",
+        "endsAt": "2030-01-01T09:45:00Z",
+        "client": "Maria",
+        "location": "Room 1",
+        "notes": "",
+    })
 }
 
 /// A user in one tab.

@@ -165,14 +165,70 @@ fn appointment(a: Option<pb::Appointment>, what: &'static str) -> Result<Appoint
     need(a, what)?.try_into()
 }
 
+impl From<&DraftText> for pb::DraftText {
+    fn from(t: &DraftText) -> Self {
+        pb::DraftText {
+            title: t.title.clone(),
+            starts_at: t.starts_at.clone(),
+            ends_at: t.ends_at.clone(),
+            client: t.client.clone(),
+            location: t.location.clone(),
+            notes: t.notes.clone(),
+        }
+    }
+}
+
+impl From<pb::DraftText> for DraftText {
+    fn from(t: pb::DraftText) -> Self {
+        DraftText {
+            title: t.title,
+            starts_at: t.starts_at,
+            ends_at: t.ends_at,
+            client: t.client,
+            location: t.location,
+            notes: t.notes,
+        }
+    }
+}
+
+/// A draft's text, or, in what an older version wrote, its parsed fields as text.
+fn draft_text(
+    text: Option<pb::DraftText>,
+    old: Option<pb::AppointmentFields>,
+    what: &'static str,
+) -> Result<DraftText, CodecError> {
+    if let Some(text) = text {
+        return Ok(text.into());
+    }
+    let old: AppointmentFields = fields(old, what)?;
+    Ok(DraftText {
+        starts_at: rfc3339(old.starts_at_ms),
+        ends_at: rfc3339(old.ends_at_ms),
+        title: old.title,
+        client: old.client,
+        location: old.location,
+        notes: old.notes,
+    })
+}
+
+/// Milliseconds since the epoch as an RFC 3339 UTC time (as the HTTP API writes them).
+fn rfc3339(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
 impl From<&Draft> for pb::Draft {
     fn from(d: &Draft) -> Self {
         pb::Draft {
             appointment_id: d.appointment_id.clone(),
             user_id: d.user_id.clone(),
             base_version: d.base_version,
-            fields: Some((&d.fields).into()),
+            fields: None,
             saved_at_ms: d.saved_at_ms,
+            text: Some((&d.text).into()),
+            base: d.base.as_ref().map(Into::into),
         }
     }
 }
@@ -184,7 +240,8 @@ impl TryFrom<pb::Draft> for Draft {
             appointment_id: d.appointment_id,
             user_id: d.user_id,
             base_version: d.base_version,
-            fields: fields(d.fields, "Draft.fields")?,
+            text: draft_text(d.text, d.fields, "Draft.text")?,
+            base: d.base.map(Into::into),
             saved_at_ms: d.saved_at_ms,
         })
     }
@@ -299,11 +356,13 @@ impl From<&Op> for pb::Op {
                     fields: Some(fields.into()),
                 })
             }
-            Op::SaveDraft { actor, appointment_id, base_version, fields } => P::SaveDraft(pb::SaveDraft {
+            Op::SaveDraft { actor, appointment_id, base_version, text, base } => P::SaveDraft(pb::SaveDraft {
                 actor: Some(actor.into()),
                 appointment_id: appointment_id.clone(),
                 base_version: *base_version,
-                fields: Some(fields.into()),
+                fields: None,
+                text: Some(text.into()),
+                base: base.as_ref().map(Into::into),
             }),
             Op::Tick => P::Tick(pb::Tick {}),
         };
@@ -353,7 +412,8 @@ impl TryFrom<pb::Op> for Op {
                 actor: actor(d.actor, "SaveDraft.actor")?,
                 appointment_id: d.appointment_id,
                 base_version: d.base_version,
-                fields: fields(d.fields, "SaveDraft.fields")?,
+                text: draft_text(d.text, d.fields, "SaveDraft.text")?,
+                base: d.base.map(Into::into),
             },
             P::Tick(_) => Op::Tick,
         })
@@ -398,6 +458,7 @@ impl From<&Rejection> for pb::Rejection {
             Rejection::QueueFull => Kind::QueueFull(r_::Empty {}),
             Rejection::CapacityExceeded => Kind::CapacityExceeded(r_::Empty {}),
             Rejection::InvalidInput { reason } => Kind::InvalidInput(r_::InvalidInput { reason: reason.clone() }),
+            Rejection::IdempotencyKeyReused => Kind::IdempotencyKeyReused(r_::Empty {}),
         };
         pb::Rejection { kind: Some(kind) }
     }
@@ -423,6 +484,7 @@ impl TryFrom<pb::Rejection> for Rejection {
             Kind::QueueFull(_) => Rejection::QueueFull,
             Kind::CapacityExceeded(_) => Rejection::CapacityExceeded,
             Kind::InvalidInput(x) => Rejection::InvalidInput { reason: x.reason },
+            Kind::IdempotencyKeyReused(_) => Rejection::IdempotencyKeyReused,
         })
     }
 }
@@ -474,9 +536,10 @@ fn session_record_to_pb(session_id: &SessionId, record: &SessionRecord) -> pb::S
         recent: record
             .recent
             .iter()
-            .map(|(request_id, response)| pb::session_record::Remembered {
-                request_id: request_id.clone(),
-                response: Some(response.into()),
+            .map(|remembered| pb::session_record::Remembered {
+                request_id: remembered.request_id.clone(),
+                response: Some((&remembered.response).into()),
+                op_digest: remembered.op_digest,
             })
             .collect(),
     }
@@ -677,7 +740,8 @@ impl TryFrom<pb::State> for StateParts {
                     // remembered answer got room for four (~380 bytes per session unused).
                     let mut recent = std::collections::VecDeque::with_capacity(r.recent.len());
                     for m in r.recent {
-                        recent.push_back((m.request_id, need(m.response, "Remembered.response")?.try_into()?));
+                        let response = need(m.response, "Remembered.response")?.try_into()?;
+                        recent.push_back(Remembered { request_id: m.request_id, op_digest: m.op_digest, response });
                     }
                     Ok((r.session_id, SessionRecord { last_seen_ms: r.last_seen_ms, recent }))
                 })

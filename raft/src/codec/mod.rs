@@ -181,9 +181,45 @@ mod tests {
                 expected_version: 4,
                 fields: fields(),
             },
-            Op::SaveDraft { actor: a(), appointment_id: "x".into(), base_version: 2, fields: fields() },
+            Op::SaveDraft { actor: a(), appointment_id: "x".into(), base_version: 2, text: typed(), base: None },
+            Op::SaveDraft {
+                actor: a(),
+                appointment_id: "x".into(),
+                base_version: 2,
+                text: typed(),
+                base: Some(typed()),
+            },
             Op::Tick,
         ]
+    }
+
+    /// What a person had typed: a cleared start, half an end.
+    fn typed() -> DraftText {
+        DraftText {
+            title: "Check-up".into(),
+            starts_at: String::new(),
+            ends_at: "2030-01-0".into(),
+            client: "Maria".into(),
+            location: "Room 1".into(),
+            notes: "long\nnotes".into(),
+        }
+    }
+
+    #[test]
+    fn a_draft_written_before_raw_text_reads_as_its_fields_in_text() {
+        let old = pb::SaveDraft {
+            actor: Some((&actor(Role::User)).into()),
+            appointment_id: "x".into(),
+            base_version: 3,
+            fields: Some((&fields()).into()),
+            text: None,
+            base: None,
+        };
+        let op = pb::Op { op: Some(pb::op::Op::SaveDraft(old)) };
+        let Op::SaveDraft { text, base, .. } = Op::try_from(op).unwrap() else { panic!("a draft") };
+        assert_eq!(text.title, fields().title);
+        assert_eq!(text.starts_at, "1970-01-01T00:00:00.001Z", "the parsed time, written back as text");
+        assert_eq!(base, None);
     }
 
     #[test]
@@ -244,7 +280,13 @@ mod tests {
         sm.apply(&at(
             1004,
             None,
-            Op::SaveDraft { actor: user.clone(), appointment_id: "x".into(), base_version: 1, fields: fields() },
+            Op::SaveDraft {
+                actor: user.clone(),
+                appointment_id: "x".into(),
+                base_version: 1,
+                text: typed(),
+                base: Some(DraftText::default()),
+            },
         ));
         // An expiry: an audit record with no actor behind it.
         sm.apply(&at(

@@ -31,7 +31,7 @@ impl RaftGrpc {
     /// write's own `trace_id`, else `fallback` (the call's metadata, for a `Forward` from a
     /// follower that predates `trace_id`; "-" when there is none).
     async fn forwarded(&self, request: pb::ForwardRequest, fallback: String) -> Result<pb::ForwardResponse, Status> {
-        use pb::forward_response::{Applied, Kind, NotLeader};
+        use pb::forward_response::{Applied, Kind, NotLeader, Refused};
         use tracing::Instrument;
         let trace_id = request.trace_id.as_deref().map_or(fallback, crate::trace::checked);
         async move {
@@ -42,6 +42,9 @@ impl RaftGrpc {
                     Kind::Applied(Applied { log_index: applied.log_index, response: Some((&applied.response).into()) })
                 }
                 Err(ProposeError::NotLeader { leader }) => Kind::NotLeader(NotLeader { leader_id: leader }),
+                Err(ProposeError::Refused { retry_after }) => {
+                    Kind::Refused(Refused { retry_after_ms: retry_after.as_millis() as u64 })
+                }
                 Err(ProposeError::Fatal(e)) => return Err(fatal(e)),
             };
             Ok(pb::ForwardResponse { kind: Some(kind) })
@@ -115,6 +118,8 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
         let kind = match self.node.read_index_as_leader().await {
             Ok(index) => Kind::ReadIndex(index),
             Err(ProposeError::NotLeader { leader }) => Kind::NotLeader(NotLeader { leader_id: leader }),
+            // Reads pass no admission check; should one ever refuse, the caller is told so.
+            Err(e @ ProposeError::Refused { .. }) => return Err(fatal(e)),
             Err(ProposeError::Fatal(e)) => return Err(fatal(e)),
         };
         Ok(Response::new(pb::ReadIndexResponse { kind: Some(kind) }))

@@ -2,13 +2,15 @@
 
 use super::LockStateMachine;
 use super::command::{Event, Op, Rejection, Response};
-use super::types::{Actor, Appointment, AppointmentFields, Draft};
+use super::types::{Actor, Appointment, AppointmentFields, Draft, DraftText};
 use crate::limits;
 
 pub(super) fn check_appointment_input(op: &Op) -> Result<(), String> {
     match op {
-        Op::CreateAppointment { fields, .. } | Op::UpdateAppointment { fields, .. } | Op::SaveDraft { fields, .. } => {
-            fields.validate()
+        Op::CreateAppointment { fields, .. } | Op::UpdateAppointment { fields, .. } => fields.validate(),
+        Op::SaveDraft { text, base, .. } => {
+            text.validate()?;
+            base.as_ref().map_or(Ok(()), DraftText::validate)
         }
         _ => Ok(()),
     }
@@ -56,6 +58,19 @@ impl LockStateMachine {
         let Some(current) = self.appointments.get(appointment_id) else {
             return Response::Rejected(Rejection::NotFound);
         };
+        // PLANTED BUG: neither token nor session is checked; any save is taken as the holder's.
+        #[cfg(feature = "planted-bugs")]
+        let unfenced = match (self.planted, self.locks.get(appointment_id)) {
+            (Some(super::PlantedBug::UnfencedUpdate), Some(lock)) => {
+                Some((lock.fencing_token, Actor::clone(&lock.holder)))
+            }
+            _ => None,
+        };
+        #[cfg(feature = "planted-bugs")]
+        let (fencing_token, actor) = match &unfenced {
+            Some((token, holder)) => (*token, holder),
+            None => (fencing_token, actor),
+        };
         match self.locks.get(appointment_id) {
             None if fencing_token < self.next_fencing_token => {
                 return Response::Rejected(Rejection::StaleToken { lock: None });
@@ -94,7 +109,8 @@ impl LockStateMachine {
         actor: &Actor,
         appointment_id: &str,
         base_version: u64,
-        fields: &AppointmentFields,
+        text: &DraftText,
+        base: Option<&DraftText>,
     ) -> Response {
         if !self.appointments.contains_key(appointment_id) {
             return Response::Rejected(Rejection::NotFound);
@@ -104,7 +120,8 @@ impl LockStateMachine {
             appointment_id: appointment_id.to_owned(),
             user_id: actor.user_id.clone(),
             base_version,
-            fields: fields.clone(),
+            text: text.clone(),
+            base: base.cloned(),
             saved_at_ms: self.now_ms,
         };
         self.drafts.insert(key, draft);

@@ -1,7 +1,7 @@
 //! What the log carries (commands), what applying one answers (responses) and what it
 //! tells watchers (events).
 
-use super::types::{Actor, Appointment, AppointmentFields, AppointmentId, Lock, Waiter};
+use super::types::{Actor, Appointment, AppointmentFields, AppointmentId, DraftText, Lock, Waiter};
 
 /// One log entry's payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +59,13 @@ pub enum Op {
         expected_version: u64,
         fields: AppointmentFields,
     },
+    /// Keeps what a person typed, valid or not, for them to take up again.
     SaveDraft {
         actor: Actor,
         appointment_id: AppointmentId,
         base_version: u64,
-        fields: AppointmentFields,
+        text: DraftText,
+        base: Option<DraftText>,
     },
     /// Carries nothing but the leader's time: the leader appends one when a lease is due.
     Tick,
@@ -154,6 +156,9 @@ pub enum Rejection {
     InvalidInput {
         reason: String,
     },
+    /// The request id was already used by this session for another request (another
+    /// operation, appointment or body): nothing was done.
+    IdempotencyKeyReused,
 }
 
 /// What applying a command tells watchers. The store tags each with its log index.

@@ -15,6 +15,7 @@
 
 mod appointments;
 pub mod command;
+pub mod digest;
 mod locks;
 pub mod sessions;
 pub mod types;
@@ -26,8 +27,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::sync::Arc;
 
 pub use command::{Command, Event, Op, Rejection, ReleaseReason, Response};
-pub use sessions::SessionRecord;
 use sessions::Sessions;
+pub use sessions::{Remembered, SessionRecord};
 pub use types::*;
 
 /// An appointment id as the state's maps hold it: every map keyed by one appointment shares
@@ -50,6 +51,20 @@ pub struct LockStateMachine {
     now_ms: u64,
     sessions: Sessions,
     due: DueIndex,
+    /// A bug planted on purpose, for the simulation to prove its checker catches it. Never
+    /// in snapshots: the store plants it again before every apply.
+    #[cfg(feature = "planted-bugs")]
+    planted: Option<PlantedBug>,
+}
+
+/// Bugs the simulation plants in the state machine (`planted-bugs` feature only).
+#[cfg(feature = "planted-bugs")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// An acquire of a held lock is granted, as if the lock were free.
+    DoubleGrant,
+    /// A save is applied whatever fencing token and session it carries.
+    UnfencedUpdate,
 }
 
 /// Everything a snapshot holds, in plain owned form, for the encoder.
@@ -71,6 +86,12 @@ impl LockStateMachine {
         LockStateMachine { next_fencing_token: 1, next_audit_seq: 1, ..Default::default() }
     }
 
+    /// Plants `bug` (or none) for the applies that follow.
+    #[cfg(feature = "planted-bugs")]
+    pub fn plant(&mut self, bug: Option<PlantedBug>) {
+        self.planted = bug;
+    }
+
     /// Applies one command at cluster time `max(now, command.issued_at_ms)`.
     ///
     /// Leases due by then lapse first, so a command never acts on a lease that has expired
@@ -82,13 +103,19 @@ impl LockStateMachine {
         self.sessions.forget_idle(self.now_ms);
 
         let dedup_key = match (command.op.actor(), &command.request_id) {
-            (Some(actor), Some(request_id)) => Some((actor.session_key(), request_id.clone())),
+            (Some(actor), Some(request_id)) => {
+                Some((actor.session_key(), request_id.clone(), digest::op_digest(&command.op)))
+            }
             _ => None,
         };
-        if let Some((session_id, request_id)) = &dedup_key
-            && let Some(response) = self.sessions.lookup(session_id, request_id)
+        if let Some((session_id, request_id, op_digest)) = &dedup_key
+            && let Some(remembered) = self.sessions.lookup(session_id, request_id)
         {
-            return (response.clone(), events);
+            // A retry gets the first answer; the same key on another request changes nothing.
+            if remembered.answers(*op_digest) {
+                return (remembered.response.clone(), events);
+            }
+            return (Response::Rejected(Rejection::IdempotencyKeyReused), events);
         }
 
         let response = match self.check_input(&command.op) {
@@ -96,8 +123,8 @@ impl LockStateMachine {
             Ok(()) => self.apply_op(&command.op, &mut events),
         };
 
-        if let Some((session_id, request_id)) = &dedup_key {
-            self.sessions.remember(session_id, request_id, &response, self.now_ms);
+        if let Some((session_id, request_id, op_digest)) = &dedup_key {
+            self.sessions.remember(session_id, request_id, *op_digest, &response, self.now_ms);
         }
         if let Some(id) = command.op.appointment_id() {
             self.check_appointment_invariants(id);
@@ -123,8 +150,8 @@ impl LockStateMachine {
             Op::UpdateAppointment { actor, appointment_id, fencing_token, expected_version, fields } => {
                 self.update_appointment(actor, appointment_id, *fencing_token, *expected_version, fields, events)
             }
-            Op::SaveDraft { actor, appointment_id, base_version, fields } => {
-                self.save_draft(actor, appointment_id, *base_version, fields)
+            Op::SaveDraft { actor, appointment_id, base_version, text, base } => {
+                self.save_draft(actor, appointment_id, *base_version, text, base.as_ref())
             }
             Op::Tick => Response::Applied,
         }
@@ -238,6 +265,8 @@ impl LockStateMachine {
             now_ms: parts.now_ms,
             sessions: Sessions::from_records(parts.sessions.into_iter().collect()),
             due: DueIndex::default(),
+            #[cfg(feature = "planted-bugs")]
+            planted: None,
         };
         // Keyed by the appointments' ids, as a live state is.
         for lock in parts.locks {

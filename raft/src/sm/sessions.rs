@@ -11,7 +11,24 @@ use crate::limits;
 pub struct SessionRecord {
     pub last_seen_ms: u64,
     /// Oldest first; at most `REQUESTS_REMEMBERED_PER_SESSION`.
-    pub recent: VecDeque<(String, Response)>,
+    pub recent: VecDeque<Remembered>,
+}
+
+/// The answer to one request, kept for its retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remembered {
+    pub request_id: String,
+    /// What the request asked for (`digest::op_digest`); 0 when it was remembered before
+    /// digests existed (an older snapshot).
+    pub op_digest: u64,
+    pub response: Response,
+}
+
+impl Remembered {
+    /// Whether a request with this digest is a retry of the remembered one.
+    pub fn answers(&self, op_digest: u64) -> bool {
+        self.op_digest == 0 || self.op_digest == op_digest
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -38,12 +55,12 @@ impl Sessions {
         &self.records
     }
 
-    pub fn lookup(&self, session_id: &str, request_id: &str) -> Option<&Response> {
+    pub fn lookup(&self, session_id: &str, request_id: &str) -> Option<&Remembered> {
         let record = self.records.get(session_id)?;
-        record.recent.iter().find(|(id, _)| id == request_id).map(|(_, r)| r)
+        record.recent.iter().find(|r| r.request_id == request_id)
     }
 
-    pub fn remember(&mut self, session_id: &str, request_id: &str, response: &Response, now_ms: u64) {
+    pub fn remember(&mut self, session_id: &str, request_id: &str, op_digest: u64, response: &Response, now_ms: u64) {
         let record = match self.records.get_mut(session_id) {
             Some(record) => {
                 self.by_last_seen.remove(&(record.last_seen_ms, session_id.to_owned()));
@@ -56,7 +73,11 @@ impl Sessions {
                 .or_insert_with(|| SessionRecord { last_seen_ms: now_ms, recent: VecDeque::with_capacity(1) }),
         };
         record.last_seen_ms = now_ms;
-        record.recent.push_back((request_id.to_owned(), response.clone()));
+        record.recent.push_back(Remembered {
+            request_id: request_id.to_owned(),
+            op_digest,
+            response: response.clone(),
+        });
         while record.recent.len() > limits::REQUESTS_REMEMBERED_PER_SESSION {
             record.recent.pop_front();
         }
@@ -69,8 +90,8 @@ impl Sessions {
 
     /// The actors in remembered answers (granted locks, queues), to share with the state's.
     pub(super) fn actors_mut(&mut self) -> impl Iterator<Item = &mut std::sync::Arc<super::types::Actor>> {
-        self.records.values_mut().flat_map(|r| r.recent.iter_mut()).flat_map(|(_, response)| {
-            let (lock, queue) = match response {
+        self.records.values_mut().flat_map(|r| r.recent.iter_mut()).flat_map(|remembered| {
+            let (lock, queue) = match &mut remembered.response {
                 Response::Granted { lock, .. } => (Some(lock), &mut [][..]),
                 Response::Queued { queue, .. } => (None, queue.as_mut_slice()),
                 _ => (None, &mut [][..]),

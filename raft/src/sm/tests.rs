@@ -45,6 +45,18 @@ fn fields(title: &str) -> AppointmentFields {
     }
 }
 
+/// A form as typed: the start cleared, the end half-typed.
+fn typed(title: &str) -> DraftText {
+    DraftText {
+        title: title.into(),
+        starts_at: String::new(),
+        ends_at: "2030-01-0".into(),
+        client: "Ms. Client".into(),
+        location: "Room 1".into(),
+        notes: "line one\nline two".into(),
+    }
+}
+
 fn cmd(at_ms: u64, op: Op) -> Command {
     Command { issued_at_ms: at_ms, request_id: None, op }
 }
@@ -460,6 +472,65 @@ fn a_retried_request_id_applies_once_and_answers_the_same() {
 }
 
 #[test]
+fn a_request_id_reused_for_another_request_is_refused_and_changes_nothing() {
+    let mut sm = with_appointment();
+    let key = |at_ms, op| Command { issued_at_ms: at_ms, request_id: Some("key-1".into()), op };
+    let lock = granted(&sm.apply(&key(T0, acquire(&alice(), false))).0);
+    let before = sm.clone();
+    // Another operation under the same key: a release that would free the lock.
+    let (answer, events) = sm.apply(&key(T0, release(&alice(), Some(lock.fencing_token))));
+    assert_eq!(answer, Response::Rejected(Rejection::IdempotencyKeyReused));
+    assert!(events.is_empty());
+    assert_eq!(sm, before, "nothing changed, not even what the session remembers");
+    // Another body of the same operation: a fenced save under the key of a save with another text.
+    let save = |title| update(&alice(), lock.fencing_token, 1, title);
+    let Response::AppointmentSaved(saved) =
+        sm.apply(&Command { request_id: Some("key-2".into()), ..cmd(T0, save("A")) }).0
+    else {
+        panic!("the first save applies")
+    };
+    let (answer, _) = sm.apply(&Command { request_id: Some("key-2".into()), ..cmd(T0, save("B")) });
+    assert_eq!(answer, Response::Rejected(Rejection::IdempotencyKeyReused));
+    assert_eq!(sm.appointment("a1").unwrap().fields.title, "A");
+    // The true retries still answer what they first answered.
+    assert_eq!(granted(&sm.apply(&key(T0, acquire(&alice(), false))).0), lock);
+    let retried = sm.apply(&Command { request_id: Some("key-2".into()), ..cmd(T0, save("A")) }).0;
+    assert_eq!(retried, Response::AppointmentSaved(saved));
+}
+
+#[test]
+fn an_answer_remembered_without_a_digest_still_answers_its_retry() {
+    let remembered = Remembered { request_id: "r".into(), op_digest: 0, response: Response::Released };
+    assert!(remembered.answers(12_345), "an older snapshot's answer cannot tell requests apart");
+    let digested = Remembered { op_digest: 7, ..remembered };
+    assert!(digested.answers(7));
+    assert!(!digested.answers(8));
+}
+
+#[test]
+fn one_user_holds_one_place_in_a_queue_whatever_sessions_they_make_up() {
+    let mut sm = with_appointment();
+    granted(&sm.apply(&cmd(T0, acquire(&alice(), false))).0);
+    for n in 0..crate::limits::QUEUE_LEN_MAX + 5 {
+        let tab = actor("bob", &format!("made-up-{n}"), Role::User);
+        let (answer, _) = sm.apply(&cmd(T0 + 1, acquire(&tab, true)));
+        assert!(matches!(answer, Response::Queued { position: 1, .. }), "tab {n}: {answer:?}");
+    }
+    assert_eq!(sm.queue("a1").len(), 1, "all of Bob's tabs share his one place");
+    // Someone else still gets in line.
+    let (answer, _) = sm.apply(&cmd(T0 + 2, acquire(&carol(), true)));
+    assert!(matches!(answer, Response::Queued { position: 2, .. }), "{answer:?}");
+    // Another of Bob's tabs keeps the shared place alive; the lock goes to the tab that queued.
+    let other_tab = actor("bob", "made-up-7", Role::User);
+    assert!(matches!(
+        sm.apply(&cmd(T0 + 3, Op::Renew { actor: other_tab, appointment_id: "a1".into() })).0,
+        Response::Queued { .. }
+    ));
+    sm.apply(&cmd(T0 + 4, release(&alice(), None)));
+    assert_eq!(sm.lock("a1").unwrap().holder.session_id, "made-up-0");
+}
+
+#[test]
 fn cluster_time_never_goes_backwards() {
     let mut sm = with_appointment();
     sm.apply(&cmd(T0 + 1_000, Op::Tick));
@@ -492,13 +563,44 @@ fn invalid_input_is_rejected_by_the_state_machine_itself() {
 }
 
 #[test]
+fn a_draft_keeps_what_was_typed_valid_or_not_within_its_bounds() {
+    let mut sm = with_appointment();
+    let base = DraftText { title: "Checkup".into(), ..typed("Checkup") };
+    let half_typed = typed("");
+    let save = |text: DraftText, base: Option<DraftText>| Op::SaveDraft {
+        actor: alice(),
+        appointment_id: "a1".into(),
+        base_version: 1,
+        text,
+        base,
+    };
+    // An empty title, a cleared start, half an end: all kept as typed.
+    assert_eq!(sm.apply(&cmd(T0, save(half_typed.clone(), Some(base.clone())))).0, Response::DraftSaved);
+    let draft = sm.draft("a1", "alice").unwrap();
+    assert_eq!((&draft.text, draft.base.as_ref()), (&half_typed, Some(&base)));
+    // Bounded all the same, and nothing kept when a bound is broken.
+    let long = DraftText { notes: "x".repeat(crate::limits::NOTES_CHARS_MAX + 1), ..typed("t") };
+    assert!(matches!(sm.apply(&cmd(T0 + 1, save(long, None))).0, Response::Rejected(Rejection::InvalidInput { .. })));
+    let long_base = DraftText { starts_at: "9".repeat(crate::limits::DRAFT_TIME_CHARS_MAX + 1), ..typed("t") };
+    let answer = sm.apply(&cmd(T0 + 2, save(typed("t"), Some(long_base)))).0;
+    assert!(matches!(answer, Response::Rejected(Rejection::InvalidInput { .. })));
+    assert_eq!(sm.draft("a1", "alice").unwrap().text, half_typed, "the refused drafts changed nothing");
+}
+
+#[test]
 fn a_draft_is_kept_for_its_author_and_cleared_by_their_next_save() {
     let mut sm = with_appointment();
     sm.apply(&cmd(T0, acquire(&alice(), false)));
     sm.apply(&cmd(T0 + 1, takeover(&admin(), None)));
-    let save = Op::SaveDraft { actor: alice(), appointment_id: "a1".into(), base_version: 1, fields: fields("typed") };
+    let save = Op::SaveDraft {
+        actor: alice(),
+        appointment_id: "a1".into(),
+        base_version: 1,
+        text: typed("typed"),
+        base: None,
+    };
     assert_eq!(sm.apply(&cmd(T0 + 2, save)).0, Response::DraftSaved);
-    assert_eq!(sm.draft("a1", "alice").unwrap().fields.title, "typed");
+    assert_eq!(sm.draft("a1", "alice").unwrap().text.title, "typed");
     assert!(sm.draft("a1", "bob").is_none());
     sm.apply(&cmd(T0 + 3, release(&admin(), None)));
     let lock = granted(&sm.apply(&cmd(T0 + 4, acquire(&alice(), false))).0);
@@ -557,7 +659,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::super::*;
-    use super::{T0, actor, fields};
+    use super::{T0, actor, fields, typed};
 
     const APPOINTMENTS: [&str; 3] = ["a1", "a2", "a3"];
 
@@ -655,7 +757,13 @@ mod properties {
                 fields: fields(&format!("v{version}")),
             },
             7 => Op::CreateAppointment { actor: who, appointment_id: id, fields: fields("new") },
-            8 => Op::SaveDraft { actor: who, appointment_id: id, base_version: version, fields: fields("draft") },
+            8 => Op::SaveDraft {
+                actor: who,
+                appointment_id: id,
+                base_version: version,
+                text: typed("draft"),
+                base: None,
+            },
             _ => Op::Tick,
         }
     }

@@ -123,8 +123,36 @@ pub struct Draft {
     pub appointment_id: AppointmentId,
     pub user_id: UserId,
     pub base_version: u64,
-    pub fields: AppointmentFields,
+    /// What the person had in the form, as typed.
+    pub text: DraftText,
+    /// The version's values the form started from, when the client sent them: what the
+    /// person's edits are relative to, for a merge field by field.
+    pub base: Option<DraftText>,
     pub saved_at_ms: u64,
+}
+
+/// An appointment form's fields as text, valid or not: a draft keeps what was typed, a
+/// half-typed time included, and is validated only when it is saved as the appointment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DraftText {
+    pub title: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub client: String,
+    pub location: String,
+    pub notes: String,
+}
+
+impl DraftText {
+    /// Bounded like the fields it stands for; nothing else is required of it.
+    pub fn validate(&self) -> Result<(), String> {
+        check_text("title", &self.title, limits::TITLE_CHARS_MAX, false)?;
+        check_text("startsAt", &self.starts_at, limits::DRAFT_TIME_CHARS_MAX, false)?;
+        check_text("endsAt", &self.ends_at, limits::DRAFT_TIME_CHARS_MAX, false)?;
+        check_text("client", &self.client, limits::SHORT_FIELD_CHARS_MAX, false)?;
+        check_text("location", &self.location, limits::SHORT_FIELD_CHARS_MAX, false)?;
+        check_text("notes", &self.notes, limits::NOTES_CHARS_MAX, true)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,7 +229,8 @@ fn check_id(what: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn validate_appointment_id(id: &str) -> Result<(), String> {
+/// The rules every replica holds an appointment id to (the HTTP layer adds its own).
+pub fn validate_appointment_id(id: &str) -> Result<(), String> {
     check_id("appointment id", id)
 }
 

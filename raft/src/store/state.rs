@@ -258,6 +258,8 @@ pub struct StateMachineStore {
     observer: Option<Arc<dyn ApplyObserver>>,
     #[cfg(feature = "planted-bugs")]
     planted_local_expiry: Option<Arc<dyn crate::clock::Clock>>,
+    #[cfg(feature = "planted-bugs")]
+    planted_in_sm: Option<crate::sm::PlantedBug>,
 }
 
 impl StateMachineStore {
@@ -280,6 +282,8 @@ impl StateMachineStore {
             observer: None,
             #[cfg(feature = "planted-bugs")]
             planted_local_expiry: None,
+            #[cfg(feature = "planted-bugs")]
+            planted_in_sm: None,
         })
     }
 
@@ -312,6 +316,14 @@ impl StateMachineStore {
     #[cfg(feature = "planted-bugs")]
     pub fn with_planted_local_expiry(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
         self.planted_local_expiry = Some(clock);
+        self
+    }
+
+    /// PLANTED BUG in the state machine itself (planted before every apply, so a state
+    /// restored from a snapshot has it too).
+    #[cfg(feature = "planted-bugs")]
+    pub fn with_planted_bug(mut self, bug: crate::sm::PlantedBug) -> Self {
+        self.planted_in_sm = Some(bug);
         self
     }
 
@@ -352,6 +364,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     match entry.payload {
                         EntryPayload::Blank => (None, Response::Applied, Vec::new()),
                         EntryPayload::Normal(command) => {
+                            #[cfg(feature = "planted-bugs")]
+                            applied.sm.plant(self.planted_in_sm);
                             let (response, events) = applied.sm.apply(&command);
                             (Some(command), response, events)
                         }

@@ -195,3 +195,66 @@ fn pointers_must_lie_on_the_form() {
         assert!(Pointer::checked(x, y).is_err(), "({x}, {y}) was accepted");
     }
 }
+
+/// Counts what it renders.
+#[derive(Default)]
+struct CountingRender {
+    rosters: AtomicU64,
+    pointers: AtomicU64,
+}
+
+impl RenderPresence for CountingRender {
+    fn roster(&self, _appointment_id: &str, viewers: &[&Viewer]) -> String {
+        self.rosters.fetch_add(1, Ordering::Relaxed);
+        format!("roster of {}", viewers.len())
+    }
+
+    fn pointer(&self, _appointment_id: &str, viewer: &Viewer) -> String {
+        self.pointers.fetch_add(1, Ordering::Relaxed);
+        format!("{} at {:?}", viewer.actor.user_id, viewer.pointer)
+    }
+}
+
+#[test]
+fn a_rooms_messages_are_rendered_once_for_every_reader_of_the_same_change() {
+    let (hub, _) = hub(1);
+    let render = CountingRender::default();
+    // A socket watches the room, as each reader does: the room outlives its viewers.
+    let _watching = hub.watch_room("a1");
+    let guards: Vec<_> = (0..50).map(|n| hub.join("a1", &actor(&format!("u{n}"), &format!("t{n}")))).collect();
+    let first: Vec<_> = (0..50).map(|_| hub.rendered_view("a1", 0, 0, &render)).collect();
+    assert_eq!(render.rosters.load(Ordering::Relaxed), 1, "50 readers, one roster render");
+    let roster = first[0].roster.clone().expect("a roster");
+    assert!(first.iter().all(|v| Arc::ptr_eq(v.roster.as_ref().unwrap(), &roster)), "one shared text");
+    assert_eq!(&*roster, "roster of 50");
+    // Three tabs move; every reader that was up to date gets the same three texts.
+    for guard in &guards[..3] {
+        hub.point(guard.key(), at(0.5, 0.5));
+    }
+    let (seen, seen_roster) = (first[0].seen_seq, first[0].seen_roster_seq);
+    let second: Vec<_> = (0..50).map(|_| hub.rendered_view("a1", seen, seen_roster, &render)).collect();
+    assert_eq!(render.pointers.load(Ordering::Relaxed), 3, "each moved pointer rendered once");
+    assert!(second.iter().all(|v| v.roster.is_none() && v.pointers.len() == 3));
+    assert!(second.iter().all(|v| Arc::ptr_eq(&v.pointers, &second[0].pointers)));
+    // A reader further behind is answered too (rendered for it), and nothing is lost.
+    let behind = hub.rendered_view("a1", 0, seen_roster, &render);
+    assert_eq!(behind.pointers.len(), 3);
+    assert_eq!(render.rosters.load(Ordering::Relaxed), 1, "the roster did not change");
+    // The roster changes: one render again.
+    drop(guards);
+    let after = hub.rendered_view("a1", second[0].seen_seq, second[0].seen_roster_seq, &render);
+    assert_eq!(after.roster.as_deref(), Some("roster of 0"));
+}
+
+#[test]
+fn sockets_flush_on_a_shared_grid() {
+    let (hub, _) = hub(1);
+    let now = tokio::time::Instant::now();
+    let a = hub.next_flush_at(now);
+    let b = hub.next_flush_at(now + std::time::Duration::from_millis(5));
+    assert!(a >= now);
+    assert!(a - now <= std::time::Duration::from_millis(limits::PRESENCE_FLUSH_MS));
+    let step = std::time::Duration::from_millis(limits::PRESENCE_FLUSH_MS);
+    assert!(b == a || b == a + step, "two sockets a few ms apart flush on the same tick or the next");
+    assert_eq!(hub.next_flush_at(a), a, "a tick is its own next tick");
+}
