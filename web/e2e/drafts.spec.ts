@@ -1,0 +1,98 @@
+// A draft is what the person typed, valid or not, and it survives what the network does: kept
+// in the browser when the server cannot be reached, offered back after a reload, and merged
+// against its own base, so a reload (which forgets every version the tab saw) does not turn
+// "Keep mine" into an overwrite of fields the person never touched.
+
+import { expect, test } from "@playwright/test";
+import { clusterForFile, openAppointment, signedIn } from "./app";
+
+// A grace longer than the tests' offline spell: the lock stays the holder's until an admin
+// takes it, instead of lapsing on its own.
+const cluster = clusterForFile({ disconnectGraceMs: 60_000 });
+
+test("offline, taken over, reloaded: the text typed is offered back from the browser's copy", async ({ browser }) => {
+  const alice = await signedIn(browser, cluster().url(1), "Alice Martin");
+  const carol = await signedIn(browser, cluster().url(2), "Carol Diaz");
+  await openAppointment(alice, "demo-1");
+  await openAppointment(carol, "demo-1");
+  const page = alice.page;
+  await page.getByRole("button", { name: "Start editing" }).click();
+  await expect(carol.page.getByTestId("lock-holder")).toHaveText("Locked: Alice Martin is editing");
+  await page.getByLabel("Notes").fill("Typed before the network went.");
+
+  // The server never gets this tab's draft: every draft write fails as it does offline (the
+  // reconnect would otherwise deliver it, and the server's copy would be what comes back).
+  await page.context().route(/\/appointments\/[^/]+\/draft$/, (route) =>
+    route.request().method() === "PUT" ? route.abort("internetdisconnected") : route.fallback(),
+  );
+  await page.context().setOffline(true);
+  await expect(page.getByTestId("connection")).toContainText("Offline", { timeout: 5_000 });
+  // Typed while offline: more notes, and Starts cleared to be retyped (not a valid time).
+  await page.getByLabel("Notes").press("End");
+  await page.getByLabel("Notes").pressSequentially(" And typed offline.");
+  await page.getByLabel("Starts").fill("");
+
+  await carol.page.getByRole("button", { name: "Request Control" }).click();
+  await carol.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click();
+  await expect(carol.page.getByTestId("lock-holder")).toHaveText("You are editing");
+
+  // Back online: the loss is told, and so is the truth about the draft.
+  await page.context().setOffline(false);
+  await expect(page.getByTestId("connection")).toContainText("Live", { timeout: 15_000 });
+  const notice = page.getByTestId("loss-dialog");
+  await expect(notice).toContainText("Carol Diaz took control");
+  await expect(notice.getByTestId("draft-status")).toHaveText(/kept only in this browser/);
+  await notice.getByRole("button", { name: "OK" }).click();
+
+  await page.reload();
+  await expect(page.getByTestId("connection")).toContainText("Live");
+  const banner = page.getByTestId("draft-banner");
+  await expect(banner).toContainText("kept in this browser");
+  await carol.page.getByRole("button", { name: "Done" }).click();
+  await page.getByRole("button", { name: "Start editing" }).click();
+  await banner.getByRole("button", { name: "Restore my draft" }).click();
+  await expect(page.getByLabel("Notes")).toHaveValue("Typed before the network went. And typed offline.");
+  await expect(page.getByLabel("Starts")).toHaveValue("");
+  // A draft is kept as typed; only a save judges it.
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByLabel("Starts")).toBeFocused();
+  await expect(page.getByTestId("version")).toHaveText("version 1");
+});
+
+test("after a reload, keeping a restored draft takes only what it changed: Carol's Location stays", async ({ browser }) => {
+  const alice = await signedIn(browser, cluster().url(1), "Alice Martin");
+  const carol = await signedIn(browser, cluster().url(3), "Carol Diaz");
+  await openAppointment(alice, "demo-2");
+  await openAppointment(carol, "demo-2");
+
+  // Alice changes only Notes; Carol takes over, so Alice's text becomes her draft of version 1.
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  await alice.page.getByLabel("Notes").fill("Alice: fasting since midnight.");
+  await carol.page.getByRole("button", { name: "Request Control" }).click();
+  await carol.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click();
+  await expect(alice.page.getByTestId("loss-dialog").getByTestId("draft-status")).toHaveText(/kept as a draft/);
+  await alice.page.getByTestId("loss-dialog").getByRole("button", { name: "OK" }).click();
+
+  // Carol changes only Location and saves version 2.
+  await carol.page.getByLabel("Location").fill("Room 12, second floor");
+  await carol.page.getByRole("button", { name: "Done" }).click();
+  await expect(alice.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
+
+  // A reload: this tab no longer knows version 1's values; only the draft's base does.
+  await alice.page.reload();
+  await expect(alice.page.getByTestId("connection")).toContainText("Live");
+  await expect(alice.page.getByTestId("version")).toHaveText("version 2");
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  await alice.page.getByRole("button", { name: "Restore my draft" }).click();
+  await expect(alice.page.getByLabel("Notes")).toHaveValue("Alice: fasting since midnight.");
+  await alice.page.getByRole("button", { name: "Save", exact: true }).click();
+  const conflict = alice.page.getByTestId("conflict");
+  await expect(conflict).toContainText("saved version 2");
+
+  await conflict.getByRole("button", { name: "Keep mine and save again" }).click();
+  await expect(alice.page.getByTestId("version")).toHaveText("version 3");
+  await expect(conflict).toBeHidden();
+  await expect(alice.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
+  await expect(carol.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
+  await expect(carol.page.getByLabel("Notes")).toHaveValue("Alice: fasting since midnight.");
+});
