@@ -96,3 +96,34 @@ test("after a reload, keeping a restored draft takes only what it changed: Carol
   await expect(carol.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
   await expect(carol.page.getByLabel("Notes")).toHaveValue("Alice: fasting since midnight.");
 });
+
+test("kept nowhere: the dialog says so and holds the typed text to copy", async ({ browser }) => {
+  const alice = await signedIn(browser, cluster().url(2), "Alice Martin");
+  const carol = await signedIn(browser, cluster().url(3), "Carol Diaz");
+  await openAppointment(alice, "demo-3");
+  await openAppointment(carol, "demo-3");
+  const page = alice.page;
+  // Neither the server nor this browser takes the draft: every draft write fails, and the
+  // browser's storage refuses writes (as a full or disabled localStorage does).
+  await page.context().route(/\/appointments\/[^/]+\/draft$/, (route) =>
+    route.request().method() === "PUT" ? route.abort("internetdisconnected") : route.fallback(),
+  );
+  await page.evaluate(() => {
+    Storage.prototype.setItem = () => {
+      throw new DOMException("full", "QuotaExceededError");
+    };
+  });
+  await page.getByRole("button", { name: "Start editing" }).click();
+  await page.getByLabel("Notes").fill("Line one.\nLine two, not saved anywhere.");
+  await page.getByLabel("Client").fill("Aisha Khan-Malik");
+
+  await carol.page.getByRole("button", { name: "Request Control" }).click();
+  await carol.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click();
+  const notice = page.getByTestId("loss-dialog");
+  await expect(notice.getByTestId("draft-status")).toHaveText(/could not be kept/);
+  // The form behind shows the appointment now; the text to copy is in the dialog.
+  const kept = notice.getByTestId("unsaved-text");
+  await expect(kept.getByLabel("Notes")).toHaveValue("Line one.\nLine two, not saved anywhere.");
+  await expect(kept.getByLabel("Client")).toHaveValue("Aisha Khan-Malik");
+  await expect(kept.getByLabel("Title")).toHaveCount(0);
+});

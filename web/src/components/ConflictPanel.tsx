@@ -2,11 +2,10 @@
 // fields I changed go over theirs; a field we both changed is shown side by side to choose.
 
 import type { Conflict } from "../editor/useEditor";
-import type { FieldName } from "../editor/editForm";
+import { FIELD_LABELS, type FieldName } from "../editor/editForm";
 import type { FormValues } from "../lib/form";
 import { Button } from "./Button";
 
-const LABELS: Record<FieldName, string> = { title: "Title", startsAt: "Starts", endsAt: "Ends", client: "Client", location: "Location", notes: "Notes" };
 
 interface ConflictPanelProps {
   conflict: Conflict;
@@ -46,7 +45,7 @@ export function ConflictPanel({ conflict, savedBy, values, busy, onLoadLatest, o
           <ul className="mt-3 space-y-3" data-testid="clashes">
             {clashes.map((clash) => (
               <li key={clash.field} className="rounded-lg border border-rose-200 bg-white p-3" data-testid={`clash-${clash.field}`}>
-                <p className="font-medium text-slate-800">{LABELS[clash.field]}</p>
+                <p className="font-medium text-slate-800">{FIELD_LABELS[clash.field]}</p>
                 <div className="mt-2 grid gap-2 sm:grid-cols-2">
                   {(
                     [

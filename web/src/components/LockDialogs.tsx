@@ -1,5 +1,6 @@
 import { useState } from "react";
 import type { Lock } from "../api/types";
+import { FIELD_LABELS, type FieldName } from "../editor/editForm";
 import type { LossReport } from "../editor/useEditor";
 import { formatRemaining } from "../lib/countdown";
 import { formatDuration } from "../lib/lease";
@@ -122,7 +123,7 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
     kept: "Your unsaved changes are kept as a draft: start editing again to restore them.",
     local:
       "The server could not be reached, so your unsaved changes are kept only in this browser: open this appointment here again to restore them.",
-    failed: "Your unsaved changes could not be kept as a draft. They are still in the form below: copy what you need.",
+    failed: "Your unsaved changes could not be kept as a draft, on the server or in this browser. Copy what you need from here:",
   }[report?.draft ?? "none"];
   return (
     <Dialog
@@ -138,6 +139,33 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
     >
       <p>{detail}</p>
       <p data-testid="draft-status">{draft}</p>
+      {report?.draft === "failed" && (
+        <div className="mt-2 space-y-2" data-testid="unsaved-text">
+          {report.unsaved.map(({ field, text }) => (
+            <UnsavedField key={field} field={field} text={text} />
+          ))}
+        </div>
+      )}
     </Dialog>
+  );
+}
+
+/** One field's unsaved text, read-only and selectable, to copy before it is gone. */
+function UnsavedField({ field, text }: { field: FieldName; text: string }) {
+  const id = `unsaved-${field}`;
+  return (
+    <div>
+      <label htmlFor={id} className="block text-xs font-semibold text-slate-600">
+        {FIELD_LABELS[field]}
+      </label>
+      <textarea
+        id={id}
+        readOnly
+        dir="auto"
+        rows={field === "notes" ? 4 : 1}
+        value={text}
+        className="mt-1 block w-full resize-y rounded-md border border-slate-300 bg-slate-50 px-2 py-1 text-sm"
+      />
+    </div>
   );
 }

@@ -10,6 +10,8 @@ export type FieldName = keyof FormValues;
 export type FieldErrors = Partial<Record<FieldName, string>>;
 
 export const FIELD_NAMES: readonly FieldName[] = ["title", "startsAt", "endsAt", "client", "location", "notes"];
+/** Each field's name for people, as the form labels it. */
+export const FIELD_LABELS: Readonly<Record<FieldName, string>> = { title: "Title", startsAt: "Starts", endsAt: "Ends", client: "Client", location: "Location", notes: "Notes" };
 
 /** What an edit started from: the version a save must match (`If-Match`) and its values. */
 export interface Base {

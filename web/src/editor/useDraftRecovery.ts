@@ -12,7 +12,7 @@ import { queryKeys } from "../api/queryKeys";
 import { serverClock } from "../lib/serverClock";
 import type { LossNotice } from "../live/room";
 import type { Room } from "../live/useRoom";
-import { dirtyFields, draftOf, newerDraft, offeredFromServer, type EditForm, type OfferedDraft } from "./editForm";
+import { dirtyFields, draftOf, newerDraft, offeredFromServer, type EditForm, type FieldName, type OfferedDraft } from "./editForm";
 import { browserStorage, dropLocalDraft, keepLocalDraft, readLocalDraft, type LocalDraft } from "./localDrafts";
 
 /** "none": nothing was unsaved; "saving", then "kept" (on the server), "local" (only in this
@@ -22,6 +22,9 @@ export type DraftFate = "none" | "saving" | "kept" | "local" | "failed";
 export interface LossReport {
   notice: LossNotice;
   draft: DraftFate;
+  /** The fields changed and their text: once the lock is gone the form shows the appointment,
+   * so when the draft was kept nowhere the dialog holds this text for the person to copy. */
+  unsaved: { field: FieldName; text: string }[];
 }
 
 const offeredFromBrowser = (draft: LocalDraft | null): OfferedDraft | null =>
@@ -67,9 +70,9 @@ export function useDraftRecovery(appointmentId: string, userId: string | null, r
         if (!notice) return;
         room.dispatch({ type: "local.loss_seen" });
         const form = lastForm();
-        const unsaved = form !== null && dirtyFields(form).length > 0;
-        setLossReport({ notice, draft: unsaved ? "saving" : "none" });
-        if (!form || !unsaved) return;
+        const changed = form ? dirtyFields(form).map((field) => ({ field, text: form.values[field] })) : [];
+        setLossReport({ notice, draft: changed.length > 0 ? "saving" : "none", unsaved: changed });
+        if (!form || changed.length === 0) return;
         const settle = (draft: DraftFate) => setLossReport((report) => (report?.notice === notice ? { ...report, draft } : report));
         // This browser first: it cannot fail for want of a network.
         const local = keepLocally(form);
