@@ -4,7 +4,7 @@
 // "Keep mine" into an overwrite of fields the person never touched.
 
 import { expect, test } from "@playwright/test";
-import { clusterForFile, openAppointment, signedIn } from "./app";
+import { clusterForFile, openAppointment, shot, signedIn } from "./app";
 
 // A grace longer than the tests' offline spell: the lock stays the holder's until an admin
 // takes it, instead of lapsing on its own.
@@ -42,6 +42,7 @@ test("offline, taken over, reloaded: the text typed is offered back from the bro
   const notice = page.getByTestId("loss-dialog");
   await expect(notice).toContainText("Carol Diaz took control");
   await expect(notice.getByTestId("draft-status")).toHaveText(/kept only in this browser/);
+  await shot(page, "12-draft-kept-in-browser");
   await notice.getByRole("button", { name: "OK" }).click();
 
   await page.reload();
@@ -126,4 +127,5 @@ test("kept nowhere: the dialog says so and holds the typed text to copy", async 
   await expect(kept.getByLabel("Notes")).toHaveValue("Line one.\nLine two, not saved anywhere.");
   await expect(kept.getByLabel("Client")).toHaveValue("Aisha Khan-Malik");
   await expect(kept.getByLabel("Title")).toHaveCount(0);
+  await shot(page, "13-draft-kept-nowhere");
 });

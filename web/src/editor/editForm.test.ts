@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Appointment } from "../api/types";
 import { toForm } from "../lib/form";
-import { change, dirtyFields, draftOf, mergeOnConflict, newerDraft, offeredFromServer, rebaseOnSave, formFromDraft, startEdit, type EditForm, type OfferedDraft } from "./editForm";
+import { change, dirtyFields, draftOf, mergeOnConflict, newerDraft, offeredFromServer, worthRestoring, rebaseOnSave, formFromDraft, startEdit, type EditForm, type OfferedDraft } from "./editForm";
 
 const v1: Appointment = {
   id: "demo-1",
@@ -144,6 +144,11 @@ describe("a draft", () => {
     expect(offered.values.endsAt).toBe(toForm(v1).endsAt);
     expect(offered.base).toBeNull();
     expect(offered.source).toBe("server");
+  });
+
+  it("is not offered when it is the appointment as it is now", () => {
+    expect(worthRestoring(alices, v1)).toBe(true);
+    expect(worthRestoring(alices, { ...v1, version: 2, notes: "Alice: fasting." })).toBe(false);
   });
 
   it("offered back is the newer of the server's and the browser's", () => {

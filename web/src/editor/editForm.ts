@@ -146,6 +146,12 @@ export function newerDraft(server: OfferedDraft | null, browser: OfferedDraft | 
   return Date.parse(browser.savedAt) > Date.parse(server.savedAt) ? browser : server;
 }
 
+/** Whether `draft` has anything to restore over `current`: one identical to the appointment as
+ * it is now (a browser's copy left behind by a save from elsewhere) has not. */
+export function worthRestoring(draft: OfferedDraft, current: Appointment): boolean {
+  return changedFields(draft.values, toForm(current)).length > 0;
+}
+
 /**
  * The form of a restored draft over the appointment as it is now (`current`). Its base is the
  * draft's own base values when it carries them; else the values of its version if this tab saw

@@ -73,11 +73,12 @@ export function dropLocalDraft(storage: DraftStorage | null, userId: string, app
 
 /** Before writing `key`: if it is new and the drafts are at their bound, the oldest go. */
 function makeRoom(storage: DraftStorage, key: string): void {
+  // The common case, once per keystroke: this entry exists and is replaced in place.
+  if (storage.getItem(key) !== null) return;
   const drafts: { key: string; savedAtMs: number }[] = [];
   for (let i = 0; i < storage.length; i++) {
     const k = storage.key(i);
     if (k === null || !k.startsWith(PREFIX)) continue;
-    if (k === key) return;
     const savedAtMs = Date.parse(parse(storage.getItem(k))?.savedAt ?? "");
     drafts.push({ key: k, savedAtMs: Number.isNaN(savedAtMs) ? 0 : savedAtMs });
   }

@@ -18,6 +18,7 @@ import { promptBeforeExpiryMs } from "../lib/lease";
 import { holderAway, nameOf } from "../live/room";
 import { sessionId } from "../api/session";
 import { formatWhen, timeAgo } from "../lib/format";
+import { worthRestoring } from "../editor/editForm";
 import { PointerThrottle } from "../lib/pointerThrottle";
 import { anchorOf } from "../lib/pointerAnchor";
 import { useRemaining } from "../lib/useRemaining";
@@ -126,7 +127,8 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
     return <p className="text-sm text-slate-500">{fallbackError ?? "Connecting to the appointment…"}</p>;
   }
   const isAdmin = profile?.role === "admin";
-  const draft = drafts.draft && drafts.draft.savedAt !== draftDismissedAt ? drafts.draft : null;
+  const offered = drafts.draft;
+  const draft = offered && offered.savedAt !== draftDismissedAt && worthRestoring(offered, appointment) ? offered : null;
   const lock = session.lock;
   const readOnlyReason = lock
     ? holding
