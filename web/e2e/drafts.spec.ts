@@ -129,3 +129,33 @@ test("kept nowhere: the dialog says so and holds the typed text to copy", async 
   await expect(kept.getByLabel("Title")).toHaveCount(0);
   await shot(page, "13-draft-kept-nowhere");
 });
+
+test("taken over with Starts cleared: the server keeps the draft as typed and gives it back", async ({ browser }) => {
+  const alice = await signedIn(browser, cluster().url(3), "Alice Martin");
+  const carol = await signedIn(browser, cluster().url(1), "Carol Diaz");
+  await openAppointment(alice, "demo-4");
+  await openAppointment(carol, "demo-4");
+  const page = alice.page;
+  await page.getByRole("button", { name: "Start editing" }).click();
+  await page.getByLabel("Notes").fill("A long note, typed while the time is being retyped.");
+  await page.getByLabel("Starts").fill("");
+
+  await carol.page.getByRole("button", { name: "Request Control" }).click();
+  await carol.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click();
+  const notice = page.getByTestId("loss-dialog");
+  await expect(notice.getByTestId("draft-status")).toHaveText(/kept as a draft/);
+  await notice.getByRole("button", { name: "OK" }).click();
+
+  // Only the server's copy can come back: this browser's is gone.
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await expect(page.getByTestId("connection")).toContainText("Live");
+  const banner = page.getByTestId("draft-banner");
+  await expect(banner).toBeVisible();
+  await expect(banner).not.toContainText("kept in this browser");
+  await carol.page.getByRole("button", { name: "Done" }).click();
+  await page.getByRole("button", { name: "Start editing" }).click();
+  await banner.getByRole("button", { name: "Restore my draft" }).click();
+  await expect(page.getByLabel("Notes")).toHaveValue("A long note, typed while the time is being retyped.");
+  await expect(page.getByLabel("Starts")).toHaveValue("");
+});

@@ -122,7 +122,7 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
     saving: "Saving your unsaved changes as a draft…",
     kept: "Your unsaved changes are kept as a draft: start editing again to restore them.",
     local:
-      "The server could not be reached, so your unsaved changes are kept only in this browser: open this appointment here again to restore them.",
+      "Your unsaved changes could not be saved as a draft on the server, so they are kept only in this browser: open this appointment here again to restore them.",
     failed: "Your unsaved changes could not be kept as a draft, on the server or in this browser. Copy what you need from here:",
   }[report?.draft ?? "none"];
   return (

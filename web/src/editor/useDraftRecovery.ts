@@ -16,7 +16,7 @@ import { dirtyFields, draftOf, newerDraft, offeredFromServer, type EditForm, typ
 import { browserStorage, dropLocalDraft, keepLocalDraft, readLocalDraft, type LocalDraft } from "./localDrafts";
 
 /** "none": nothing was unsaved; "saving", then "kept" (on the server), "local" (only in this
- * browser: the server could not be reached) or "failed" (nowhere): the draft's fate. */
+ * browser: the server could not be reached, or refused it) or "failed" (nowhere): the draft's fate. */
 export type DraftFate = "none" | "saving" | "kept" | "local" | "failed";
 
 export interface LossReport {
