@@ -151,7 +151,7 @@ impl AppState {
     /// The time lock answers carry as `serverTime`: this node's clock, never behind the
     /// cluster time it has applied. Clients run countdowns against it, not their own clock.
     pub fn server_time_ms(&self) -> u64 {
-        let cluster_now_ms = self.node.state().read(|a| a.sm.now_ms());
+        let cluster_now_ms = self.node.read(|a| a.sm.now_ms());
         self.clock.now_ms().max(cluster_now_ms)
     }
 }

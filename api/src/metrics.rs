@@ -171,10 +171,10 @@ impl Collector for NodeCollector {
             index(status.snapshot_index),
         )?;
         gauge(&mut e, "lockd_raft_voters", "Voters in the membership", status.voters.len() as i64)?;
-        let locks = state.node.state().read(|a| a.sm.appointments().filter(|ap| a.sm.lock(&ap.id).is_some()).count());
+        let locks = state.node.read(|a| a.sm.appointments().filter(|ap| a.sm.lock(&ap.id).is_some()).count());
         gauge(&mut e, "lockd_locks_held", "Locks held in this node's applied state", locks as i64)?;
 
-        let events = state.node.state().event_counts();
+        let events = state.node.event_counts();
         let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         counter(
             &mut e,

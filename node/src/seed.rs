@@ -27,8 +27,7 @@ pub async fn demo_appointments(node: LockNode) {
         waited += Duration::from_millis(100);
     }
     let day_ms = 24 * 60 * 60 * 1000;
-    let base_ms =
-        node.state().read(|a| a.sm.now_ms()).max(lockd_raft::clock::Clock::now_ms(&lockd_raft::clock::SystemClock));
+    let base_ms = node.read(|a| a.sm.now_ms()).max(lockd_raft::clock::Clock::now_ms(&lockd_raft::clock::SystemClock));
     let base_ms = base_ms - base_ms % day_ms + 9 * 60 * 60 * 1000;
     for (id, title, client, location, days) in DEMO {
         let fields = AppointmentFields {

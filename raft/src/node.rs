@@ -106,11 +106,35 @@ pub enum ProposeError {
     Fatal(String),
 }
 
+/// This node's part in the cluster, as callers outside this crate see it (openraft's own
+/// `ServerState` stays inside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaRole {
+    Leader,
+    Follower,
+    Candidate,
+    /// Replicating, but not a voter (yet).
+    Learner,
+    Shutdown,
+}
+
+impl ReplicaRole {
+    fn of(state: ServerState) -> ReplicaRole {
+        match state {
+            ServerState::Leader => ReplicaRole::Leader,
+            ServerState::Follower => ReplicaRole::Follower,
+            ServerState::Candidate => ReplicaRole::Candidate,
+            ServerState::Learner => ReplicaRole::Learner,
+            ServerState::Shutdown => ReplicaRole::Shutdown,
+        }
+    }
+}
+
 /// What `GET /cluster/status` shows.
 #[derive(Debug, Clone)]
 pub struct ClusterStatus {
     pub node_id: NodeId,
-    pub state: ServerState,
+    pub state: ReplicaRole,
     pub term: u64,
     pub leader: Option<NodeId>,
     pub last_log_index: Option<u64>,
@@ -230,12 +254,26 @@ impl LockNode {
         self.inner.id
     }
 
-    pub fn raft(&self) -> &LockRaft {
+    pub(crate) fn raft(&self) -> &LockRaft {
         &self.inner.raft
     }
 
-    pub fn state(&self) -> &SharedState {
-        &self.inner.shared
+    /// Reads this node's applied state (the state machine, its applied index and
+    /// membership) under its lock: keep `f` short, it holds up `apply`.
+    pub fn read<T>(&self, f: impl FnOnce(&crate::store::Applied) -> T) -> T {
+        self.inner.shared.read(f)
+    }
+
+    /// Every event this node applies from now on, tagged with its log index, or `Reset`
+    /// when a snapshot replaced the state. A receiver that lags is told so (`Lagged`) and
+    /// must read the whole state again.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::store::Notification> {
+        self.inner.shared.subscribe()
+    }
+
+    /// How many events of each kind this node has applied (for `/metrics`).
+    pub fn event_counts(&self) -> &crate::store::EventCounts {
+        self.inner.shared.event_counts()
     }
 
     pub fn write_stats(&self) -> &WriteStats {
@@ -307,7 +345,7 @@ impl LockNode {
         let membership = metrics.membership_config.membership();
         ClusterStatus {
             node_id: self.inner.id,
-            state: metrics.state,
+            state: ReplicaRole::of(metrics.state),
             term: metrics.current_term,
             leader: metrics.current_leader,
             last_log_index: metrics.last_log_index,
@@ -397,7 +435,7 @@ impl LockNode {
 
     /// Stamps `op` with this leader's time and proposes it. Called for local writes and for
     /// writes forwarded by followers.
-    pub async fn propose_as_leader(&self, request_id: Option<String>, op: Op) -> Result<Applied, ProposeError> {
+    pub(crate) async fn propose_as_leader(&self, request_id: Option<String>, op: Op) -> Result<Applied, ProposeError> {
         if let Some(admission) = self.inner.admission.get()
             && let Err(retry_after) = admission.admit(&op)
         {
@@ -421,7 +459,7 @@ impl LockNode {
     }
 
     /// The leader's read index: the log index a linearizable read must have applied.
-    pub async fn read_index_as_leader(&self) -> Result<u64, ProposeError> {
+    pub(crate) async fn read_index_as_leader(&self) -> Result<u64, ProposeError> {
         match self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
             Ok(read) => Ok(read.index()),
             Err(e) => match e.forward_to_leader() {

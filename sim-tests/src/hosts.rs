@@ -94,7 +94,7 @@ impl World {
         let majority = self.members.len() / 2 + 1;
         statuses
             .iter()
-            .filter(|s| s.state == openraft::ServerState::Leader)
+            .filter(|s| s.state == lockd_raft::node::ReplicaRole::Leader)
             .find(|leader| {
                 let followers = statuses.iter().filter(|s| s.leader == Some(leader.node_id) && s.term == leader.term);
                 followers.count() >= majority

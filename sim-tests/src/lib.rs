@@ -229,7 +229,7 @@ pub fn run(seed: u64, config: &SimConfig) -> Report {
         let finals: Vec<(NodeId, Option<u64>, u64)> = world
             .running()
             .values()
-            .map(|node| node.state().read(|s| (node.id(), s.applied_index(), state_digest(s))))
+            .map(|node| node.read(|s| (node.id(), s.applied_index(), state_digest(s))))
             .collect();
         if finals.len() != ids.len() {
             error = Some(format!("only {} of {} nodes run after healing", finals.len(), ids.len()));
@@ -278,7 +278,7 @@ fn state_digest(state: &lockd_raft::store::Applied) -> u64 {
 /// Every node runs, one leads, and all have applied the same index.
 fn converged(world: &World, nodes: usize) -> bool {
     let running = world.running();
-    let indexes: Vec<Option<u64>> = running.values().map(|n| n.state().read(|s| s.applied_index())).collect();
+    let indexes: Vec<Option<u64>> = running.values().map(|n| n.read(|s| s.applied_index())).collect();
     running.len() == nodes && world.leader().is_some() && indexes.windows(2).all(|w| w[0] == w[1])
 }
 
@@ -302,7 +302,7 @@ fn check_overdue_leases(world: &World, elapsed_ms: u64, leader_since: &mut Optio
     let clock = &world.clocks[&leader];
     let clock_ms = clock.at(elapsed_ms);
     let took_office_ms = clock.at(since_ms);
-    node.state().read(|state| {
+    node.read(|state| {
         let cluster_now_ms = clock_ms.max(state.sm.now_ms());
         world.checker.leases_overdue(leader, state, cluster_now_ms, took_office_ms, EXPIRY_BOUND_MS);
     });

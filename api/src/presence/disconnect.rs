@@ -51,7 +51,7 @@ pub fn socket_closed(state: &AppState, appointment_id: &str, actor: Actor) {
 
 /// The fencing token of the lock, if this tab holds it (on this node's applied state).
 fn holders_token(state: &AppState, key: &ViewerKey) -> Option<u64> {
-    state.node.state().read(|applied| {
+    state.node.read(|applied| {
         applied
             .sm
             .lock(&key.appointment_id)

@@ -46,7 +46,7 @@ pub async fn list(State(state): State<AppState>, _identity: Identity, query: Rea
     query.barrier(&state).await?;
     let server_time = dto::rfc3339(state.server_time_ms());
     let items: Vec<dto::AppointmentWithLock> =
-        state.node.state().read(|applied| applied.sm.appointments().map(|a| with_lock(&applied.sm, a)).collect());
+        state.node.read(|applied| applied.sm.appointments().map(|a| with_lock(&applied.sm, a)).collect());
     Ok(Json(json!({ "appointments": items, "serverTime": server_time })).into_response())
 }
 
@@ -73,8 +73,7 @@ pub async fn get(
 ) -> Result<Response, Problem> {
     let id = checked_id(id)?;
     query.barrier(&state).await?;
-    let found =
-        state.node.state().read(|applied| applied.sm.appointment(&id).map(|a| (a.version, with_lock(&applied.sm, a))));
+    let found = state.node.read(|applied| applied.sm.appointment(&id).map(|a| (a.version, with_lock(&applied.sm, a))));
     let (version, body) = found.ok_or_else(|| Problem::not_found("no such appointment"))?;
     Ok(([(header::ETAG, etag(version))], Json(body)).into_response())
 }
@@ -233,7 +232,7 @@ pub async fn get_draft(
 ) -> Result<Response, Problem> {
     let id = checked_id(id)?;
     state.node.read_barrier().await?;
-    let draft = state.node.state().read(|applied| {
+    let draft = state.node.read(|applied| {
         applied.sm.appointment(&id).map(|_| applied.sm.draft(&id, &identity.user_id).map(dto::Draft::from))
     });
     // No draft is an ordinary answer (every page open asks), not an error.

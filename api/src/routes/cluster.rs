@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use lockd_raft::node::ReplicaRole;
 use lockd_raft::types::NodeInfo;
 use serde::Deserialize;
 use serde_json::json;
@@ -39,7 +40,13 @@ pub async fn status(State(state): State<AppState>) -> Response {
         .collect();
     Json(json!({
         "nodeId": s.node_id,
-        "state": format!("{:?}", s.state),
+        "state": match s.state {
+            ReplicaRole::Leader => "Leader",
+            ReplicaRole::Follower => "Follower",
+            ReplicaRole::Candidate => "Candidate",
+            ReplicaRole::Learner => "Learner",
+            ReplicaRole::Shutdown => "Shutdown",
+        },
         "term": s.term,
         "leaderId": s.leader,
         "lastLogIndex": s.last_log_index,

@@ -42,7 +42,7 @@ pub async fn lock_status(
     let id = checked_id(id)?;
     query.barrier(&state).await?;
     let server_time = state.server_time_ms();
-    let body = state.node.state().read(|applied| {
+    let body = state.node.read(|applied| {
         let sm = &applied.sm;
         sm.appointment(&id).map(|_| {
             let lock = sm.lock(&id);
@@ -232,7 +232,7 @@ pub async fn audit(
     }
     let id = checked_id(id)?;
     query.barrier(&state).await?;
-    let records = state.node.state().read(|applied| {
+    let records = state.node.read(|applied| {
         applied.sm.appointment(&id).map(|_| {
             let all: Vec<dto::AuditRecord> = applied.sm.audit(&id).map(dto::AuditRecord::from).collect();
             let skip = all.len().saturating_sub(limits::AUDIT_PAGE_MAX);
