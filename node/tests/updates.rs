@@ -197,7 +197,7 @@ async fn a_hundred_watchers_on_other_nodes_see_every_grant_in_order() {
     cluster.wait_applied(&[1, 2], "fan-1", &viewer).await;
     // A person each: one person's sockets are capped (32 on a node).
     let mut viewers = Vec::new();
-    for n in 0..100 {
+    for n in 0..WATCHERS {
         viewers.push(cluster.login(1, &format!("viewer-{n}"), "user").await);
     }
 
@@ -207,8 +207,8 @@ async fn a_hundred_watchers_on_other_nodes_see_every_grant_in_order() {
     const ROUNDS: usize = 20;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
     let mut readers = Vec::new();
-    for n in 0..WATCHERS {
-        let mut socket = connect(&cluster, 1 + n % 2, "/appointments/fan-1/updates", &viewers[n]).await;
+    for (n, viewer) in viewers.iter().enumerate() {
+        let mut socket = connect(&cluster, 1 + n % 2, "/appointments/fan-1/updates", viewer).await;
         let snapshot = next(&mut socket, Duration::from_secs(5)).await;
         assert_eq!(snapshot["type"], "snapshot");
         let tx = tx.clone();
