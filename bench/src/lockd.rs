@@ -233,7 +233,12 @@ impl System for LockdCluster {
                 frame = socket.next() => frame,
                 _ = &mut stopped => return Ok(seen),
             };
-            let Some(Ok(Message::Text(text))) = frame else { bail!("watch socket closed: {frame:?}") };
+            let text = match frame {
+                Some(Ok(Message::Text(text))) => text,
+                // The server's protocol pings (answered by reading on).
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => bail!("watch socket closed: {other:?}"),
+            };
             let at = Instant::now();
             let event: WatchedFrame = serde_json::from_str(text.as_str())?;
             match &*event.kind {
