@@ -35,6 +35,24 @@ pub struct Claims {
     pub dev: bool,
 }
 
+impl Claims {
+    /// The claims of a token for `identity`, valid from `now_secs` for `ttl_secs`, unmarked.
+    pub fn of(identity: &Identity, now_secs: u64, ttl_secs: u64) -> Claims {
+        Claims {
+            sub: identity.user_id.clone(),
+            name: identity.name.clone(),
+            email: identity.email.clone(),
+            role: crate::dto::role_name(identity.role).into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now_secs,
+            exp: now_secs + ttl_secs,
+            nbf: None,
+            dev: false,
+        }
+    }
+}
+
 /// Who the token says the caller is. Never taken from anything else the client sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -82,20 +100,12 @@ impl JwtKeys {
 
     /// A dev-mode token for `identity` (marked as such: see [`Claims::dev`]).
     pub fn issue(&self, identity: &Identity, now_secs: u64, ttl_secs: u64) -> String {
-        let claims = Claims {
-            sub: identity.user_id.clone(),
-            name: identity.name.clone(),
-            email: identity.email.clone(),
-            role: crate::dto::role_name(identity.role).into(),
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            iat: now_secs,
-            exp: now_secs + ttl_secs,
-            nbf: None,
-            dev: true,
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing cannot fail")
+        self.sign(&Claims { dev: true, ..Claims::of(identity, now_secs, ttl_secs) })
+    }
+
+    /// `claims` signed with this node's secret (HS256).
+    pub fn sign(&self, claims: &Claims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).expect("HS256 signing cannot fail")
     }
 
     pub fn verify(&self, token: &str, now_secs: u64) -> Result<Identity, Problem> {
@@ -206,35 +216,17 @@ mod tests {
         assert_eq!(problem.code, "unauthenticated");
         assert!(problem.detail.contains("dev"), "{}", problem.detail);
         // A token the organisation's issuer made with the shared secret has no mark.
-        let claims = Claims { dev: false, ..claims_of(&alice(), 1_000) };
-        let plain = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"secret"));
-        assert_eq!(JwtKeys::from_secret(b"secret").verify(&plain.unwrap(), 1_000).unwrap(), alice());
+        let plain = JwtKeys::from_secret(b"secret").sign(&Claims::of(&alice(), 1_000, 60));
+        assert_eq!(JwtKeys::from_secret(b"secret").verify(&plain, 1_000).unwrap(), alice());
     }
 
     #[test]
     fn a_token_is_refused_before_its_not_before_time() {
         let keys = JwtKeys::from_secret(b"secret");
-        let claims = Claims { nbf: Some(2_000), dev: false, ..claims_of(&alice(), 1_000) };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"secret"));
-        let token = token.unwrap();
+        let token = keys.sign(&Claims { nbf: Some(2_000), ..Claims::of(&alice(), 1_000, 3_600) });
         let early = keys.verify(&token, 2_000 - limits::TOKEN_LEEWAY_SECS - 1).unwrap_err();
         assert!(early.detail.contains("nbf"), "{}", early.detail);
         assert_eq!(keys.verify(&token, 2_000).unwrap(), alice());
-    }
-
-    fn claims_of(identity: &Identity, now_secs: u64) -> Claims {
-        Claims {
-            sub: identity.user_id.clone(),
-            name: identity.name.clone(),
-            email: identity.email.clone(),
-            role: crate::dto::role_name(identity.role).into(),
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            iat: now_secs,
-            exp: now_secs + 3_600,
-            nbf: None,
-            dev: true,
-        }
     }
 
     #[test]

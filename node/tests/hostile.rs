@@ -327,20 +327,17 @@ async fn bad_input_at_the_edges_gets_a_problem_and_changes_nothing() {
 
     // A token that is not valid yet.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let early = lockd_api::auth::Claims {
-        sub: "alice".into(),
+    let alice_identity = lockd_api::auth::Identity {
+        user_id: "alice".into(),
         name: "Alice".into(),
         email: "alice@example.com".into(),
-        role: "user".into(),
-        iss: "lockd".into(),
-        aud: "lockd".into(),
-        iat: now,
-        exp: now + 3_600,
-        nbf: Some(now + 600),
-        dev: false,
+        role: lockd_raft::sm::Role::User,
     };
-    let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET);
-    let early = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &early, &key).unwrap();
+    let keys = lockd_api::auth::JwtKeys::from_secret(JWT_SECRET);
+    let early = keys.sign(&lockd_api::auth::Claims {
+        nbf: Some(now + 600),
+        ..lockd_api::auth::Claims::of(&alice_identity, now, 3_600)
+    });
     let (status, problem) = answer(cluster.http.get(cluster.url(0, "/appointments")).bearer_auth(early)).await;
     assert_eq!(status, 401, "{problem}");
     assert!(healthy(&cluster, 0).await);
@@ -369,20 +366,8 @@ async fn a_node_out_of_dev_mode_has_no_dev_login_and_refuses_dev_tokens() {
     assert_eq!(status, 401, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("dev"), "{problem}");
     // A token of the organisation's own issuer, with the same secret, is fine.
-    let claims = lockd_api::auth::Claims {
-        sub: "root".into(),
-        name: "Root".into(),
-        email: "root@example.com".into(),
-        role: "admin".into(),
-        iss: "lockd".into(),
-        aud: "lockd".into(),
-        iat: now,
-        exp: now + 3_600,
-        nbf: None,
-        dev: false,
-    };
-    let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET);
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    let token =
+        lockd_api::auth::JwtKeys::from_secret(JWT_SECRET).sign(&lockd_api::auth::Claims::of(&identity, now, 3_600));
     assert_eq!(answer(cluster.http.get(cluster.url(1, "/appointments")).bearer_auth(token)).await.0, 200);
 }
 

@@ -78,3 +78,22 @@ export async function expectAllEnabled(page: Page): Promise<void> {
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
 }
+
+/**
+ * The scene both merge specs start from: Alice changes only Notes and Carol takes control, so
+ * Alice's text becomes her draft of version 1; then Carol changes only Location and saves
+ * version 2, which Alice's screen shows.
+ */
+export async function aliceDraftsNotesThenCarolMovesLocation(alice: Person, carol: Person): Promise<void> {
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  await alice.page.getByLabel("Notes").fill("Alice: fasting since midnight.");
+  await carol.page.getByRole("button", { name: "Request Control" }).click();
+  await carol.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click();
+  await expect(alice.page.getByTestId("loss-dialog").getByTestId("draft-status")).toHaveText(/kept as a draft/);
+  await alice.page.getByTestId("loss-dialog").getByRole("button", { name: "OK" }).click();
+
+  // Carol changes only Location and saves version 2.
+  await carol.page.getByLabel("Location").fill("Room 12, second floor");
+  await carol.page.getByRole("button", { name: "Done" }).click();
+  await expect(alice.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
+}

@@ -4,7 +4,7 @@
 // "Keep mine" into an overwrite of fields the person never touched.
 
 import { expect, test } from "@playwright/test";
-import { clusterForFile, openAppointment, shot, signedIn } from "./app";
+import { aliceDraftsNotesThenCarolMovesLocation, clusterForFile, openAppointment, shot, signedIn } from "./app";
 
 // A grace longer than the tests' offline spell: the lock stays the holder's until an admin
 // takes it, instead of lapsing on its own.
@@ -66,18 +66,7 @@ test("after a reload, keeping a restored draft takes only what it changed: Carol
   await openAppointment(alice, "demo-2");
   await openAppointment(carol, "demo-2");
 
-  // Alice changes only Notes; Carol takes over, so Alice's text becomes her draft of version 1.
-  await alice.page.getByRole("button", { name: "Start editing" }).click();
-  await alice.page.getByLabel("Notes").fill("Alice: fasting since midnight.");
-  await carol.page.getByRole("button", { name: "Request Control" }).click();
-  await carol.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click();
-  await expect(alice.page.getByTestId("loss-dialog").getByTestId("draft-status")).toHaveText(/kept as a draft/);
-  await alice.page.getByTestId("loss-dialog").getByRole("button", { name: "OK" }).click();
-
-  // Carol changes only Location and saves version 2.
-  await carol.page.getByLabel("Location").fill("Room 12, second floor");
-  await carol.page.getByRole("button", { name: "Done" }).click();
-  await expect(alice.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
+  await aliceDraftsNotesThenCarolMovesLocation(alice, carol);
 
   // A reload: this tab no longer knows version 1's values; only the draft's base does.
   await alice.page.reload();

@@ -2,7 +2,7 @@
 // "Keep mine and save again" after a version conflict keeps only the fields this person changed.
 
 import { expect, test, type Page } from "@playwright/test";
-import { clusterForFile, openAppointment, signedIn } from "./app";
+import { aliceDraftsNotesThenCarolMovesLocation, clusterForFile, openAppointment, signedIn } from "./app";
 
 const cluster = clusterForFile();
 
@@ -70,18 +70,7 @@ test("keeping mine after a conflict takes only the fields I changed; Carol's Loc
   await openAppointment(alice, "demo-1");
   await openAppointment(carol, "demo-1");
 
-  // Alice changes only Notes; Carol takes over, so Alice's text becomes her draft of version 1.
-  await alice.page.getByRole("button", { name: "Start editing" }).click();
-  await alice.page.getByLabel("Notes").fill("Alice: fasting since midnight.");
-  await carol.page.getByRole("button", { name: "Request Control" }).click();
-  await carol.page.getByTestId("takeover-dialog").getByRole("button", { name: "Take control" }).click();
-  await expect(alice.page.getByTestId("loss-dialog").getByTestId("draft-status")).toHaveText(/kept as a draft/);
-  await alice.page.getByTestId("loss-dialog").getByRole("button", { name: "OK" }).click();
-
-  // Carol changes only Location and saves version 2.
-  await carol.page.getByLabel("Location").fill("Room 12, second floor");
-  await carol.page.getByRole("button", { name: "Done" }).click();
-  await expect(alice.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
+  await aliceDraftsNotesThenCarolMovesLocation(alice, carol);
 
   // Alice restores her draft (of version 1): the save meets version 2.
   await alice.page.getByRole("button", { name: "Start editing" }).click();
