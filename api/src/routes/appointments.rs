@@ -8,8 +8,8 @@ use lockd_raft::sm::{self, Op};
 use serde_json::json;
 
 use super::{
-    JsonBody, Path, ReadQuery, applied_or_problem, checked_id, fencing_token_header, if_match_header, request_id,
-    unexpected,
+    JsonBody, Path, ReadQuery, WriteHeaders, applied_or_problem, checked_id, fencing_token_header, if_match_header,
+    request_id, unexpected,
 };
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
@@ -83,8 +83,7 @@ pub async fn get(
     path = "/appointments",
     tag = "appointments",
     params(
-        ("X-Session-Id" = String, Header, description = "The tab's session id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        WriteHeaders,
     ),
     request_body = crate::dto::AppointmentInput,
     security(("bearer" = [])),
@@ -129,8 +128,7 @@ pub async fn create(
     tag = "appointments",
     params(
         ("id" = String, Path, description = "Appointment id"),
-        ("X-Session-Id" = String, Header, description = "The tab's session id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        WriteHeaders,
         ("X-Fencing-Token" = Option<u64>, Header, description = "The lock's fencing token"),
         ("If-Match" = Option<u64>, Header, description = "The appointment version the change is based on"),
     ),
@@ -177,8 +175,7 @@ pub async fn update(
     tag = "appointments",
     params(
         ("id" = String, Path, description = "Appointment id"),
-        ("X-Session-Id" = String, Header, description = "The tab's session id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        WriteHeaders,
     ),
     request_body = crate::dto::DraftInput,
     security(("bearer" = [])),

@@ -9,8 +9,8 @@ use lockd_raft::sm::{self, Op, ReleaseReason};
 use serde_json::json;
 
 use super::{
-    JsonBody, OptionalJsonBody, Path, ReadQuery, applied_or_problem, checked_id, fencing_token_header, request_id,
-    unexpected,
+    JsonBody, OptionalJsonBody, Path, ReadQuery, WriteHeaders, applied_or_problem, checked_id, fencing_token_header,
+    request_id, unexpected,
 };
 use crate::auth::{Caller, Identity};
 use crate::problem::Problem;
@@ -65,8 +65,7 @@ pub async fn lock_status(
     tag = "locks",
     params(
         ("id" = String, Path, description = "Appointment id"),
-        ("X-Session-Id" = String, Header, description = "The tab's session id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        WriteHeaders,
     ),
     request_body(content = Option<crate::dto::AcquireInput>, description = "Optional: wait in the queue, a shorter lease"),
     security(("bearer" = [])),
@@ -107,8 +106,7 @@ pub async fn acquire(
     tag = "locks",
     params(
         ("id" = String, Path, description = "Appointment id"),
-        ("X-Session-Id" = String, Header, description = "The tab's session id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        WriteHeaders,
     ),
     security(("bearer" = [])),
     responses(
@@ -135,8 +133,7 @@ pub async fn heartbeat(
     tag = "locks",
     params(
         ("id" = String, Path, description = "Appointment id"),
-        ("X-Session-Id" = String, Header, description = "The tab's session id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        WriteHeaders,
         ("X-Fencing-Token" = Option<u64>, Header, description = "The lock's fencing token"),
     ),
     security(("bearer" = [])),
@@ -170,8 +167,7 @@ pub async fn release(
     tag = "locks",
     params(
         ("id" = String, Path, description = "Appointment id"),
-        ("X-Session-Id" = String, Header, description = "The tab's session id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Exactly-once key of the write; reuse it on a retry"),
+        WriteHeaders,
     ),
     request_body = crate::dto::TakeoverInput,
     security(("bearer" = [])),

@@ -112,6 +112,20 @@ pub(crate) fn checked_id(id: String) -> Result<String, Problem> {
     Ok(id)
 }
 
+/// The headers every write takes, for the OpenAPI document (read by `Caller` and
+/// [`request_id`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(crate) struct WriteHeaders {
+    /// The tab's session id
+    #[param(rename = "X-Session-Id")]
+    session_id: String,
+    /// Exactly-once key of the write; reuse it on a retry
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}
+
 /// The exactly-once key of a write: the client's `Idempotency-Key`, or a fresh one. A
 /// fresh key still makes the node's own forwarding retries apply once.
 pub(crate) fn request_id(headers: &HeaderMap) -> Result<String, Problem> {
