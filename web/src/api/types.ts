@@ -18,6 +18,10 @@ export interface Lock {
   lastActivityAt: string;
   expiresAt: string;
   ttlMs: number;
+  /** Set when the lock was handed from the queue to a waiter who has not confirmed yet: the
+   * holder must act (heartbeat, acquire or save) before this instant or the lock passes on.
+   * Absent from servers without claim windows. */
+  claimBy?: string | null;
 }
 
 export interface Waiter {
@@ -36,16 +40,59 @@ export interface AppointmentFields {
   notes: string;
 }
 
+export type AppointmentStatus = "scheduled" | "cancelled";
+
 export interface Appointment extends AppointmentFields {
   id: string;
   version: number;
+  /** The user id of the last saver. */
   updatedBy: string;
+  /** The last saver's name (absent from older servers). */
+  updatedByName?: string;
   updatedAt: string;
+  /** Absent from servers that cannot cancel: those know only scheduled appointments. */
+  status?: AppointmentStatus;
 }
 
 export interface AppointmentWithLock extends Appointment {
   lock: Lock | null;
   queueLength: number;
+  /** Tabs viewing the appointment now (absent from older servers). */
+  viewers?: number;
+}
+
+/** `POST /appointments`: the fields, and optionally the id to create it under. */
+export interface NewAppointment extends AppointmentFields {
+  id?: string;
+  status?: AppointmentStatus;
+}
+
+/** A lock event of the audit trail (`GET /appointments/{id}/audit`, `GET /audit`). */
+export type AuditAction = "granted" | "released" | "disconnected" | "expired" | "taken_over" | "unclaimed" | "moved";
+
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  /** Present on every record of `GET /audit`; older servers leave it out per appointment. */
+  appointmentId?: string;
+  /** Known actions, or one a newer server added. */
+  action: AuditAction | (string & {});
+  /** Who acted: the new holder of a grant, takeover or move; who released. */
+  by: Person | null;
+  /** Whose lock it was: released, lapsed, taken over or moved from. */
+  from: Person | null;
+  fromFencingToken: number | null;
+  fencingToken: number | null;
+  reason: string;
+}
+
+export interface AuditTrail {
+  appointmentId: string;
+  records: AuditRecord[];
+}
+
+export interface AuditSearch {
+  records: AuditRecord[];
 }
 
 export interface AppointmentList {
@@ -144,6 +191,8 @@ export type AppointmentMessage =
       serverTime: string;
     }
   | { type: "lock.queued"; index: number; appointmentId: string; queue: Waiter[]; serverTime: string }
+  /** The same person continued in another tab: the lock moved there, with a new token. */
+  | { type: "lock.moved"; index: number; appointmentId: string; lock: Lock; previous: Lock; serverTime: string }
   | { type: "appointment.updated"; index: number; appointmentId: string; appointment: Appointment; serverTime: string }
   | { type: "presence"; appointmentId: string; viewers: Viewer[] }
   | {
@@ -164,9 +213,12 @@ export interface AppointmentSummary {
   version: number;
   lock: Lock | null;
   queueLength: number;
+  viewers?: number;
 }
 
 /** Messages on `/updates` (every appointment's lock summary, for the list). */
 export type ListMessage =
   | { type: "snapshot"; index: number; appointments: AppointmentSummary[]; serverTime?: string }
+  /** How many tabs view each appointment now (rooms with none are left out). */
+  | { type: "viewers"; counts: Record<string, number> }
   | Exclude<AppointmentMessage, { type: "snapshot" }>;

@@ -109,6 +109,13 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
   } else if (notice?.kind === "expired") {
     title = "Your lock lapsed";
     detail = `There was no activity for ${formatDuration(notice.ttlMs)}, so the lock was released. Your form is read-only now.`;
+  } else if (notice?.kind === "unclaimed") {
+    title = "Your turn passed";
+    const window = notice.claimWindowMs > 0 ? ` within ${formatDuration(notice.claimWindowMs)}` : " in time";
+    detail = `The lock was handed to you, but no one started editing${window}, so it passed to the next person in line.`;
+  } else if (notice?.kind === "moved") {
+    title = "You continued in another tab";
+    detail = "You are editing this appointment in your other tab now, so the form here is read-only.";
   } else if (notice) {
     title = "Your lock was released";
     detail =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AppointmentWithLock, Lock } from "../api/types";
-import { emptyList, mergeRow, reduceList } from "./list";
+import { emptyList, mergeRow, reduceList, viewersOf } from "./list";
 
 const T = "2026-01-01T00:00:00Z";
 const row = (id: string, version = 1): AppointmentWithLock => ({
@@ -60,5 +60,21 @@ describe("reduceList", () => {
   it("leaves a row the socket has not seen as REST gave it", () => {
     const rest = { ...row("z"), lock: lock("z", 9) };
     expect(mergeRow(rest, emptyList.rows.z)).toBe(rest);
+  });
+
+  it("counts viewers from the snapshot, then from each count message; none from an older server", () => {
+    expect(viewersOf(row("a"), reduceList(emptyList, { type: "snapshot", index: 1, appointments: [{ id: "a", title: "A", version: 1, lock: null, queueLength: 0 }] }))).toBeUndefined();
+    let state = reduceList(emptyList, { type: "snapshot", index: 1, appointments: [{ id: "a", title: "A", version: 1, lock: null, queueLength: 0, viewers: 2 }] });
+    expect(viewersOf(row("a"), state)).toBe(2);
+    state = reduceList(state, { type: "viewers", counts: { b: 1 } });
+    expect(viewersOf(row("a"), state)).toBe(0);
+    expect(viewersOf(row("b"), state)).toBe(1);
+    expect(viewersOf({ ...row("c"), viewers: 4 }, emptyList)).toBe(4);
+  });
+
+  it("follows a lock moved to another tab", () => {
+    let state = reduceList(emptyList, { type: "snapshot", index: 1, appointments: [{ id: "a", title: "A", version: 1, lock: lock("a", 1), queueLength: 0 }] });
+    state = reduceList(state, { type: "lock.moved", index: 2, appointmentId: "a", lock: lock("a", 2), previous: lock("a", 1), serverTime: T });
+    expect(state.rows.a?.lock?.fencingToken).toBe(2);
   });
 });

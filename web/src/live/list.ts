@@ -13,14 +13,20 @@ export interface ListState {
   rows: Record<string, LiveRow>;
   snapshotIndex: number;
   index: number;
+  /** Tabs viewing each appointment, once the server told (older servers never do). */
+  viewers: Record<string, number> | null;
 }
 
-export const emptyList: ListState = { rows: {}, snapshotIndex: 0, index: 0 };
+export const emptyList: ListState = { rows: {}, snapshotIndex: 0, index: 0, viewers: null };
 
 export function reduceList(state: ListState, message: ListMessage): ListState {
   if (message.type === "snapshot") {
-    return { rows: Object.fromEntries(message.appointments.map((a) => [a.id, a])), snapshotIndex: message.index, index: message.index };
+    const counted = message.appointments.some((a) => a.viewers !== undefined);
+    const viewers = counted ? Object.fromEntries(message.appointments.map((a) => [a.id, a.viewers ?? 0])) : null;
+    return { rows: Object.fromEntries(message.appointments.map((a) => [a.id, a])), snapshotIndex: message.index, index: message.index, viewers };
   }
+  // Not a log event: the whole count, rooms with none left out.
+  if (message.type === "viewers") return { ...state, viewers: { ...message.counts } };
   if (!("index" in message)) return state;
   if (message.index <= state.snapshotIndex || message.index < state.index) return state;
   const id = message.appointmentId;
@@ -30,6 +36,7 @@ export function reduceList(state: ListState, message: ListMessage): ListState {
     case "lock.acquired":
     case "lock.renewed":
     case "lock.taken_over":
+    case "lock.moved":
       return put({ ...row, lock: message.lock });
     case "lock.released":
     case "lock.expired":
@@ -46,4 +53,11 @@ export function mergeRow(rest: AppointmentWithLock, live: LiveRow | undefined): 
   if (!live) return rest;
   const fields = live.saved && live.saved.version >= rest.version ? live.saved : rest;
   return { ...rest, ...fields, title: live.title || fields.title, lock: live.lock, queueLength: live.queueLength };
+}
+
+/** How many tabs view appointment `id`: the socket's count once it gave one, else the REST
+ * row's; undefined when the server counts no viewers. */
+export function viewersOf(rest: AppointmentWithLock, state: Pick<ListState, "viewers">): number | undefined {
+  if (state.viewers) return state.viewers[rest.id] ?? 0;
+  return rest.viewers;
 }

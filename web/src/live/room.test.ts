@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Appointment, AppointmentMessage, Lock, Person, Viewer } from "../api/types";
-import { emptyRoom, holderAway, myRole, nameOf, newerLock, reduceRoom, VERSIONS_KEPT_MAX, type RoomInput, type RoomState } from "./room";
+import { claimPending, claimWindowMs, emptyRoom, heldInOtherTab, holderAway, myRole, nameOf, newerLock, reduceRoom, VERSIONS_KEPT_MAX, type RoomInput, type RoomState } from "./room";
 
 const me = { sessionId: "tab-me", nowMs: 1_000 };
 const alice: Person = { userId: "alice", sessionId: "tab-me", name: "Alice", email: "a@x", role: "user" };
@@ -196,6 +196,94 @@ describe("reduceRoom, this tab's own answers", () => {
     const withBob = run([snapshot(1, lock(bob, 2), [viewer(bob)]), updated(2)]);
     expect(withBob.announcement?.text).toBe("Saved by Bob (version 2).");
     expect(nameOf(withBob, "bob")).toBe("Bob");
+  });
+});
+
+describe("reduceRoom, the lock handed over from the queue", () => {
+  const queued = (): RoomState =>
+    run([snapshot(1, lock(bob, 2)), { type: "lock.queued", index: 2, appointmentId: "a1", queue: [{ person: alice, position: 1, enqueuedAt: T, expiresAt: T }], serverTime: T }]);
+  const claimed = (token: number): Lock => ({ ...lock(alice, token, "2026-01-01T00:01:00Z"), claimBy: "2026-01-01T00:01:00Z" });
+  // One log entry: the release, the grant to the first waiter, the queue without them.
+  const handOver = (token: number): AppointmentMessage[] => [
+    { type: "lock.released", index: 3, appointmentId: "a1", previous: lock(bob, 2), reason: "released", serverTime: T },
+    { type: "lock.acquired", index: 3, appointmentId: "a1", lock: claimed(token), serverTime: T },
+    { type: "lock.queued", index: 3, appointmentId: "a1", queue: [], serverTime: T },
+  ];
+
+  it("notices a grant that came while this tab waited, and keeps it until seen", () => {
+    const state = run(handOver(3), queued());
+    expect(state.handOver).toEqual({ fencingToken: 3 });
+    expect(myRole(state, me.sessionId)).toBe("holder");
+    expect(state.announcement?.text).toBe("The lock is yours: start editing before it passes on.");
+    expect(reduceRoom(state, { type: "local.handover_seen" }, me).handOver).toBeNull();
+  });
+
+  it("also from a resync snapshot or this tab's own answer, never from a plain acquire", () => {
+    expect(run([snapshot(9, claimed(3))], queued()).handOver).toEqual({ fencingToken: 3 });
+    expect(reduceRoom(queued(), { type: "local.granted", lock: claimed(3) }, me).handOver).toEqual({ fencingToken: 3 });
+    const free = run([snapshot(1, null)]);
+    expect(reduceRoom(free, { type: "local.granted", lock: lock(alice, 3) }, me).handOver).toBeNull();
+  });
+
+  it("goes with the grant: a confirmation keeps it, a lapse or takeover drops it", () => {
+    const handed = run(handOver(3), queued());
+    const confirmed = run([{ type: "lock.renewed", index: 4, appointmentId: "a1", lock: lock(alice, 3), serverTime: T }], handed);
+    expect(confirmed.handOver).toEqual({ fencingToken: 3 });
+    expect(claimPending(confirmed.lock)).toBe(false);
+    expect(claimPending(handed.lock)).toBe(true);
+    const lapsed = run([{ type: "lock.expired", index: 4, appointmentId: "a1", previous: claimed(3), serverTime: T }], handed);
+    expect(lapsed.handOver).toBeNull();
+  });
+
+  it("an unconfirmed hand-over that lapses is told as unclaimed, to the waiter and to viewers", () => {
+    const lapsed = run([{ type: "lock.expired", index: 4, appointmentId: "a1", previous: claimed(3), serverTime: T }], run(handOver(3), queued()));
+    expect(lapsed.loss).toEqual({ kind: "unclaimed", fencingToken: 3, claimWindowMs: 60_000 });
+    expect(lapsed.announcement?.text).toBe("You did not start in time: the lock passed on.");
+    const bobs = { ...lock(bob, 7, "2026-01-01T00:01:00Z"), claimBy: "2026-01-01T00:01:00Z" };
+    const watching = run([
+      snapshot(1, null),
+      { type: "lock.acquired", index: 2, appointmentId: "a1", lock: bobs, serverTime: T },
+    ]);
+    expect(watching.announcement?.text).toBe("Handed to Bob: waiting for them to start.");
+    const passed = run([{ type: "lock.expired", index: 3, appointmentId: "a1", previous: bobs, serverTime: T }], watching);
+    expect(passed.loss).toBeNull();
+    expect(passed.announcement?.text).toBe("Bob did not start in time: the lock passed on.");
+  });
+
+  it("measures the claim window from the hand-over", () => {
+    expect(claimWindowMs({ acquiredAt: T, claimBy: "2026-01-01T00:00:42Z" })).toBe(42_000);
+    expect(claimWindowMs({ acquiredAt: T, claimBy: null })).toBe(0);
+  });
+});
+
+describe("reduceRoom, the same person in another tab", () => {
+  const otherTab: Person = { ...alice, sessionId: "tab-other" };
+  const mine = { ...me, userId: "alice" };
+
+  it("knows the lock is this person's in another tab, not a stranger's", () => {
+    const state = run([snapshot(1, lock(otherTab, 4))]);
+    expect(heldInOtherTab(state, mine)).toBe(true);
+    expect(heldInOtherTab(state, { ...mine, userId: "bob" })).toBe(false);
+    expect(heldInOtherTab(run([snapshot(1, lock(alice, 4))]), mine)).toBe(false);
+  });
+
+  it("the tab the lock moved from is told it continued elsewhere; the new tab holds it", () => {
+    const moved: AppointmentMessage = { type: "lock.moved", index: 2, appointmentId: "a1", lock: lock(otherTab, 5), previous: lock(alice, 4), serverTime: T };
+    const from = reduceRoom(run([snapshot(1, lock(alice, 4))]), moved, mine);
+    expect(from.loss).toEqual({ kind: "moved", fencingToken: 4 });
+    expect(from.announcement?.text).toBe("You continued in another tab.");
+    expect(myRole(from, me.sessionId)).toBe("viewer");
+    expect(from.lock?.fencingToken).toBe(5);
+    // Someone watching: Alice moved from one of her tabs to another.
+    const third: Person = { ...otherTab, sessionId: "tab-third" };
+    const watching = run([snapshot(1, lock(otherTab, 4)), { ...moved, previous: lock(otherTab, 4), lock: lock(third, 5) }]);
+    expect(watching.announcement?.text).toBe("Alice continued in another tab.");
+    expect(watching.loss).toBeNull();
+  });
+
+  it("a move seen only in the resync snapshot is still a move", () => {
+    const state = [snapshot(1, lock(alice, 4)), snapshot(9, lock(otherTab, 5))].reduce((s, m) => reduceRoom(s, m, mine), emptyRoom);
+    expect(state.loss).toEqual({ kind: "moved", fencingToken: 4 });
   });
 });
 

@@ -25,7 +25,9 @@ export type LocalAction =
   /** This tab saved this version. */
   | { type: "local.saved"; appointment: Appointment }
   /** The loss notice was taken up by the editor (it keeps the draft and tells the person). */
-  | { type: "local.loss_seen" };
+  | { type: "local.loss_seen" }
+  /** The person saw that the lock was handed to them (acted, dismissed it, or came back). */
+  | { type: "local.handover_seen" };
 
 export type RoomInput = AppointmentMessage | LocalAction;
 
@@ -43,7 +45,17 @@ export interface RemotePointer {
 export type LossNotice =
   | { kind: "taken_over"; by: Person; reason: string; fencingToken: number }
   | { kind: "expired"; fencingToken: number; ttlMs: number }
+  /** Handed from the queue, not confirmed within the claim window: it passed on. */
+  | { kind: "unclaimed"; fencingToken: number; claimWindowMs: number }
+  /** The same person continued in another tab. */
+  | { kind: "moved"; fencingToken: number }
   | { kind: "released_elsewhere"; reason: string; fencingToken: number };
+
+/** The lock came to this tab from the queue, while the person may be looking elsewhere: they
+ * are told (toast, title, notification) until they act, dismiss it or come back. */
+export interface HandOver {
+  fencingToken: number;
+}
 
 /** Something worth announcing to screen readers and in the activity line. */
 export interface Announcement {
@@ -64,6 +76,7 @@ export interface RoomState {
   viewers: Viewer[];
   pointers: Record<string, RemotePointer>;
   loss: LossNotice | null;
+  handOver: HandOver | null;
   announcement: Announcement | null;
   /** Versions of the appointment seen, by version number (at most `VERSIONS_KEPT_MAX`). */
   versions: Record<number, AppointmentFields>;
@@ -81,6 +94,7 @@ export const emptyRoom: RoomState = {
   viewers: [],
   pointers: {},
   loss: null,
+  handOver: null,
   announcement: null,
   versions: {},
   names: {},
@@ -89,10 +103,12 @@ export const emptyRoom: RoomState = {
 export interface RoomContext {
   sessionId: string;
   nowMs: number;
+  /** The person of this tab: a lock of theirs in another tab is theirs to move here. */
+  userId?: string | null;
 }
 
 export function reduceRoom(state: RoomState, input: RoomInput, me: RoomContext): RoomState {
-  const next = reduce(state, input, me);
+  const next = withHandOver(state, reduce(state, input, me), me);
   if (next === state) return state;
   const appointment = next.appointment;
   const versions = appointment && !(appointment.version in next.versions) ? keepVersion(next.versions, appointment) : next.versions;
@@ -121,6 +137,8 @@ function reduce(state: RoomState, message: RoomInput, me: RoomContext): RoomStat
       return state.appointment && state.appointment.version >= message.appointment.version ? state : { ...state, appointment: message.appointment };
     case "local.loss_seen":
       return state.loss === null ? state : { ...state, loss: null };
+    case "local.handover_seen":
+      return state.handOver === null ? state : { ...state, handOver: null };
     case "snapshot": {
       const viewers = message.viewers ?? state.viewers;
       // A snapshot after a gap may hide a lost lock: say so if we held it and no longer do.
@@ -128,7 +146,7 @@ function reduce(state: RoomState, message: RoomInput, me: RoomContext): RoomStat
       const holdsNow = message.lock?.holder.sessionId === me.sessionId;
       const loss =
         heldBefore && !holdsNow && message.lock?.fencingToken !== heldBefore.fencingToken
-          ? lossFromNewLock(heldBefore, message.lock)
+          ? lossFromNewLock(heldBefore, message.lock, me)
           : state.loss;
       return {
         ...state,
@@ -166,11 +184,19 @@ function reduce(state: RoomState, message: RoomInput, me: RoomContext): RoomStat
   switch (message.type) {
     case "lock.acquired": {
       const mine = message.lock.holder.sessionId === me.sessionId;
+      const name = message.lock.holder.name;
+      const text = message.lock.claimBy
+        ? mine
+          ? "The lock is yours: start editing before it passes on."
+          : `Handed to ${name}: waiting for them to start.`
+        : mine
+          ? "You are editing now."
+          : `${name} is editing.`;
       return {
         ...next,
         lock: message.lock,
         queue: next.queue.filter((w) => w.person.sessionId !== message.lock.holder.sessionId),
-        announcement: announce(mine ? "You are editing now." : `${message.lock.holder.name} is editing.`),
+        announcement: announce(text),
       };
     }
     case "lock.renewed":
@@ -180,16 +206,23 @@ function reduce(state: RoomState, message: RoomInput, me: RoomContext): RoomStat
       // A hand-over comes as the release and the next grant at the same index, release first:
       // only clear the lock this event is about.
       const lock = next.lock?.fencingToken === message.previous.fencingToken ? null : next.lock;
-      const wasMine = message.previous.holder.sessionId === me.sessionId;
+      const { previous } = message;
+      const wasMine = previous.holder.sessionId === me.sessionId;
+      // An expiry of a hand-over never confirmed: the waiter did not start in time.
+      const unclaimed = message.type === "lock.expired" && Boolean(previous.claimBy);
       let loss = next.loss;
       if (wasMine && message.type === "lock.expired") {
-        loss = { kind: "expired", fencingToken: message.previous.fencingToken, ttlMs: leaseTtlMs(message.previous) };
+        loss = unclaimed
+          ? { kind: "unclaimed", fencingToken: previous.fencingToken, claimWindowMs: claimWindowMs(previous) }
+          : { kind: "expired", fencingToken: previous.fencingToken, ttlMs: leaseTtlMs(previous) };
       }
       if (wasMine && message.type === "lock.released" && message.reason !== "released") {
-        loss = { kind: "released_elsewhere", reason: message.reason, fencingToken: message.previous.fencingToken };
+        loss = { kind: "released_elsewhere", reason: message.reason, fencingToken: previous.fencingToken };
       }
-      const who = wasMine ? "Your" : `${message.previous.holder.name}'s`;
-      const text = message.type === "lock.expired" ? `${who} lock expired. The appointment is free.` : "The appointment is free to edit.";
+      const who = wasMine ? "Your" : `${previous.holder.name}'s`;
+      let text = "The appointment is free to edit.";
+      if (unclaimed) text = wasMine ? "You did not start in time: the lock passed on." : `${previous.holder.name} did not start in time: the lock passed on.`;
+      else if (message.type === "lock.expired") text = `${who} lock expired. The appointment is free.`;
       return { ...next, lock, loss, announcement: announce(text) };
     }
     case "lock.taken_over": {
@@ -203,6 +236,13 @@ function reduce(state: RoomState, message: RoomInput, me: RoomContext): RoomStat
         loss,
         announcement: announce(`${message.lock.holder.name} took control from ${wasMine ? "you" : message.previous.holder.name}.`),
       };
+    }
+    case "lock.moved": {
+      const wasMine = message.previous.holder.sessionId === me.sessionId;
+      const mine = message.lock.holder.sessionId === me.sessionId;
+      const loss: LossNotice | null = wasMine ? { kind: "moved", fencingToken: message.previous.fencingToken } : next.loss;
+      const text = wasMine ? "You continued in another tab." : mine ? "You are editing here now." : `${message.lock.holder.name} continued in another tab.`;
+      return { ...next, lock: newerLock(next.lock, message.lock), loss, announcement: announce(text) };
     }
     case "lock.queued":
       return { ...next, queue: message.queue };
@@ -243,7 +283,10 @@ function learnNames(names: Record<string, string>, state: RoomState, input: Room
 /** The reason of a loss seen only in the snapshot after a reconnect: the lock went meanwhile. */
 export const LOST_WHILE_DISCONNECTED = "lost while disconnected";
 
-function lossFromNewLock(previous: Lock, current: Lock | null): LossNotice {
+function lossFromNewLock(previous: Lock, current: Lock | null, me: RoomContext): LossNotice {
+  if (current && me.userId && current.holder.userId === me.userId) {
+    return { kind: "moved", fencingToken: previous.fencingToken };
+  }
   if (current && current.holder.role === "admin") {
     return { kind: "taken_over", by: current.holder, reason: "", fencingToken: previous.fencingToken };
   }
@@ -266,6 +309,39 @@ function keepPresent(pointers: Record<string, RemotePointer>, viewers: Viewer[])
     if (present.has(sessionId)) kept[sessionId] = pointer;
   }
   return kept;
+}
+
+/**
+ * The hand-over notice follows the lock: set when the lock becomes this tab's while it waited
+ * in the queue (by an event, a resync snapshot or its own answer alike), dropped once that grant
+ * is no longer this tab's.
+ */
+function withHandOver(before: RoomState, after: RoomState, me: RoomContext): RoomState {
+  const lock = after.lock;
+  const mine = lock?.holder.sessionId === me.sessionId;
+  if (mine && myRole(before, me.sessionId) === "queued" && before.lock?.fencingToken !== lock.fencingToken) {
+    return { ...after, handOver: { fencingToken: lock.fencingToken } };
+  }
+  if (after.handOver && !(mine && lock.fencingToken === after.handOver.fencingToken)) return { ...after, handOver: null };
+  return after;
+}
+
+/** How long the holder of a handed-over grant had to confirm it: from the hand-over (its
+ * `acquiredAt`) to `claimBy`. */
+export function claimWindowMs(lock: Pick<Lock, "acquiredAt" | "claimBy">): number {
+  const window = Date.parse(lock.claimBy ?? "") - Date.parse(lock.acquiredAt);
+  return Number.isFinite(window) && window > 0 ? window : 0;
+}
+
+/** Whether `lock` was handed over from the queue and its holder has not confirmed yet. */
+export function claimPending(lock: Lock | null): boolean {
+  return Boolean(lock?.claimBy);
+}
+
+/** The lock is this person's, held by another of their tabs: they may continue here. */
+export function heldInOtherTab(state: Pick<RoomState, "lock">, me: { sessionId: string; userId: string | null | undefined }): boolean {
+  const holder = state.lock?.holder;
+  return Boolean(holder && me.userId && holder.userId === me.userId && holder.sessionId !== me.sessionId);
 }
 
 /**

@@ -21,10 +21,13 @@ export function useRoom(appointmentId: string, enabled: boolean): Room {
   const refresh = useAuth((s) => s.refresh);
   const [room] = useState<Room>(() => {
     const store = createStore<RoomState>(() => emptyRoom);
+    // Read at each input: the person of this tab is fixed while a room lives (signing out
+    // unmounts it), but the store is outside React.
+    const me = () => ({ sessionId, nowMs: Date.now(), userId: useAuth.getState().auth?.profile.userId ?? null });
     const socket = new LiveSocket<AppointmentMessage>({
       url: () => socketUrl(`/appointments/${encodeURIComponent(appointmentId)}/updates`),
       protocols: socketProtocols,
-      onMessage: (message) => store.setState((state) => reduceRoom(state, message, { sessionId, nowMs: Date.now() }), true),
+      onMessage: (message) => store.setState((state) => reduceRoom(state, message, me()), true),
       onStatus: (state) => {
         reportConnection(state);
         // Disconnected: what we show may be stale until the next snapshot.
@@ -32,7 +35,7 @@ export function useRoom(appointmentId: string, enabled: boolean): Room {
       },
       onAuthExpired: () => refresh(),
     });
-    const dispatch = (action: LocalAction) => store.setState((state) => reduceRoom(state, action, { sessionId, nowMs: Date.now() }), true);
+    const dispatch = (action: LocalAction) => store.setState((state) => reduceRoom(state, action, me()), true);
     return { store, socket, dispatch };
   });
 
