@@ -97,3 +97,61 @@ export async function aliceDraftsNotesThenCarolMovesLocation(alice: Person, caro
   await carol.page.getByRole("button", { name: "Done" }).click();
   await expect(alice.page.getByLabel("Location")).toHaveValue("Room 12, second floor");
 }
+
+/** The system notifications a page shows, as the test sees them: the page's Notification is
+ * the browser's own, wrapped to record each one and whether it was closed. The person's
+ * permission is granted for the page's origin, as if they had allowed it when asked. */
+export async function recordNotifications(page: Page, origin: string): Promise<void> {
+  await page.context().grantPermissions(["notifications"], { origin });
+  await page.addInitScript(() => {
+    const Real = window.Notification;
+    const shown: { title: string; body: string; closed: boolean }[] = [];
+    class Recorded extends Real {
+      constructor(title: string, options?: NotificationOptions) {
+        super(title, options);
+        const entry = { title, body: options?.body ?? "", closed: false };
+        shown.push(entry);
+        const close = this.close.bind(this);
+        this.close = () => {
+          entry.closed = true;
+          close();
+        };
+      }
+      static override get permission(): NotificationPermission {
+        return Real.permission;
+      }
+      static override requestPermission(): Promise<NotificationPermission> {
+        return Real.requestPermission();
+      }
+    }
+    Object.assign(window, { Notification: Recorded, lockdNotifications: shown });
+  });
+}
+
+export async function notificationsOf(page: Page): Promise<{ title: string; body: string; closed: boolean }[]> {
+  return page.evaluate(() => (window as unknown as { lockdNotifications: { title: string; body: string; closed: boolean }[] }).lockdNotifications);
+}
+
+/**
+ * The person looks at another tab or window. Headless Chromium keeps every page visible and
+ * focused whatever is in front, so this says what a browser says to a background tab: the page
+ * is hidden and has no focus (`visibilitychange`). `lookBack` undoes it.
+ */
+export async function lookAway(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+    Object.defineProperty(document, "hasFocus", { configurable: true, value: () => false });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+}
+
+export async function lookBack(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const own = document as unknown as Record<string, unknown>;
+    delete own.visibilityState;
+    delete own.hidden;
+    delete own.hasFocus;
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+}

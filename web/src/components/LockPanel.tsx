@@ -3,12 +3,15 @@ import { sessionId } from "../api/session";
 import type { Editor } from "../editor/useEditor";
 import { COUNTDOWN_WARN_MS } from "../lib/constants";
 import { formatRemaining } from "../lib/countdown";
+import { askToNotify } from "../lib/systemNotification";
 import { Avatar } from "./Avatar";
 import { Button } from "./Button";
 
 interface LockPanelProps {
   editor: Editor;
   isAdmin: boolean;
+  /** Until the lease lapses or, for a lock handed over and not confirmed yet, until the claim
+   * window ends. */
   remainingMs: number | null;
   /** The room is live; while not, the lock shown may already be gone. */
   synced: boolean;
@@ -20,7 +23,9 @@ interface LockPanelProps {
 /** The lock's state in words, its countdown, and what this person can do about it. */
 export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onRequestControl }: LockPanelProps) {
   const { session, form } = editor;
-  const { role, lock, queue, busy } = session;
+  const { role, lock, queue, busy, claiming } = session;
+  // Handed over from the queue, its holder not started yet (as anyone sees it).
+  const handed = Boolean(lock?.claimBy);
   const myPlace = queue.find((w) => w.person.sessionId === sessionId)?.position;
   const countdown = remainingMs === null ? null : formatRemaining(remainingMs);
   const tone = role === "holder" ? "border-indigo-200 bg-indigo-50" : lock ? "border-amber-200 bg-amber-50" : "border-emerald-200 bg-emerald-50";
@@ -43,11 +48,17 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
                 <div className="min-w-0">
                   <p className="font-semibold" data-testid="lock-holder">
                     {role === "holder" ? (
-                      synced ? (
-                        "You are editing"
-                      ) : (
+                      !synced ? (
                         "Connection lost: your lock may be released meanwhile"
+                      ) : claiming ? (
+                        "Your turn: the lock is yours"
+                      ) : (
+                        "You are editing"
                       )
+                    ) : handed ? (
+                      <>
+                        Handed to <bdi>{lock.holder.name}</bdi>, waiting for them to start{countdown !== null && ` (${countdown})`}
+                      </>
                     ) : (
                       <>
                         Locked: <bdi>{lock.holder.name}</bdi> is editing
@@ -60,7 +71,11 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
                     </p>
                   )}
                   <p className="truncate text-sm text-slate-600">
-                    {role === "holder" ? "Others see your name and watch live." : lock.holder.email}
+                    {role === "holder"
+                      ? claiming
+                        ? "Start editing before the time runs out, or it passes to the next person in line."
+                        : "Others see your name and watch live."
+                      : lock.holder.email}
                     {lock.holder.role === "admin" && role !== "holder" ? " · admin" : ""}
                   </p>
                 </div>
@@ -79,7 +94,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
             <div className={`font-mono text-2xl font-semibold tabular-nums ${remainingMs !== null && remainingMs <= COUNTDOWN_WARN_MS ? "text-rose-700" : "text-slate-800"}`}>
               {countdown}
             </div>
-            <div className="text-xs text-slate-600">{role === "holder" ? "until your lock lapses" : "left without activity"}</div>
+            <div className="text-xs text-slate-600">{countdownCaption(role === "holder", handed)}</div>
           </div>
         )}
       </div>
@@ -90,7 +105,17 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
             Start editing
           </Button>
         )}
-        {role === "holder" && (
+        {claiming && lock && (
+          <>
+            <Button variant="primary" busy={busy === "renew"} data-focus-next onClick={() => void session.confirmClaim()}>
+              Start editing
+            </Button>
+            <Button variant="ghost" disabled={busy !== null} onClick={() => void session.run("done", () => session.release(lock.fencingToken))}>
+              Pass it on
+            </Button>
+          </>
+        )}
+        {role === "holder" && !claiming && (
           <>
             <Button variant="primary" busy={busy === "done"} disabled={busy !== null && busy !== "done"} data-focus-next onClick={() => void editor.save(true)}>
               Done
@@ -104,7 +129,14 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
           </>
         )}
         {lock && role === "viewer" && (
-          <Button busy={busy === "queue"} onClick={() => void session.joinQueue()}>
+          <Button
+            busy={busy === "queue"}
+            onClick={() => {
+              // Asked here, on the click: browsers let only a person's gesture ask.
+              askToNotify();
+              void session.joinQueue();
+            }}
+          >
             Notify me and take it when free
           </Button>
         )}
@@ -135,4 +167,9 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
       )}
     </section>
   );
+}
+
+function countdownCaption(holding: boolean, handed: boolean): string {
+  if (handed) return holding ? "to start, or it passes on" : "to start";
+  return holding ? "until your lock lapses" : "left without activity";
 }

@@ -11,7 +11,7 @@ import type { Lock } from "../api/types";
 import { QUEUE_RENEW_MS } from "../lib/constants";
 import { leaseTtlMs, renewIntervalMs } from "../lib/lease";
 import { RenewalThrottle } from "../lib/renewal";
-import { myRole } from "../live/room";
+import { claimPending, myRole } from "../live/room";
 import type { Room } from "../live/useRoom";
 
 export type Busy = "acquire" | "queue" | "save" | "done" | "takeover" | "renew" | null;
@@ -20,6 +20,9 @@ export function useLockSession(appointmentId: string, room: Room) {
   const lock = useStore(room.store, (s) => s.lock);
   const queue = useStore(room.store, (s) => s.queue);
   const role = myRole({ lock, queue }, sessionId);
+  // Handed over from the queue and not confirmed yet: only the person may confirm it (a click
+  // or typing), never the app on its own (focus, pointer moves, timers).
+  const claiming = role === "holder" && claimPending(lock);
   const [busy, setBusy] = useState<Busy>(null);
   const [error, setError] = useState<string | null>(null);
   const [takeoverWinner, setTakeoverWinner] = useState<Lock | null>(null);
@@ -27,9 +30,9 @@ export function useLockSession(appointmentId: string, room: Room) {
   const ttlMs = lock ? leaseTtlMs(lock) : null;
 
   // The latest role and lease, for handlers that run outside React's render.
-  const latest = useRef({ role, ttlMs });
+  const latest = useRef({ role, ttlMs, claiming });
   useEffect(() => {
-    latest.current = { role, ttlMs };
+    latest.current = { role, ttlMs, claiming };
   });
 
   // A grant renews the lease: activity need not renew it again at once.
@@ -103,10 +106,30 @@ export function useLockSession(appointmentId: string, room: Room) {
       renewal.current.renewed();
     });
 
-  /** Typing, focus, pointer movement: renew the lease, at most every quarter of it (≤ 30 s). */
+  /** The person starts editing a lock handed to them: any renewal confirms it. */
+  const confirming = useRef(false);
+  const confirmClaim = useCallback(async () => {
+    if (confirming.current) return;
+    confirming.current = true;
+    setBusy("renew");
+    setError(null);
+    try {
+      const answer = await heartbeat(appointmentId);
+      if ("lock" in answer) granted(answer.lock);
+      renewal.current.renewed();
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      confirming.current = false;
+      setBusy(null);
+    }
+  }, [appointmentId, granted]);
+
+  /** Typing, focus, pointer movement: renew the lease, at most every quarter of it (≤ 30 s).
+   * Not a confirmation of a handed-over lock: the person may have only moved the mouse. */
   const activity = useCallback(() => {
-    const { role: now, ttlMs: ttl } = latest.current;
-    if (now !== "holder" || ttl === null || !renewal.current.activity(renewIntervalMs(ttl))) return;
+    const { role: now, ttlMs: ttl, claiming: unconfirmed } = latest.current;
+    if (now !== "holder" || unconfirmed || ttl === null || !renewal.current.activity(renewIntervalMs(ttl))) return;
     heartbeat(appointmentId).then(
       (answer) => {
         if ("lock" in answer) granted(answer.lock);
@@ -114,6 +137,12 @@ export function useLockSession(appointmentId: string, room: Room) {
       () => renewal.current.reset(),
     );
   }, [appointmentId, granted]);
+
+  /** The person typed in the form: that starts the editing of a handed-over lock. */
+  const typed = useCallback(() => {
+    if (latest.current.claiming) void confirmClaim();
+    else activity();
+  }, [activity, confirmClaim]);
 
   /** The lease was renewed another way (a save). */
   const renewed = useCallback(() => renewal.current.renewed(), []);
@@ -130,6 +159,7 @@ export function useLockSession(appointmentId: string, room: Room) {
     lock,
     queue,
     ttlMs,
+    claiming,
     busy,
     error,
     setError,
@@ -142,7 +172,9 @@ export function useLockSession(appointmentId: string, room: Room) {
     release,
     requestControl,
     keepEditing,
+    confirmClaim,
     activity,
+    typed,
     renewed,
   };
 }

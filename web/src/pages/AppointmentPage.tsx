@@ -13,6 +13,8 @@ import { LossDialog, StillEditingDialog, TakeoverDialog } from "../components/Lo
 import { PointerLayer } from "../components/PointerLayer";
 import { PresenceStrip } from "../components/PresenceStrip";
 import { useEditor } from "../editor/useEditor";
+import { useHandOver } from "../editor/useHandOver";
+import { HandOverToast } from "../components/HandOverToast";
 import { ConflictPanel } from "../components/ConflictPanel";
 import { promptBeforeExpiryMs } from "../lib/lease";
 import { holderAway, nameOf } from "../live/room";
@@ -53,7 +55,8 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   const announcement = useStore(room.store, (s) => s.announcement);
   const names = useStore(room.store, (s) => s.names);
   const away = useStore(room.store, (s) => holderAway(s, sessionId));
-  const remaining = useRemaining(session.lock?.expiresAt ?? null);
+  // A lock handed over and not started yet counts down its claim window, not its lease.
+  const remaining = useRemaining(session.lock?.claimBy ?? session.lock?.expiresAt ?? null);
   // The grant an admin is about to take over, as shown when they asked.
   const [takeoverFrom, setTakeoverFrom] = useState<Lock | null>(null);
   const [draftDismissedAt, setDraftDismissedAt] = useState<string | null>(null);
@@ -69,9 +72,19 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   useEffect(() => () => throttle.cancel(), [throttle]);
 
   const holding = session.role === "holder";
+  // Holding and started: a lock handed over waits for the person before the form is theirs.
+  const editing = holding && !session.claiming;
   const appointment = editor.appointment;
+  const focusTitle = () => formBox.current?.querySelector<HTMLInputElement>("input[name=title]")?.focus();
+  /** "Start editing" on the turn's notice (in the page or the system's): the person starts. */
+  const startTurn = () => {
+    if (session.claiming) void session.confirmClaim();
+    room.dispatch({ type: "local.handover_seen" });
+    focusTitle();
+  };
+  const turn = useHandOver(id, room, appointment?.title ?? "", startTurn);
   const promptOpen =
-    holding &&
+    editing &&
     remaining !== null &&
     session.ttlMs !== null &&
     remaining > 0 &&
@@ -86,11 +99,13 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   useEffect(() => {
     if (loaded) heading.current?.focus();
   }, [loaded]);
-  const wasHolding = useRef(holding);
+  // Not while a handed-over lock waits: focusing the form then would pull the person away from
+  // whatever they were doing before they chose to start.
+  const wasEditing = useRef(editing);
   useEffect(() => {
-    if (holding && !wasHolding.current) formBox.current?.querySelector<HTMLInputElement>("input[name=title]")?.focus();
-    wasHolding.current = holding;
-  }, [holding]);
+    if (editing && !wasEditing.current) formBox.current?.querySelector<HTMLInputElement>("input[name=title]")?.focus();
+    wasEditing.current = editing;
+  }, [editing]);
   const lossOpen = drafts.lossReport !== null;
   useEffect(() => {
     if (document.activeElement !== document.body && document.activeElement !== null) return;
@@ -216,7 +231,9 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
           errors={form.edit?.errors ?? {}}
           onChange={(values) => {
             form.setValues(values);
-            session.activity();
+            // Typing is acting: it starts a handed-over lock and ends the "your turn" notice.
+            session.typed();
+            if (turn.handOver) turn.seen();
           }}
           onActivity={session.activity}
           readOnlyReason={readOnlyReason}
@@ -245,6 +262,9 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         onDone={() => void editor.save(true)}
       />
       <LossDialog report={drafts.lossReport} onClose={drafts.dismissLoss} />
+      {turn.handOver && holding && (
+        <HandOverToast claimRemainingMs={session.claiming ? remaining : null} busy={session.busy === "renew"} onStart={startTurn} onDismiss={turn.seen} />
+      )}
     </div>
   );
 }
