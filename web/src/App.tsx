@@ -4,6 +4,7 @@ import { Header } from "./components/Header";
 import { SignInPage } from "./pages/SignInPage";
 import { ListPage } from "./pages/ListPage";
 import { AppointmentPage } from "./pages/AppointmentPage";
+import { NewAppointmentPage } from "./pages/NewAppointmentPage";
 
 export function App() {
   const auth = useAuth((s) => s.auth);
@@ -14,6 +15,7 @@ export function App() {
       <Header auth={auth} />
       <main className="mx-auto max-w-5xl px-4 py-6 sm:px-6">
         {route.page === "list" && <ListPage />}
+        {route.page === "new" && <NewAppointmentPage />}
         {route.page === "appointment" && <AppointmentPage key={route.id} id={route.id} />}
         {route.page === "missing" && (
           <div className="rounded-lg border border-slate-200 bg-white p-6">

@@ -1,5 +1,6 @@
-// Two pages need no router library: the path is the state, history is the store.
-// App paths avoid the API's (`/appointments/...` belongs to the API on every node).
+// A few pages need no router library: the path is the state, history is the store.
+// App paths avoid the API's first segments (`/appointments`, `/audit`, `/updates`, `/cluster`,
+// `/auth`... belong to the API on every node, which never serves the app there).
 
 import { useSyncExternalStore } from "react";
 
@@ -24,13 +25,28 @@ export function navigate(to: string): void {
   window.dispatchEvent(new Event(NAVIGATE));
 }
 
-export type Route = { page: "list" } | { page: "appointment"; id: string } | { page: "missing" };
+export type Route =
+  | { page: "list" }
+  | { page: "new" }
+  | { page: "appointment"; id: string }
+  | { page: "audit"; id: string }
+  | { page: "takeovers" }
+  | { page: "missing" };
 
 export function matchRoute(pathname: string): Route {
-  if (pathname === "/" || pathname === "") return { page: "list" };
-  const match = /^\/appointment\/([^/]+)\/?$/.exec(pathname);
-  if (match?.[1]) return { page: "appointment", id: decodeURIComponent(match[1]) };
+  const path = pathname.length > 1 ? pathname.replace(/\/$/, "") : pathname;
+  if (path === "/" || path === "") return { page: "list" };
+  if (path === NEW_PATH) return { page: "new" };
+  if (path === TAKEOVERS_PATH) return { page: "takeovers" };
+  const match = /^\/appointment\/([^/]+)(\/audit)?$/.exec(path);
+  if (match?.[1]) {
+    const id = decodeURIComponent(match[1]);
+    return match[2] ? { page: "audit", id } : { page: "appointment", id };
+  }
   return { page: "missing" };
 }
 
+export const NEW_PATH = "/new";
+export const TAKEOVERS_PATH = "/takeovers";
 export const appointmentPath = (id: string) => `/appointment/${encodeURIComponent(id)}`;
+export const auditPath = (id: string) => `${appointmentPath(id)}/audit`;

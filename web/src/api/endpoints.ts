@@ -12,6 +12,7 @@ import type {
   DraftBody,
   LockGranted,
   LockStatus,
+  NewAppointment,
   Queued,
 } from "./types";
 import type { DemoProfile } from "./session";
@@ -58,6 +59,11 @@ export const saveAppointment = (id: string, fields: AppointmentFields, version: 
     headers: { "If-Match": String(version), "X-Fencing-Token": String(fencingToken), "Idempotency-Key": idempotencyKey() },
   });
 
+/** 201 with the new appointment. `idempotencyKey`: the same for a retry of the same body, so
+ * a create whose answer was lost is not made twice. */
+export const createAppointment = (body: NewAppointment, key: string) =>
+  api<Appointment>("/appointments", { method: "POST", body, headers: { "Idempotency-Key": key } });
+
 /** Keeps `draft` (the text as typed, its base version and values) as the caller's draft. */
 export const saveDraft = (id: string, draft: DraftBody) => api<null>(`${path(id)}/draft`, { method: "PUT", body: draft });
 
@@ -96,4 +102,4 @@ export function leaveOnPageHide(id: string, fencingToken: number | null, draft: 
   });
 }
 
-const idempotencyKey = randomId;
+export const idempotencyKey = randomId;

@@ -35,3 +35,7 @@ export const LOCAL_DRAFTS_MAX = 20;
  * (two times 200 + 64 + 64 + 200 + 200 + 5,000, ~11,500) and the envelope, with room to
  * spare. A larger entry is not the app's and is not written. */
 export const LOCAL_DRAFT_CHARS_MAX = 16_000;
+
+/** A new appointment's default length: the form starts it at the next whole hour, ending this
+ * many minutes later (the person changes both as they need). */
+export const NEW_APPOINTMENT_MINUTES = 30;

@@ -1,6 +1,7 @@
 // The appointment form's values: what the inputs hold, and the conversion to the API's fields.
 
 import type { AppointmentFields } from "../api/types";
+import { NEW_APPOINTMENT_MINUTES } from "./constants";
 import { fromLocalInput, toLocalInput } from "./format";
 
 export interface FormValues {
@@ -63,4 +64,31 @@ export function validateForm(form: FormValues): Partial<Record<keyof FormValues,
   if (Number.isNaN(end)) errors.endsAt = "Pick an end time.";
   else if (!Number.isNaN(start) && end <= start) errors.endsAt = "The end must be after the start.";
   return errors;
+}
+
+/** A new appointment's form: empty text, starting at the next whole hour (local time). */
+export function newAppointmentValues(now: Date): FormValues {
+  const start = new Date(now);
+  start.setMinutes(0, 0, 0);
+  start.setHours(start.getHours() + 1);
+  const end = new Date(start.getTime() + NEW_APPOINTMENT_MINUTES * 60_000);
+  return { ...emptyForm, startsAt: toLocalInput(start.toISOString()), endsAt: toLocalInput(end.toISOString()) };
+}
+
+/** An id the server takes (docs/api.md): empty (it makes one up), or 1–64 of `A-Za-z0-9-_.@:`,
+ * never only dots. The error in words, or null. */
+export function validateId(id: string): string | null {
+  if (id === "") return null;
+  if (id.length > 64) return "At most 64 characters.";
+  if (!/^[A-Za-z0-9\-_.@:]+$/.test(id)) return "Only letters, digits and - _ . @ : (no spaces).";
+  if (/^\.+$/.test(id)) return "Not only dots.";
+  return null;
+}
+
+/** The field a server's `invalid_input` detail is about: its messages start with the field's
+ * name ("title holds…", "endsAt must be after startsAt", "appointment id …"). */
+export function fieldOfProblem(detail: string): keyof FormValues | "id" | null {
+  const match = /^(title|startsAt|endsAt|client|location|notes|appointment id)\b/.exec(detail);
+  if (!match?.[1]) return null;
+  return match[1] === "appointment id" ? "id" : (match[1] as keyof FormValues);
 }

@@ -6,12 +6,13 @@ import { listAppointments } from "../api/endpoints";
 import { describeError } from "../api/client";
 import type { AppointmentWithLock, ListMessage } from "../api/types";
 import { useAuth } from "../auth";
+import { AppLink } from "../components/AppLink";
 import { Avatar } from "../components/Avatar";
 import { reportConnection } from "../live/connection";
 import { emptyList, mergeRow, reduceList } from "../live/list";
 import { LiveSocket } from "../live/socket";
 import { socketProtocols, socketUrl } from "../live/urls";
-import { appointmentPath, navigate } from "../router";
+import { appointmentPath, NEW_PATH } from "../router";
 import { formatWhen } from "../lib/format";
 import { sessionId } from "../api/session";
 
@@ -56,9 +57,14 @@ export function ListPage() {
   const appointments = query.data.appointments.map((a) => mergeRow(a, live.rows[a.id])).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
   return (
     <section aria-labelledby="list-title">
-      <h1 id="list-title" ref={heading} tabIndex={-1} className="text-xl font-semibold tracking-tight">
-        Appointments
-      </h1>
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <h1 id="list-title" ref={heading} tabIndex={-1} className="text-xl font-semibold tracking-tight">
+          Appointments
+        </h1>
+        <AppLink href={NEW_PATH} className="rounded-md bg-indigo-600 px-3.5 py-2 text-sm font-medium text-white hover:bg-indigo-700">
+          New appointment
+        </AppLink>
+      </div>
       <p className="mt-1 text-sm text-slate-600">One person edits an appointment at a time; everyone else watches it live.</p>
       <ul className="mt-5 divide-y divide-slate-200 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
         {appointments.map((appointment) => (
@@ -71,18 +77,9 @@ export function ListPage() {
 }
 
 function Row({ appointment }: { appointment: AppointmentWithLock }) {
-  const href = appointmentPath(appointment.id);
   return (
     <li data-testid={`row-${appointment.id}`}>
-      <a
-        href={href}
-        onClick={(event) => {
-          if (event.metaKey || event.ctrlKey || event.shiftKey) return;
-          event.preventDefault();
-          navigate(href);
-        }}
-        className="flex items-center gap-4 px-5 py-4 transition hover:bg-slate-50"
-      >
+      <AppLink href={appointmentPath(appointment.id)} className="flex items-center gap-4 px-5 py-4 transition hover:bg-slate-50">
         <div className="min-w-0 flex-1">
           <div className="truncate font-medium">{appointment.title}</div>
           <div className="mt-0.5 truncate text-sm text-slate-500">
@@ -90,7 +87,7 @@ function Row({ appointment }: { appointment: AppointmentWithLock }) {
           </div>
         </div>
         <LockBadge appointment={appointment} />
-      </a>
+      </AppLink>
     </li>
   );
 }
