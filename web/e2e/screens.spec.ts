@@ -2,7 +2,7 @@
 // and the list that finds one.
 
 import { expect, test } from "@playwright/test";
-import { clusterForFile, shot, signedIn } from "./app";
+import { clusterForFile, openAppointment, shot, signedIn } from "./app";
 
 const cluster = clusterForFile();
 
@@ -56,4 +56,46 @@ test("a new appointment: checked, refused at the right field, never losing the t
     await page.getByRole("link", { name: "New appointment" }).click();
     await expect(form.getByLabel("Notes")).toHaveValue("");
   });
+});
+
+test("admins read an appointment's audit trail in words: takeovers with reasons, dropped connections", async ({ browser }) => {
+  const alice = await signedIn(browser, cluster().url(1), "Alice Martin");
+  const carol = await signedIn(browser, cluster().url(3), "Carol Diaz");
+  await openAppointment(alice, "demo-3");
+  await openAppointment(carol, "demo-3");
+  // Not for users: no way in.
+  await expect(alice.page.getByRole("button", { name: "Audit trail" })).toHaveCount(0);
+
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  await expect(carol.page.getByTestId("lock-holder")).toHaveText("Locked: Alice Martin is editing");
+  await carol.page.getByRole("button", { name: "Request Control" }).click();
+  const dialog = carol.page.getByTestId("takeover-dialog");
+  await dialog.getByLabel("Reason (optional)").fill("the client called to move it");
+  await dialog.getByRole("button", { name: "Take control" }).click();
+  await expect(carol.page.getByTestId("lock-holder")).toHaveText("You are editing");
+  await alice.page.getByTestId("loss-dialog").getByRole("button", { name: "OK" }).click();
+
+  // Carol's connection goes: the cluster releases her lock after its grace (5 s here).
+  await carol.page.context().setOffline(true);
+  await expect(alice.page.getByTestId("lock-panel")).toContainText("No one is editing", { timeout: 20_000 });
+  await carol.page.context().setOffline(false);
+  await expect(carol.page.getByTestId("connection")).toContainText("Live", { timeout: 15_000 });
+  await carol.page.getByTestId("loss-dialog").getByRole("button", { name: "OK" }).click();
+
+  const open = carol.page.getByRole("button", { name: "Audit trail" });
+  await open.click();
+  await expect(open).toHaveAttribute("aria-expanded", "true");
+  const panel = carol.page.getByTestId("audit-panel");
+  await expect(panel.getByRole("heading", { name: "Audit trail" })).toBeFocused();
+  const records = panel.getByTestId("audit-record");
+  // Newest first, names not ids, actions in words.
+  await expect(records.nth(0)).toContainText("Carol Diaz's connection dropped: the lock was released");
+  await expect(records.nth(1)).toContainText("Carol Diaz took over from Alice Martin: “the client called to move it”");
+  await expect(records.nth(2)).toContainText("Alice Martin started editing");
+  await expect(records.nth(0).locator("time")).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT/);
+  await shot(carol.page, "16-audit-trail");
+
+  // It follows the room while open: Alice starts again, and it is there.
+  await alice.page.getByRole("button", { name: "Start editing" }).click();
+  await expect(records.nth(0)).toContainText("Alice Martin started editing");
 });

@@ -29,7 +29,6 @@ export type Route =
   | { page: "list" }
   | { page: "new" }
   | { page: "appointment"; id: string }
-  | { page: "audit"; id: string }
   | { page: "takeovers" }
   | { page: "missing" };
 
@@ -38,15 +37,11 @@ export function matchRoute(pathname: string): Route {
   if (path === "/" || path === "") return { page: "list" };
   if (path === NEW_PATH) return { page: "new" };
   if (path === TAKEOVERS_PATH) return { page: "takeovers" };
-  const match = /^\/appointment\/([^/]+)(\/audit)?$/.exec(path);
-  if (match?.[1]) {
-    const id = decodeURIComponent(match[1]);
-    return match[2] ? { page: "audit", id } : { page: "appointment", id };
-  }
+  const match = /^\/appointment\/([^/]+)$/.exec(path);
+  if (match?.[1]) return { page: "appointment", id: decodeURIComponent(match[1]) };
   return { page: "missing" };
 }
 
 export const NEW_PATH = "/new";
 export const TAKEOVERS_PATH = "/takeovers";
 export const appointmentPath = (id: string) => `/appointment/${encodeURIComponent(id)}`;
-export const auditPath = (id: string) => `${appointmentPath(id)}/audit`;

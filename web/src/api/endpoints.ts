@@ -7,6 +7,7 @@ import type {
   AppointmentList,
   AppointmentWithLock,
   Appointment,
+  AuditTrail,
   ClusterStatus,
   Draft,
   DraftBody,
@@ -26,6 +27,8 @@ export const listAppointments = () => api<AppointmentList>("/appointments");
 export const getAppointment = (id: string) => api<AppointmentWithLock>(path(id));
 export const lockStatus = (id: string) => api<LockStatus>(`${path(id)}/lock-status`);
 export const clusterStatus = () => api<ClusterStatus>("/cluster/status");
+/** The appointment's lock events, oldest first (admins only: 403 otherwise). */
+export const getAudit = (id: string) => api<AuditTrail>(`${path(id)}/audit`);
 
 /** 200: the lock is ours (or renewed). With `wait`, 202: we are in the queue. */
 export const acquireLock = (id: string, wait: boolean) =>

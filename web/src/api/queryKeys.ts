@@ -5,4 +5,5 @@ export const queryKeys = {
   appointments: () => ["appointments"] as const,
   appointment: (id: string) => ["appointment", id] as const,
   draft: (id: string) => ["draft", id] as const,
+  audit: (id: string) => ["audit", id] as const,
 };

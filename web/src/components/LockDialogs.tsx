@@ -2,6 +2,7 @@ import { useState } from "react";
 import type { Lock } from "../api/types";
 import { FIELD_LABELS, type FieldName } from "../editor/editForm";
 import type { LossReport } from "../editor/useEditor";
+import { writtenReason } from "../lib/auditWords";
 import { formatRemaining } from "../lib/countdown";
 import { formatDuration } from "../lib/lease";
 import { LOST_WHILE_DISCONNECTED } from "../live/room";
@@ -103,9 +104,8 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
   let detail = "";
   if (notice?.kind === "taken_over") {
     title = `${notice.by.name} took control`;
-    // Only a reason the admin wrote is quoted (older apps sent a stock one when none was given).
-    const written = notice.reason.trim() !== "" && notice.reason !== "admin requested control";
-    detail = `${notice.by.name} (${notice.by.email}) took over editing${written ? `: “${notice.reason}”` : ", giving no reason"}. Your form is read-only now.`;
+    const written = writtenReason(notice.reason);
+    detail = `${notice.by.name} (${notice.by.email}) took over editing${written ? `: “${written}”` : ", giving no reason"}. Your form is read-only now.`;
   } else if (notice?.kind === "expired") {
     title = "Your lock lapsed";
     detail = `There was no activity for ${formatDuration(notice.ttlMs)}, so the lock was released. Your form is read-only now.`;

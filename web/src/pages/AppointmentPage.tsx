@@ -27,6 +27,7 @@ import { useRemaining } from "../lib/useRemaining";
 import { serverClock } from "../lib/serverClock";
 import { useRoom } from "../live/useRoom";
 import { navigate } from "../router";
+import { AuditPanel } from "../components/AuditPanel";
 
 export function AppointmentPage({ id }: { id: string }) {
   // The REST read tells a missing appointment from a slow socket, and shows data at once.
@@ -60,6 +61,8 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   // The grant an admin is about to take over, as shown when they asked.
   const [takeoverFrom, setTakeoverFrom] = useState<Lock | null>(null);
   const [draftDismissedAt, setDraftDismissedAt] = useState<string | null>(null);
+  const [auditOpen, setAuditOpen] = useState(false);
+  const roomIndex = useStore(room.store, (s) => s.index);
   const formBox = useRef<HTMLDivElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const [throttle] = useState(
@@ -163,6 +166,20 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
           </h1>
           <p className="text-sm text-slate-600">
             {formatWhen(appointment.startsAt, appointment.endsAt)} · <span data-testid="version">version {appointment.version}</span>
+            {isAdmin && (
+              <>
+                {" · "}
+                <button
+                  type="button"
+                  className="text-indigo-700 underline-offset-2 hover:underline"
+                  aria-expanded={auditOpen}
+                  aria-controls="audit-panel"
+                  onClick={() => setAuditOpen((open) => !open)}
+                >
+                  Audit trail
+                </button>
+              </>
+            )}
           </p>
           {!synced && (
             <p role="status" className="mt-2 rounded-md bg-amber-50 px-3 py-1.5 text-sm text-amber-900 ring-1 ring-amber-200" data-testid="stale-notice">
@@ -172,6 +189,17 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         </div>
         <PresenceStrip viewers={viewers} lock={lock} queue={session.queue} />
       </div>
+
+      {isAdmin && auditOpen && (
+        <AuditPanel
+          appointmentId={id}
+          roomIndex={roomIndex}
+          onClose={() => {
+            setAuditOpen(false);
+            heading.current?.focus();
+          }}
+        />
+      )}
 
       <LockPanel editor={editor} isAdmin={isAdmin} remainingMs={remaining} synced={synced} away={away} onRequestControl={() => setTakeoverFrom(lock)} />
 
