@@ -99,3 +99,25 @@ test("admins read an appointment's audit trail in words: takeovers with reasons,
   await alice.page.getByRole("button", { name: "Start editing" }).click();
   await expect(records.nth(0)).toContainText("Alice Martin started editing");
 });
+
+test("since when someone edits, how long idle, and who saved last: on the form and on the list", async ({ browser }) => {
+  const alice = await signedIn(browser, cluster().url(1), "Alice Martin");
+  const bob = await signedIn(browser, cluster().url(2), "Bob Okafor");
+  const carol = await signedIn(browser, cluster().url(3), "Carol Diaz");
+  await expect(bob.page.getByTestId("row-demo-2")).toBeVisible();
+  await openAppointment(alice, "demo-2");
+  await openAppointment(carol, "demo-2");
+  const time = String.raw`\d{1,2}:\d{2}( [AP]M)?`;
+
+  await carol.page.getByRole("button", { name: "Start editing" }).click();
+  await expect(alice.page.getByTestId("editing-since")).toHaveText(new RegExp(`^Editing since ${time}$`));
+  await expect(carol.page.getByTestId("editing-since")).toHaveText(new RegExp(`^Editing since ${time}$`));
+  await carol.page.getByLabel("Location").fill("Room 4, ground floor");
+  await carol.page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(alice.page.getByTestId("last-saved")).toHaveText(new RegExp(`^Last saved by Carol Diaz at ${time}$`));
+  await expect(bob.page.getByTestId("row-demo-2").getByTestId("last-saved")).toHaveText(new RegExp(`^Last saved by Carol Diaz at ${time}$`));
+  // Carol does nothing more: a minute later everyone reads that she is idle.
+  await expect(alice.page.getByTestId("editing-since")).toHaveText(new RegExp(`^Editing since ${time} · idle 1 min$`), { timeout: 90_000 });
+  await expect(carol.page.getByTestId("editing-since")).toContainText("idle 1 min");
+  await shot(alice.page, "17-editing-since");
+});

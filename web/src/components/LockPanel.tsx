@@ -1,7 +1,9 @@
 import { AnimatePresence, motion } from "motion/react";
 import { sessionId } from "../api/session";
 import type { Editor } from "../editor/useEditor";
-import { COUNTDOWN_WARN_MS } from "../lib/constants";
+import { ACTIVITY_TICK_MS, COUNTDOWN_WARN_MS } from "../lib/constants";
+import { editingSince } from "../lib/activity";
+import { useServerNow } from "../lib/useServerNow";
 import { formatRemaining } from "../lib/countdown";
 import { askToNotify } from "../lib/systemNotification";
 import { Avatar } from "./Avatar";
@@ -26,6 +28,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
   const { role, lock, queue, busy, claiming } = session;
   // Handed over from the queue, its holder not started yet (as anyone sees it).
   const handed = Boolean(lock?.claimBy);
+  const serverNowMs = useServerNow(ACTIVITY_TICK_MS);
   const myPlace = queue.find((w) => w.person.sessionId === sessionId)?.position;
   const countdown = remainingMs === null ? null : formatRemaining(remainingMs);
   const tone = role === "holder" ? "border-indigo-200 bg-indigo-50" : lock ? "border-amber-200 bg-amber-50" : "border-emerald-200 bg-emerald-50";
@@ -65,6 +68,11 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
                       </>
                     )}
                   </p>
+                  {!handed && (
+                    <p className="text-sm text-slate-700" data-testid="editing-since">
+                      {editingSince(lock, serverNowMs)}
+                    </p>
+                  )}
                   {away && (
                     <p className="text-sm font-medium text-amber-900" role="status" data-testid="holder-away">
                       <bdi>{lock.holder.name}</bdi>&apos;s connection dropped: waiting for them to come back.

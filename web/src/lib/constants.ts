@@ -39,3 +39,6 @@ export const LOCAL_DRAFT_CHARS_MAX = 16_000;
 /** A new appointment's default length: the form starts it at the next whole hour, ending this
  * many minutes later (the person changes both as they need). */
 export const NEW_APPOINTMENT_MINUTES = 30;
+
+/** "Editing since … · idle 3 min" is said in whole minutes: read the clock this often. */
+export const ACTIVITY_TICK_MS = 15_000;

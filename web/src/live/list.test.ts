@@ -77,4 +77,12 @@ describe("reduceList", () => {
     state = reduceList(state, { type: "lock.moved", index: 2, appointmentId: "a", lock: lock("a", 2), previous: lock("a", 1), serverTime: T });
     expect(state.rows.a?.lock?.fencingToken).toBe(2);
   });
+
+  it("learns the names of lock holders, for a saver named only by id", () => {
+    let state = reduceList(emptyList, { type: "snapshot", index: 1, appointments: [{ id: "a", title: "A", version: 1, lock: null, queueLength: 0 }] });
+    expect(state.names).toEqual({});
+    state = reduceList(state, { type: "lock.acquired", index: 2, appointmentId: "a", lock: lock("a", 1), serverTime: T });
+    state = reduceList(state, { type: "lock.released", index: 3, appointmentId: "a", previous: lock("a", 1), reason: "released", serverTime: T });
+    expect(state.names).toEqual({ bob: "Bob" });
+  });
 });

@@ -2,7 +2,7 @@
 // fields; this state, when it has the row, overrides what changes live (lock, queue, title,
 // saved fields). Two sources merged at render, so neither can overwrite the other mid-flight.
 
-import type { Appointment, AppointmentSummary, AppointmentWithLock, ListMessage } from "../api/types";
+import type { Appointment, AppointmentSummary, AppointmentWithLock, ListMessage, Person } from "../api/types";
 
 export interface LiveRow extends AppointmentSummary {
   /** The full appointment when a save was seen after the snapshot. */
@@ -15,15 +15,28 @@ export interface ListState {
   index: number;
   /** Tabs viewing each appointment, once the server told (older servers never do). */
   viewers: Record<string, number> | null;
+  /** Names of the lock holders seen, by user id: an older server names a saver only by id. */
+  names: Record<string, string>;
 }
 
-export const emptyList: ListState = { rows: {}, snapshotIndex: 0, index: 0, viewers: null };
+export const emptyList: ListState = { rows: {}, snapshotIndex: 0, index: 0, viewers: null, names: {} };
 
 export function reduceList(state: ListState, message: ListMessage): ListState {
+  const next = reduce(state, message);
+  if (next === state) return state;
+  const people: Person[] = [];
+  for (const row of Object.values(next.rows)) if (row.lock) people.push(row.lock.holder);
+  if ("previous" in message) people.push(message.previous.holder);
+  const unknown = people.filter((p) => next.names[p.userId] !== p.name);
+  if (unknown.length === 0) return next;
+  return { ...next, names: { ...next.names, ...Object.fromEntries(unknown.map((p) => [p.userId, p.name])) } };
+}
+
+function reduce(state: ListState, message: ListMessage): ListState {
   if (message.type === "snapshot") {
     const counted = message.appointments.some((a) => a.viewers !== undefined);
     const viewers = counted ? Object.fromEntries(message.appointments.map((a) => [a.id, a.viewers ?? 0])) : null;
-    return { rows: Object.fromEntries(message.appointments.map((a) => [a.id, a])), snapshotIndex: message.index, index: message.index, viewers };
+    return { ...state, rows: Object.fromEntries(message.appointments.map((a) => [a.id, a])), snapshotIndex: message.index, index: message.index, viewers };
   }
   // Not a log event: the whole count, rooms with none left out.
   if (message.type === "viewers") return { ...state, viewers: { ...message.counts } };

@@ -20,6 +20,7 @@ import { promptBeforeExpiryMs } from "../lib/lease";
 import { holderAway, nameOf } from "../live/room";
 import { sessionId } from "../api/session";
 import { formatWhen, timeAgo } from "../lib/format";
+import { lastSaved } from "../lib/activity";
 import { worthRestoring } from "../editor/editForm";
 import { PointerThrottle } from "../lib/pointerThrottle";
 import { anchorOf } from "../lib/pointerAnchor";
@@ -166,6 +167,8 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
           </h1>
           <p className="text-sm text-slate-600">
             {formatWhen(appointment.startsAt, appointment.endsAt)} · <span data-testid="version">version {appointment.version}</span>
+            {" · "}
+            <span data-testid="last-saved">{lastSaved(appointment, names, serverClock.now())}</span>
             {isAdmin && (
               <>
                 {" · "}

@@ -14,12 +14,15 @@ import { LiveSocket } from "../live/socket";
 import { socketProtocols, socketUrl } from "../live/urls";
 import { appointmentPath, NEW_PATH } from "../router";
 import { formatWhen } from "../lib/format";
+import { lastSaved } from "../lib/activity";
+import { serverClock } from "../lib/serverClock";
 import { sessionId } from "../api/session";
 
 export function ListPage() {
   const queryClient = useQueryClient();
   const query = useQuery({ queryKey: queryKeys.appointments(), queryFn: listAppointments });
   const refresh = useAuth((s) => s.refresh);
+  const profile = useAuth((s) => s.auth?.profile);
   const [live, dispatch] = useReducer(reduceList, emptyList);
   // After sign-in or coming back from an appointment, focus starts at the page's heading.
   const heading = useRef<HTMLHeadingElement>(null);
@@ -55,6 +58,9 @@ export function ListPage() {
       </p>
     );
   const appointments = query.data.appointments.map((a) => mergeRow(a, live.rows[a.id])).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+  // Savers named by id only (older servers): the names this page saw, and this person's own.
+  const names = profile ? { ...live.names, [profile.userId]: profile.name } : live.names;
+  const nowMs = serverClock.now();
   return (
     <section aria-labelledby="list-title">
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -68,7 +74,7 @@ export function ListPage() {
       <p className="mt-1 text-sm text-slate-600">One person edits an appointment at a time; everyone else watches it live.</p>
       <ul className="mt-5 divide-y divide-slate-200 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
         {appointments.map((appointment) => (
-          <Row key={appointment.id} appointment={appointment} />
+          <Row key={appointment.id} appointment={appointment} saved={lastSaved(appointment, names, nowMs)} />
         ))}
         {appointments.length === 0 && <li className="p-5 text-sm text-slate-500">No appointments yet.</li>}
       </ul>
@@ -76,7 +82,7 @@ export function ListPage() {
   );
 }
 
-function Row({ appointment }: { appointment: AppointmentWithLock }) {
+function Row({ appointment, saved }: { appointment: AppointmentWithLock; saved: string }) {
   return (
     <li data-testid={`row-${appointment.id}`}>
       <AppLink href={appointmentPath(appointment.id)} className="flex items-center gap-4 px-5 py-4 transition hover:bg-slate-50">
@@ -84,6 +90,9 @@ function Row({ appointment }: { appointment: AppointmentWithLock }) {
           <div className="truncate font-medium">{appointment.title}</div>
           <div className="mt-0.5 truncate text-sm text-slate-500">
             {formatWhen(appointment.startsAt, appointment.endsAt)} · {appointment.client} · {appointment.location}
+          </div>
+          <div className="mt-0.5 truncate text-xs text-slate-600" data-testid="last-saved">
+            {saved}
           </div>
         </div>
         <LockBadge appointment={appointment} />
