@@ -2,7 +2,8 @@
 // and the list that finds one.
 
 import { expect, test } from "@playwright/test";
-import { clusterForFile, openAppointment, shot, signedIn } from "./app";
+import { clusterForFile, openAppointment, PHONE, shot, signedIn } from "./app";
+import { devToken } from "./cluster";
 
 const cluster = clusterForFile();
 
@@ -120,4 +121,67 @@ test("since when someone edits, how long idle, and who saved last: on the form a
   await expect(alice.page.getByTestId("editing-since")).toHaveText(new RegExp(`^Editing since ${time} · idle 1 min$`), { timeout: 90_000 });
   await expect(carol.page.getByTestId("editing-since")).toContainText("idle 1 min");
   await shot(alice.page, "17-editing-since");
+});
+
+test("the list finds appointments by words and by day, and keeps the search in its address", async ({ browser }) => {
+  const bob = await signedIn(browser, cluster().url(2), "Bob Okafor");
+  const page = bob.page;
+  const search = page.getByRole("searchbox", { name: "Search" });
+  const rows = page.getByRole("list", { name: "Appointments" });
+  await expect(rows.getByTestId("row-demo-1")).toBeVisible();
+
+  await test.step("words, in any case and order, in the title, client or location", async () => {
+    await search.fill("KHAN physio");
+    await expect(rows.getByRole("listitem")).toHaveCount(1);
+    await expect(rows.getByTestId("row-demo-3")).toBeVisible();
+    await expect(page.getByTestId("list-count")).toHaveText(/^1 of \d+ appointments$/);
+    await page.reload();
+    await expect(search).toHaveValue("KHAN physio");
+    await expect(rows.getByTestId("row-demo-3")).toBeVisible();
+    await expect(rows.getByTestId("row-demo-1")).toBeHidden();
+  });
+
+  await test.step("a day: the appointments starting on it, with the words too", async () => {
+    await search.fill("");
+    const token = await devToken(cluster().url(2), { userId: "bob", name: "Bob Okafor", email: "bob@example.com", role: "user" });
+    const demo1 = (await (await fetch(`${cluster().url(2)}/appointments/demo-1`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { startsAt: string };
+    // The option's value is the local day in the browser's zone.
+    const day = await page.evaluate((iso) => {
+      const d = new Date(iso);
+      return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    }, demo1.startsAt);
+    await page.getByLabel("Day").selectOption(day);
+    await expect(rows.getByTestId("row-demo-1")).toBeVisible();
+    await expect(rows.getByTestId("row-demo-2")).toBeHidden();
+    await shot(page, "18-list-search");
+    await search.fill("vaccination");
+    await expect(rows).toContainText("No appointment matches.");
+    await rows.getByRole("button", { name: "Show them all" }).click();
+    await expect(search).toHaveValue("");
+    await expect(rows.getByTestId("row-demo-4")).toBeVisible();
+    await expect(rows.getByTestId("row-demo-2")).toBeVisible();
+  });
+
+  await test.step("how many people view each appointment, live", async () => {
+    const alice = await signedIn(browser, cluster().url(1), "Alice Martin");
+    const carol = await signedIn(browser, cluster().url(3), "Carol Diaz");
+    const count = rows.getByTestId("row-demo-4").getByTestId("viewers-count");
+    await expect(count).toHaveCount(0);
+    await openAppointment(alice, "demo-4");
+    await expect(count).toHaveText("1 viewing");
+    await openAppointment(carol, "demo-4");
+    await expect(count).toHaveText("2 viewing");
+    // A fresh list starts from the counts the server has.
+    await page.reload();
+    await expect(count).toHaveText("2 viewing");
+    await alice.page.close();
+    await carol.page.goto("/");
+    await expect(count).toHaveCount(0);
+  });
+
+  await test.step("on a phone nothing widens the page", async () => {
+    await page.setViewportSize(PHONE);
+    await search.fill("room");
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+  });
 });

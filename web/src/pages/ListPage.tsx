@@ -1,22 +1,21 @@
 import { queryKeys } from "../api/queryKeys";
-import { useEffect, useReducer, useRef } from "react";
+import { useEffect, useReducer, useRef, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { AnimatePresence, motion } from "motion/react";
 import { listAppointments } from "../api/endpoints";
 import { describeError } from "../api/client";
-import type { AppointmentWithLock, ListMessage } from "../api/types";
+import type { ListMessage } from "../api/types";
 import { useAuth } from "../auth";
 import { AppLink } from "../components/AppLink";
-import { Avatar } from "../components/Avatar";
+import { AppointmentRow } from "../components/AppointmentRow";
+import { ListFilterBar } from "../components/ListFilterBar";
 import { reportConnection } from "../live/connection";
-import { emptyList, mergeRow, reduceList } from "../live/list";
+import { emptyList, mergeRow, reduceList, viewersOf } from "../live/list";
 import { LiveSocket } from "../live/socket";
 import { socketProtocols, socketUrl } from "../live/urls";
-import { appointmentPath, NEW_PATH } from "../router";
-import { formatWhen } from "../lib/format";
+import { NEW_PATH } from "../router";
 import { lastSaved } from "../lib/activity";
+import { dayOptions, filterFromSearch, matchesFilter, noFilter, searchOfFilter, type ListFilter } from "../lib/listFilter";
 import { serverClock } from "../lib/serverClock";
-import { sessionId } from "../api/session";
 
 export function ListPage() {
   const queryClient = useQueryClient();
@@ -24,6 +23,12 @@ export function ListPage() {
   const refresh = useAuth((s) => s.refresh);
   const profile = useAuth((s) => s.auth?.profile);
   const [live, dispatch] = useReducer(reduceList, emptyList);
+  const [filter, setFilter] = useState<ListFilter>(() => filterFromSearch(window.location.search));
+  const changeFilter = (next: ListFilter) => {
+    setFilter(next);
+    // In the address: a reload, or coming back to this entry, keeps it.
+    window.history.replaceState(window.history.state, "", `${window.location.pathname}${searchOfFilter(next)}`);
+  };
   // After sign-in or coming back from an appointment, focus starts at the page's heading.
   const heading = useRef<HTMLHeadingElement>(null);
   const loaded = query.data !== undefined;
@@ -61,6 +66,7 @@ export function ListPage() {
   // Savers named by id only (older servers): the names this page saw, and this person's own.
   const names = profile ? { ...live.names, [profile.userId]: profile.name } : live.names;
   const nowMs = serverClock.now();
+  const shown = appointments.filter((a) => matchesFilter(a, filter));
   return (
     <section aria-labelledby="list-title">
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -72,66 +78,21 @@ export function ListPage() {
         </AppLink>
       </div>
       <p className="mt-1 text-sm text-slate-600">One person edits an appointment at a time; everyone else watches it live.</p>
-      <ul className="mt-5 divide-y divide-slate-200 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
-        {appointments.map((appointment) => (
-          <Row key={appointment.id} appointment={appointment} saved={lastSaved(appointment, names, nowMs)} />
+      <ListFilterBar filter={filter} days={dayOptions(appointments)} shown={shown.length} total={appointments.length} onChange={changeFilter} />
+      <ul className="mt-3 divide-y divide-slate-200 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm" aria-label="Appointments">
+        {shown.map((appointment) => (
+          <AppointmentRow key={appointment.id} appointment={appointment} saved={lastSaved(appointment, names, nowMs)} viewers={viewersOf(appointment, live)} />
         ))}
-        {appointments.length === 0 && <li className="p-5 text-sm text-slate-500">No appointments yet.</li>}
+        {appointments.length === 0 && <li className="p-5 text-sm text-slate-600">No appointments yet.</li>}
+        {appointments.length > 0 && shown.length === 0 && (
+          <li className="flex flex-wrap items-center gap-3 p-5 text-sm text-slate-600">
+            No appointment matches.
+            <button type="button" className="text-indigo-700 underline" onClick={() => changeFilter(noFilter)}>
+              Show them all
+            </button>
+          </li>
+        )}
       </ul>
     </section>
-  );
-}
-
-function Row({ appointment, saved }: { appointment: AppointmentWithLock; saved: string }) {
-  return (
-    <li data-testid={`row-${appointment.id}`}>
-      <AppLink href={appointmentPath(appointment.id)} className="flex items-center gap-4 px-5 py-4 transition hover:bg-slate-50">
-        <div className="min-w-0 flex-1">
-          <div className="truncate font-medium">{appointment.title}</div>
-          <div className="mt-0.5 truncate text-sm text-slate-500">
-            {formatWhen(appointment.startsAt, appointment.endsAt)} · {appointment.client} · {appointment.location}
-          </div>
-          <div className="mt-0.5 truncate text-xs text-slate-600" data-testid="last-saved">
-            {saved}
-          </div>
-        </div>
-        <LockBadge appointment={appointment} />
-      </AppLink>
-    </li>
-  );
-}
-
-function LockBadge({ appointment }: { appointment: AppointmentWithLock }) {
-  const { lock, queueLength } = appointment;
-  return (
-    <AnimatePresence mode="wait" initial={false}>
-      {lock ? (
-        <motion.span
-          key={`locked-${lock.fencingToken}`}
-          initial={{ opacity: 0, scale: 0.9 }}
-          animate={{ opacity: 1, scale: 1 }}
-          exit={{ opacity: 0, scale: 0.9 }}
-          className="inline-flex items-center gap-2 rounded-full bg-amber-50 py-1 pl-1 pr-3 text-xs font-medium text-amber-900 ring-1 ring-amber-200"
-          data-testid="lock-badge"
-        >
-          <Avatar userId={lock.holder.userId} name={lock.holder.name} size="sm" />
-          <span>
-            {lock.holder.sessionId === sessionId ? "You are editing" : `${lock.holder.name} is editing`}
-            {queueLength > 0 && <span className="text-amber-700"> · {queueLength} waiting</span>}
-          </span>
-        </motion.span>
-      ) : (
-        <motion.span
-          key="free"
-          initial={{ opacity: 0 }}
-          animate={{ opacity: 1 }}
-          exit={{ opacity: 0 }}
-          className="rounded-full bg-emerald-50 px-3 py-1 text-xs font-medium text-emerald-800 ring-1 ring-emerald-200"
-          data-testid="lock-badge"
-        >
-          Free
-        </motion.span>
-      )}
-    </AnimatePresence>
   );
 }
