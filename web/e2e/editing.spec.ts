@@ -163,6 +163,10 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
     await expect(alice.page.locator('[data-testid="viewer"][data-user="bob"]')).toContainText("#1 in line");
     await shot(bob.page, "08-queued");
     await alice.page.getByRole("button", { name: "Done" }).click();
+    // Handed over: his until the claim window ends, and his editing only once he starts.
+    await expect(bob.page.getByTestId("lock-holder")).toHaveText("Your turn: the lock is yours");
+    await expect(alice.page.getByTestId("lock-holder")).toContainText("Handed to Bob Okafor, waiting for them to start");
+    await bob.page.getByTestId("handover-toast").getByRole("button", { name: "Start editing" }).click();
     await expect(bob.page.getByTestId("lock-holder")).toHaveText("You are editing");
     await expectAllEnabled(bob.page);
     await expect(alice.page.getByTestId("lock-holder")).toHaveText("Locked: Bob Okafor is editing");

@@ -151,7 +151,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
         {role === "queued" && (
           <>
             <span className="text-sm font-medium text-sky-900" data-testid="queue-position">
-              You are #{myPlace} in line: the lock is yours automatically when it frees.
+              You are #{myPlace} in line: when it frees it comes to you, and you are told.
             </span>
             <Button variant="ghost" busy={busy === "queue"} onClick={() => void session.leaveQueue()}>
               Leave the line

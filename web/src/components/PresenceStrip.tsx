@@ -19,9 +19,11 @@ export function PresenceStrip({ viewers, lock, queue }: PresenceStripProps) {
         <AnimatePresence initial={false}>
           {viewers.map((v) => {
             const editing = lock?.holder.sessionId === v.sessionId;
+            // Handed over from the queue, not started yet: their turn, not their editing.
+            const state = lock?.claimBy ? (v.sessionId === sessionId ? "your turn" : "their turn") : "editing";
             const waiting = position.get(v.sessionId);
             const you = v.sessionId === sessionId;
-            const label = `${v.name}${you ? " (you)" : ""}${editing ? ", editing" : ""}${waiting ? `, #${waiting} in line` : ""} · node ${v.nodeId}`;
+            const label = `${v.name}${you ? " (you)" : ""}${editing ? `, ${state}` : ""}${waiting ? `, #${waiting} in line` : ""} · node ${v.nodeId}`;
             return (
               <motion.li
                 key={v.sessionId}
@@ -36,7 +38,7 @@ export function PresenceStrip({ viewers, lock, queue }: PresenceStripProps) {
               >
                 <Avatar userId={v.userId} name={v.name} size="sm" />
                 <bdi className="inline-block max-w-[8rem] truncate align-bottom font-medium">{you ? "You" : v.name.split(" ")[0]}</bdi>
-                {editing && <span className="rounded bg-amber-100 px-1 text-[10px] font-semibold text-amber-800">editing</span>}
+                {editing && <span className="rounded bg-amber-100 px-1 text-[10px] font-semibold text-amber-800">{state}</span>}
                 {waiting !== undefined && <span className="rounded bg-sky-100 px-1 text-[10px] font-semibold text-sky-800">#{waiting} in line</span>}
                 <span className="sr-only">{label}</span>
               </motion.li>
