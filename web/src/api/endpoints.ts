@@ -38,6 +38,16 @@ export const acquireLock = (id: string, wait: boolean) =>
     headers: { "Idempotency-Key": idempotencyKey() },
   });
 
+/** The lock, held by another tab of this person, moves to this tab under a new token (200 like
+ * an acquire). Refused when someone else holds it (409 lock_held), or when it changed since
+ * `expectedFencingToken` (409 takeover_conflict). */
+export const continueHere = (id: string, expectedFencingToken: number) =>
+  api<LockGranted>(`${path(id)}/continue-here`, {
+    method: "POST",
+    body: { expectedFencingToken },
+    headers: { "Idempotency-Key": idempotencyKey() },
+  });
+
 export const heartbeat = (id: string) =>
   api<LockGranted | { queued: true }>(`${path(id)}/heartbeat`, { method: "POST" });
 

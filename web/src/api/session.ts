@@ -1,6 +1,8 @@
-// Who this tab is. The token is kept per tab (sessionStorage: survives a reload, not shared
-// with other tabs). The session id is per page load: a lock belongs to a session, so a
-// duplicated tab (which copies sessionStorage) must not share it.
+// Who this tab is. The sign-in is shared by the browser's tabs (localStorage), so a tab opened
+// by URL is signed in already; each tab also keeps its own copy (sessionStorage), which wins
+// on a reload, so a tab signed in as someone else stays that person. The session id is per
+// page load: a lock belongs to a session, so a second tab, or a duplicated one (which copies
+// sessionStorage), never shares it.
 
 import { randomId } from "../lib/randomId";
 import type { Role } from "./types";
@@ -25,10 +27,12 @@ function newSessionId(): string {
   return `tab-${randomId()}`;
 }
 
-export function loadAuth(): Auth | null {
+/** The part of `Storage` used here. */
+type AuthStorage = Pick<Storage, "getItem" | "setItem" | "removeItem">;
+
+function parseAuth(raw: string | null): Auth | null {
+  if (!raw) return null;
   try {
-    const raw = sessionStorage.getItem(STORAGE_KEY);
-    if (!raw) return null;
     const parsed = JSON.parse(raw) as Partial<Auth>;
     if (typeof parsed.token !== "string" || !parsed.profile) return null;
     return parsed as Auth;
@@ -37,9 +41,43 @@ export function loadAuth(): Auth | null {
   }
 }
 
-export function saveAuth(auth: Auth | null): void {
-  if (auth) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(auth));
-  else sessionStorage.removeItem(STORAGE_KEY);
+/** This tab's sign-in, else the one its browser's tabs share. */
+export function loadAuth(tab: AuthStorage | null = storage("session"), shared: AuthStorage | null = storage("local")): Auth | null {
+  return parseAuth(read(tab)) ?? parseAuth(read(shared));
+}
+
+/** Keeps `auth` for this tab and for the tabs opened next. Signing out (null) forgets this
+ * tab's, and the shared one only if it is this tab's: another tab's person stays signed in. */
+export function saveAuth(auth: Auth | null, tab: AuthStorage | null = storage("session"), shared: AuthStorage | null = storage("local")): void {
+  try {
+    if (auth) {
+      const json = JSON.stringify(auth);
+      tab?.setItem(STORAGE_KEY, json);
+      shared?.setItem(STORAGE_KEY, json);
+      return;
+    }
+    const mine = parseAuth(read(tab));
+    tab?.removeItem(STORAGE_KEY);
+    if (mine && parseAuth(read(shared))?.token === mine.token) shared?.removeItem(STORAGE_KEY);
+  } catch {
+    // Storage refused (privacy settings): this tab stays signed in until it is closed.
+  }
+}
+
+function read(from: AuthStorage | null): string | null {
+  try {
+    return from?.getItem(STORAGE_KEY) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function storage(kind: "session" | "local"): AuthStorage | null {
+  try {
+    return kind === "session" ? window.sessionStorage : window.localStorage;
+  } catch {
+    return null;
+  }
 }
 
 /** The demo people offered by the sign-in picker (dev mode). */

@@ -123,11 +123,14 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
         ? "This tab lost its connection for too long, so the cluster released the lock."
         : "The lock was released from elsewhere.";
   }
+  const moved = notice?.kind === "moved";
   const draft = {
     none: "You had no unsaved changes.",
     // In progress, not a promise: what happened replaces it.
     saving: "Saving your unsaved changes as a draft…",
-    kept: "Your unsaved changes are kept as a draft: start editing again to restore them.",
+    kept: moved
+      ? "Your unsaved changes here are kept as a draft: your other tab offers them to restore."
+      : "Your unsaved changes are kept as a draft: start editing again to restore them.",
     local:
       "Your unsaved changes could not be saved as a draft on the server, so they are kept only in this browser: open this appointment here again to restore them.",
     failed: "Your unsaved changes could not be kept as a draft, on the server or in this browser. Copy what you need from here:",
@@ -136,7 +139,8 @@ export function LossDialog({ report, onClose }: { report: LossReport | null; onC
     <Dialog
       open={report !== null}
       title={title}
-      tone="danger"
+      // Moving to another tab was the person's own doing: not an alarm.
+      tone={moved ? "default" : "danger"}
       testId="loss-dialog"
       actions={
         <Button variant="primary" onClick={onClose}>

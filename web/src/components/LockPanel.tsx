@@ -19,11 +19,13 @@ interface LockPanelProps {
   synced: boolean;
   /** The holder's connection dropped (their tab left the room); the lock is still theirs. */
   away: boolean;
+  /** The lock is this person's, held in another of their tabs. */
+  otherTab: boolean;
   onRequestControl: () => void;
 }
 
 /** The lock's state in words, its countdown, and what this person can do about it. */
-export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onRequestControl }: LockPanelProps) {
+export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab, onRequestControl }: LockPanelProps) {
   const { session, form } = editor;
   const { role, lock, queue, busy, claiming } = session;
   // Handed over from the queue, its holder not started yet (as anyone sees it).
@@ -58,6 +60,8 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
                       ) : (
                         "You are editing"
                       )
+                    ) : otherTab ? (
+                      "You are editing this in another tab"
                     ) : handed ? (
                       <>
                         Handed to <bdi>{lock.holder.name}</bdi>, waiting for them to start{countdown !== null && ` (${countdown})`}
@@ -83,7 +87,9 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
                       ? claiming
                         ? "Start editing before the time runs out, or it passes to the next person in line."
                         : "Others see your name and watch live."
-                      : lock.holder.email}
+                      : otherTab
+                        ? "Continue here to move the lock to this tab; what you typed there is kept as your draft."
+                        : lock.holder.email}
                     {lock.holder.role === "admin" && role !== "holder" ? " · admin" : ""}
                   </p>
                 </div>
@@ -136,7 +142,12 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
             </Button>
           </>
         )}
-        {lock && role === "viewer" && (
+        {lock && otherTab && (
+          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void session.continueInThisTab(lock)}>
+            Continue here
+          </Button>
+        )}
+        {lock && role === "viewer" && !otherTab && (
           <Button
             busy={busy === "queue"}
             onClick={() => {
@@ -158,7 +169,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, onReques
             </Button>
           </>
         )}
-        {lock && role !== "holder" && isAdmin && (
+        {lock && role !== "holder" && !otherTab && isAdmin && (
           <Button variant="danger" busy={busy === "takeover"} onClick={onRequestControl}>
             Request Control
           </Button>

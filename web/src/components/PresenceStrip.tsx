@@ -1,6 +1,7 @@
 import { AnimatePresence, motion } from "motion/react";
 import { sessionId } from "../api/session";
 import type { Lock, Viewer, Waiter } from "../api/types";
+import { useAuth } from "../auth";
 import { Avatar } from "./Avatar";
 
 interface PresenceStripProps {
@@ -12,6 +13,7 @@ interface PresenceStripProps {
 /** Who has this appointment open (one entry per tab), who edits it, and who waits for it. */
 export function PresenceStrip({ viewers, lock, queue }: PresenceStripProps) {
   const position = new Map(queue.map((w) => [w.person.sessionId, w.position]));
+  const myUserId = useAuth((s) => s.auth?.profile.userId);
   return (
     <section aria-label="Viewers" className="flex flex-wrap items-center gap-3">
       <span className="text-xs font-medium uppercase tracking-wide text-slate-500">Viewing</span>
@@ -23,7 +25,9 @@ export function PresenceStrip({ viewers, lock, queue }: PresenceStripProps) {
             const state = lock?.claimBy ? (v.sessionId === sessionId ? "your turn" : "their turn") : "editing";
             const waiting = position.get(v.sessionId);
             const you = v.sessionId === sessionId;
-            const label = `${v.name}${you ? " (you)" : ""}${editing ? `, ${state}` : ""}${waiting ? `, #${waiting} in line` : ""} · node ${v.nodeId}`;
+            // This person's other tab: theirs, but not this one.
+            const otherTab = !you && v.userId === myUserId;
+            const label = `${v.name}${you ? " (you)" : otherTab ? " (your other tab)" : ""}${editing ? `, ${state}` : ""}${waiting ? `, #${waiting} in line` : ""} · node ${v.nodeId}`;
             return (
               <motion.li
                 key={v.sessionId}
@@ -37,7 +41,7 @@ export function PresenceStrip({ viewers, lock, queue }: PresenceStripProps) {
                 data-user={v.userId}
               >
                 <Avatar userId={v.userId} name={v.name} size="sm" />
-                <bdi className="inline-block max-w-[8rem] truncate align-bottom font-medium">{you ? "You" : v.name.split(" ")[0]}</bdi>
+                <bdi className="inline-block max-w-[8rem] truncate align-bottom font-medium">{you ? "You" : otherTab ? "Your other tab" : v.name.split(" ")[0]}</bdi>
                 {editing && <span className="rounded bg-amber-100 px-1 text-[10px] font-semibold text-amber-800">{state}</span>}
                 {waiting !== undefined && <span className="rounded bg-sky-100 px-1 text-[10px] font-semibold text-sky-800">#{waiting} in line</span>}
                 <span className="sr-only">{label}</span>

@@ -25,8 +25,9 @@ export interface LocalDraft {
 const PREFIX = "lockd.draft:";
 const FIELDS: readonly (keyof FormValues)[] = ["title", "startsAt", "endsAt", "client", "location", "notes"];
 
-/** Both ids are encoded, so no pair of ids shares a key with another. */
-const keyOf = (userId: string, appointmentId: string) => `${PREFIX}${encodeURIComponent(userId)}:${encodeURIComponent(appointmentId)}`;
+/** Both ids are encoded, so no pair of ids shares a key with another. (Exported for the
+ * `storage` events other tabs cause.) */
+export const keyOf = (userId: string, appointmentId: string) => `${PREFIX}${encodeURIComponent(userId)}:${encodeURIComponent(appointmentId)}`;
 
 /** This browser's localStorage, or null where it is refused (privacy settings, sandboxes). */
 export function browserStorage(): DraftStorage | null {

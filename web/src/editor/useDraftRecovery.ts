@@ -13,7 +13,7 @@ import { serverClock } from "../lib/serverClock";
 import type { LossNotice } from "../live/room";
 import type { Room } from "../live/useRoom";
 import { dirtyFields, draftOf, newerDraft, offeredFromServer, type EditForm, type FieldName, type OfferedDraft } from "./editForm";
-import { browserStorage, dropLocalDraft, keepLocalDraft, readLocalDraft, type LocalDraft } from "./localDrafts";
+import { browserStorage, dropLocalDraft, keepLocalDraft, keyOf, readLocalDraft, type LocalDraft } from "./localDrafts";
 
 /** "none": nothing was unsaved; "saving", then "kept" (on the server), "local" (only in this
  * browser: the server could not be reached, or refused it) or "failed" (nowhere): the draft's fate. */
@@ -92,6 +92,20 @@ export function useDraftRecovery(appointmentId: string, userId: string | null, r
   );
 
   const refreshDraft = useCallback(() => void queryClient.invalidateQueries({ queryKey: queryKeys.draft(appointmentId) }), [queryClient, appointmentId]);
+
+  // Another tab of this person dropped its copy: saved, discarded, or its draft reached the
+  // server (the lock moved here from it, say). Read the server's draft again.
+  useEffect(() => {
+    if (!userId) return;
+    const key = keyOf(userId, appointmentId);
+    const onStorage = (event: StorageEvent) => {
+      if (event.key !== key || event.newValue !== null) return;
+      setBrowserDraft(null);
+      refreshDraft();
+    };
+    window.addEventListener("storage", onStorage);
+    return () => window.removeEventListener("storage", onStorage);
+  }, [userId, appointmentId, refreshDraft]);
 
   const serverDraft = useMemo(() => (draftQuery.data ? offeredFromServer(draftQuery.data) : null), [draftQuery.data]);
 

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useStore } from "zustand";
 import { ApiError, describeError } from "../api/client";
-import { acquireLock, heartbeat, releaseLock, takeover } from "../api/endpoints";
+import { acquireLock, continueHere, heartbeat, releaseLock, takeover } from "../api/endpoints";
 import { sessionId } from "../api/session";
 import type { Lock } from "../api/types";
 import { QUEUE_RENEW_MS } from "../lib/constants";
@@ -99,6 +99,14 @@ export function useLockSession(appointmentId: string, room: Room) {
       }
     });
 
+  /** The lock `from` is this person's, in another of their tabs: move it here. Their unsaved
+   * text there is kept as a draft by that tab. */
+  const continueInThisTab = (from: Lock) =>
+    run("acquire", async () => {
+      const answer = await continueHere(appointmentId, from.fencingToken);
+      granted(answer.lock);
+    });
+
   const keepEditing = () =>
     run("renew", async () => {
       const answer = await heartbeat(appointmentId);
@@ -171,6 +179,7 @@ export function useLockSession(appointmentId: string, room: Room) {
     leaveQueue,
     release,
     requestControl,
+    continueInThisTab,
     keepEditing,
     confirmClaim,
     activity,

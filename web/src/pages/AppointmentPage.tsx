@@ -17,7 +17,7 @@ import { useHandOver } from "../editor/useHandOver";
 import { HandOverToast } from "../components/HandOverToast";
 import { ConflictPanel } from "../components/ConflictPanel";
 import { promptBeforeExpiryMs } from "../lib/lease";
-import { holderAway, nameOf } from "../live/room";
+import { heldInOtherTab, holderAway, nameOf } from "../live/room";
 import { sessionId } from "../api/session";
 import { formatWhen, timeAgo } from "../lib/format";
 import { lastSaved } from "../lib/activity";
@@ -57,6 +57,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   const announcement = useStore(room.store, (s) => s.announcement);
   const names = useStore(room.store, (s) => s.names);
   const away = useStore(room.store, (s) => holderAway(s, sessionId));
+  const otherTab = useStore(room.store, (s) => heldInOtherTab(s, { sessionId, userId: profile?.userId }));
   // A lock handed over and not started yet counts down its claim window, not its lease.
   const remaining = useRemaining(session.lock?.claimBy ?? session.lock?.expiresAt ?? null);
   // The grant an admin is about to take over, as shown when they asked.
@@ -147,12 +148,15 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   }
   const isAdmin = profile?.role === "admin";
   const offered = drafts.draft;
-  const draft = offered && offered.savedAt !== draftDismissedAt && worthRestoring(offered, appointment) ? offered : null;
+  // Not while this person edits in another tab: that tab's form is the work in progress.
+  const draft = offered && !otherTab && offered.savedAt !== draftDismissedAt && worthRestoring(offered, appointment) ? offered : null;
   const lock = session.lock;
   const readOnlyReason = lock
     ? holding
       ? ""
-      : `Read-only: ${lock.holder.name} is editing this appointment.`
+      : otherTab
+        ? "Read-only: you are editing this appointment in another tab."
+        : `Read-only: ${lock.holder.name} is editing this appointment.`
     : "Read-only: start editing to change this appointment.";
 
   return (
@@ -204,7 +208,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         />
       )}
 
-      <LockPanel editor={editor} isAdmin={isAdmin} remainingMs={remaining} synced={synced} away={away} onRequestControl={() => setTakeoverFrom(lock)} />
+      <LockPanel editor={editor} isAdmin={isAdmin} remainingMs={remaining} synced={synced} away={away} otherTab={otherTab} onRequestControl={() => setTakeoverFrom(lock)} />
 
       {session.takeoverWinner && (
         <p role="alert" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="takeover-winner">

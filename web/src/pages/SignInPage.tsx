@@ -27,7 +27,8 @@ export function SignInPage() {
     <main className="mx-auto flex min-h-screen max-w-lg flex-col justify-center px-4 py-10">
       <h1 className="text-2xl font-bold tracking-tight">Sign in to lockd</h1>
       <p className="mt-1 text-sm text-slate-600">
-        Demo mode: pick a person. Each browser tab signs in on its own, so you can be two people side by side.
+        Demo mode: pick a person. New tabs open as the person who signed in last; a tab signed in as someone else stays
+        that person, so you can be two people side by side.
       </p>
       <ul className="mt-6 space-y-2" aria-label="Demo users">
         {DEMO_PROFILES.map((profile) => (
