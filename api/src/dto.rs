@@ -61,6 +61,9 @@ pub struct Lock {
     pub last_activity_at: String,
     pub expires_at: String,
     pub ttl_ms: u64,
+    /// Set while a lock handed from the queue waits for its holder to confirm (a heartbeat,
+    /// an acquire or a save): unconfirmed by then, it lapses and passes on.
+    pub claim_by: Option<String>,
 }
 
 impl From<&sm::Lock> for Lock {
@@ -73,6 +76,7 @@ impl From<&sm::Lock> for Lock {
             last_activity_at: rfc3339(l.last_activity_at_ms),
             expires_at: rfc3339(l.expires_at_ms),
             ttl_ms: l.ttl_ms,
+            claim_by: l.claim_by_ms.map(rfc3339),
         }
     }
 }
@@ -109,9 +113,21 @@ pub struct Appointment {
     pub client: String,
     pub location: String,
     pub notes: String,
+    /// `scheduled` or `cancelled`.
+    #[schema(value_type = String)]
+    pub status: &'static str,
     pub version: u64,
     pub updated_by: String,
+    /// The saver's name when they saved (empty for versions saved before names were kept).
+    pub updated_by_name: String,
     pub updated_at: String,
+}
+
+pub fn status_name(status: sm::AppointmentStatus) -> &'static str {
+    match status {
+        sm::AppointmentStatus::Scheduled => "scheduled",
+        sm::AppointmentStatus::Cancelled => "cancelled",
+    }
 }
 
 impl From<&sm::Appointment> for Appointment {
@@ -124,8 +140,10 @@ impl From<&sm::Appointment> for Appointment {
             client: a.fields.client.clone(),
             location: a.fields.location.clone(),
             notes: a.fields.notes.clone(),
+            status: status_name(a.fields.status),
             version: a.version,
             updated_by: a.updated_by.clone(),
+            updated_by_name: a.updated_by_name.clone(),
             updated_at: rfc3339(a.updated_at_ms),
         }
     }
@@ -139,6 +157,8 @@ pub struct AppointmentWithLock {
     pub appointment: Appointment,
     pub lock: Option<Lock>,
     pub queue_length: usize,
+    /// Tabs viewing the appointment now, across the cluster as this node knows it.
+    pub viewers: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -147,7 +167,8 @@ pub struct AuditRecord {
     pub seq: u64,
     pub at: String,
     pub appointment_id: String,
-    /// `granted`, `released`, `disconnected`, `expired` or `taken_over`.
+    /// `granted`, `released`, `disconnected`, `expired`, `taken_over`, `moved` (the same
+    /// person continued in another tab) or `unclaimed` (handed from the queue, not confirmed).
     #[schema(value_type = String)]
     pub action: &'static str,
     pub by: Option<Person>,
@@ -157,19 +178,25 @@ pub struct AuditRecord {
     pub reason: String,
 }
 
+pub fn audit_action_name(action: sm::AuditAction) -> &'static str {
+    match action {
+        sm::AuditAction::Granted => "granted",
+        sm::AuditAction::Released => "released",
+        sm::AuditAction::Disconnected => "disconnected",
+        sm::AuditAction::Expired => "expired",
+        sm::AuditAction::TakenOver => "taken_over",
+        sm::AuditAction::Moved => "moved",
+        sm::AuditAction::Unclaimed => "unclaimed",
+    }
+}
+
 impl From<&sm::AuditRecord> for AuditRecord {
     fn from(r: &sm::AuditRecord) -> Self {
         AuditRecord {
             seq: r.seq,
             at: rfc3339(r.at_ms),
             appointment_id: r.appointment_id.clone(),
-            action: match r.action {
-                sm::AuditAction::Granted => "granted",
-                sm::AuditAction::Released => "released",
-                sm::AuditAction::Disconnected => "disconnected",
-                sm::AuditAction::Expired => "expired",
-                sm::AuditAction::TakenOver => "taken_over",
-            },
+            action: audit_action_name(r.action),
             by: r.by.as_deref().map(Into::into),
             from: r.from.as_deref().map(Into::into),
             from_fencing_token: r.from_fencing_token,
@@ -298,6 +325,17 @@ pub struct AppointmentInput {
     pub location: String,
     #[serde(default)]
     pub notes: String,
+    /// `scheduled` (the default) or `cancelled`. An update replaces every field, this one too.
+    #[serde(default)]
+    pub status: StatusInput,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusInput {
+    #[default]
+    Scheduled,
+    Cancelled,
 }
 
 impl AppointmentInput {
@@ -312,6 +350,10 @@ impl AppointmentInput {
             client: self.client,
             location: self.location,
             notes: self.notes,
+            status: match self.status {
+                StatusInput::Scheduled => sm::AppointmentStatus::Scheduled,
+                StatusInput::Cancelled => sm::AppointmentStatus::Cancelled,
+            },
         };
         fields.validate()?;
         Ok(fields)
@@ -332,6 +374,15 @@ pub struct TakeoverInput {
     #[serde(default)]
     pub reason: String,
     pub expected_fencing_token: Option<u64>,
+}
+
+/// `POST …/continue-here`: the lock moves from another tab of the caller to this one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContinueHereInput {
+    /// Only if the lock is still this grant (409 `takeover_conflict` otherwise).
+    pub expected_fencing_token: Option<u64>,
+    pub ttl_ms: Option<u64>,
 }
 
 /// 200 from acquire-lock or heartbeat: the lock is this tab's.

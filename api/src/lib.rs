@@ -168,6 +168,8 @@ pub mod paths {
     pub const RELEASE: &str = "/appointments/{id}/release-lock";
     pub const TAKEOVER: &str = "/appointments/{id}/takeover";
     pub const AUDIT: &str = "/appointments/{id}/audit";
+    pub const CONTINUE_HERE: &str = "/appointments/{id}/continue-here";
+    pub const RECENT_AUDIT: &str = "/audit";
     pub const APPOINTMENT_UPDATES: &str = "/appointments/{id}/updates";
     pub const UPDATES: &str = "/updates";
     pub const CLUSTER_STATUS: &str = "/cluster/status";
@@ -189,7 +191,9 @@ pub const ROUTES: &[&str] = &[
     paths::HEARTBEAT,
     paths::RELEASE,
     paths::TAKEOVER,
+    paths::CONTINUE_HERE,
     paths::AUDIT,
+    paths::RECENT_AUDIT,
     paths::APPOINTMENT_UPDATES,
     paths::UPDATES,
     paths::CLUSTER_STATUS,
@@ -208,13 +212,18 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
     let api = Router::new()
         .route(paths::APPOINTMENTS, get(appointments::list).post(appointments::create))
         .route(paths::APPOINTMENT, get(appointments::get).put(appointments::update))
-        .route(paths::DRAFT, get(appointments::get_draft).put(appointments::save_draft))
+        .route(
+            paths::DRAFT,
+            get(appointments::get_draft).put(appointments::save_draft).delete(appointments::discard_draft),
+        )
         .route(paths::LOCK_STATUS, get(locks::lock_status))
         .route(paths::ACQUIRE, post(locks::acquire))
         .route(paths::HEARTBEAT, post(locks::heartbeat))
         .route(paths::RELEASE, axum::routing::delete(locks::release))
         .route(paths::TAKEOVER, post(locks::takeover))
+        .route(paths::CONTINUE_HERE, post(locks::continue_here))
         .route(paths::AUDIT, get(locks::audit))
+        .route(paths::RECENT_AUDIT, get(locks::recent_audit))
         .route(paths::APPOINTMENT_UPDATES, get(updates::appointment_updates))
         .route(paths::UPDATES, get(updates::all_updates))
         .route(paths::CLUSTER_STATUS, get(cluster::status))

@@ -106,3 +106,7 @@ pub const WS_FLOOD_WINDOW_MS: u64 = 5_000;
 /// tab releases at once anyway (its fenced release on `pagehide`). Viewers are shown that the
 /// holder's connection dropped meanwhile.
 pub const DISCONNECT_GRACE_MS_DEFAULT: u64 = 20_000;
+
+/// How often the list's socket looks at the viewer counts, and so the longest a count on
+/// the list lags.
+pub const VIEWER_COUNTS_POLL_MS: u64 = 1_000;

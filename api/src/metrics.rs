@@ -183,6 +183,12 @@ impl Collector for NodeCollector {
             load(&events.acquired),
         )?;
         counter(&mut e, "lockd_lock_takeovers", "Admin takeovers, applied here", load(&events.taken_over))?;
+        counter(
+            &mut e,
+            "lockd_lock_moves",
+            "Locks moved to another tab of their holder, applied here",
+            load(&events.moved),
+        )?;
         counter(&mut e, "lockd_lock_expiries", "Leases that lapsed, applied here", load(&events.expired))?;
         counter(&mut e, "lockd_lock_releases", "Locks released by their holder, applied here", load(&events.released))?;
         counter(

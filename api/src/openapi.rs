@@ -15,8 +15,9 @@ use crate::routes::{appointments, cluster, locks, login, updates};
     info(title = "lockd", description = "Appointment edit locks on a Raft-replicated lock cluster. Every node serves this API; writes are forwarded to the leader."),
     paths(
         appointments::list, appointments::get, appointments::create, appointments::update,
-        appointments::save_draft, appointments::get_draft,
-        locks::lock_status, locks::acquire, locks::heartbeat, locks::release, locks::takeover, locks::audit,
+        appointments::save_draft, appointments::get_draft, appointments::discard_draft,
+        locks::lock_status, locks::acquire, locks::heartbeat, locks::release, locks::takeover, locks::continue_here,
+        locks::audit, locks::recent_audit,
         updates::appointment_updates, updates::all_updates,
         cluster::status, cluster::healthz, cluster::readyz, cluster::add_member, cluster::remove_member,
         login::dev_login, crate::metrics::metrics,
@@ -31,7 +32,7 @@ use crate::routes::{appointments, cluster, locks, login, updates};
     modifiers(&BearerAuth),
     tags(
         (name = "appointments", description = "Appointments, fenced saves, drafts"),
-        (name = "locks", description = "Edit locks: acquire or queue, renew, release, admin takeover, audit"),
+        (name = "locks", description = "Edit locks: acquire or queue, renew, release, continue in another tab, admin takeover, audit"),
         (name = "live", description = "WebSocket streams"),
         (name = "cluster", description = "Health, status, membership, metrics"),
         (name = "auth", description = "Demo sign-in (dev mode)"),

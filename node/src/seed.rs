@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use lockd_raft::node::LockNode;
-use lockd_raft::sm::{Actor, AppointmentFields, Op, Response, Role};
+use lockd_raft::sm::{Actor, AppointmentFields, AppointmentStatus, Op, Response, Role};
 
 const DEMO: [(&str, &str, &str, &str, u64); 4] = [
     ("demo-1", "Annual check-up", "Maria Lopez", "Room 1", 1),
@@ -37,6 +37,7 @@ pub async fn demo_appointments(node: LockNode) {
             client: client.into(),
             location: location.into(),
             notes: String::new(),
+            status: AppointmentStatus::Scheduled,
         };
         let op = Op::CreateAppointment { actor: seeder.clone(), appointment_id: id.into(), fields };
         match node.submit(format!("seed-{id}"), op).await {

@@ -19,8 +19,8 @@ use tokio_tungstenite::tungstenite::Message;
 async fn until(socket: &mut Socket, kind: &str, last_index: &mut u64) -> Value {
     loop {
         let message = next(socket, Duration::from_secs(5)).await;
-        // Presence is not from the log and has no index.
-        if message["type"] == "presence" || message["type"] == "pointer" {
+        // Presence and viewer counts are not from the log and have no index.
+        if ["presence", "pointer", "viewers"].contains(&message["type"].as_str().unwrap_or_default()) {
             continue;
         }
         let index = message["index"].as_u64().expect("every message carries its index");

@@ -12,6 +12,10 @@ pub const LOCK_TTL_MS_MAX: u64 = 5 * 60 * 1_000;
 /// Shortest and longest lease of a place in a wait queue.
 pub const WAITER_TTL_MS_MIN: u64 = 1_000;
 pub const WAITER_TTL_MS_MAX: u64 = 10 * 60 * 1_000;
+/// How long a waiter handed the lock has to confirm it (or the lease, if shorter) before it
+/// passes on: long enough to come back to a tab after a notification, short enough that the
+/// next person does not wait a whole lease behind a tab nobody is looking at.
+pub const CLAIM_WINDOW_MS: u64 = 60 * 1_000;
 
 /// Appointments whose leases one applied entry lapses at most. A tick after a long pause
 /// (a leader elected after minutes without one) could otherwise lapse every held lock in a

@@ -107,6 +107,8 @@ impl fmt::Display for Command {
             Op::Renew { .. } => "renew",
             Op::Release { .. } => "release",
             Op::Takeover { .. } => "takeover",
+            Op::MoveLock { .. } => "move-lock",
+            Op::DiscardDraft { .. } => "discard-draft",
             Op::CreateAppointment { .. } => "create-appointment",
             Op::UpdateAppointment { .. } => "update-appointment",
             Op::SaveDraft { .. } => "save-draft",

@@ -387,12 +387,20 @@ impl Inner {
                     check_token(&mut problems, replica, index, lock);
                     replica.locks.insert(lock.appointment_id.clone(), lock.clone());
                 }
-                Event::LockTakenOver { lock, previous, .. } => {
+                Event::LockTakenOver { lock, previous, .. } | Event::LockMoved { lock, previous } => {
                     if replica.locks.get(&lock.appointment_id).map(|l| l.fencing_token) != Some(previous.fencing_token)
                     {
                         problems.push(format!(
                             "index {index}: takeover of {} from a grant this replica does not hold",
                             lock.appointment_id
+                        ));
+                    }
+                    if let Event::LockMoved { .. } = event
+                        && lock.holder.user_id != previous.holder.user_id
+                    {
+                        problems.push(format!(
+                            "index {index}: {} moved from {} to another person, {}",
+                            lock.appointment_id, previous.holder.user_id, lock.holder.user_id
                         ));
                     }
                     self.counts.takeovers += 1;

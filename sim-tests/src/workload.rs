@@ -48,6 +48,8 @@ pub struct Tally {
 struct Session {
     user_id: String,
     session_id: String,
+    /// Tabs this person has opened after the first ("continue here" moves the lock to one).
+    tabs_opened: u32,
     token: String,
     role: Role,
     nodes: Vec<String>,
@@ -178,14 +180,18 @@ impl Session {
         self.hold(appointment, token).await;
     }
 
-    async fn hold(&mut self, appointment: &str, token: u64) {
+    async fn hold(&mut self, appointment: &str, mut token: u64) {
         for _ in 0..self.rng.random_range(0..=2) {
             self.think(50, 600).await;
-            match self.rng.random_range(0..3) {
-                0 => {
+            match self.rng.random_range(0..9) {
+                0..3 => {
                     let path = format!("/appointments/{appointment}/heartbeat");
                     self.write(Method::POST, &path, &[], None).await;
                 }
+                3 => match self.continue_in_another_tab(appointment, token).await {
+                    Some(moved) => token = moved,
+                    None => return,
+                },
                 _ => self.update(appointment, token).await,
             }
         }
@@ -211,6 +217,21 @@ impl Session {
         });
         let headers = [("if-match", sent_version.to_string()), ("x-fencing-token", token.to_string())];
         self.write(Method::PUT, &format!("/appointments/{appointment}"), &headers, Some(body)).await;
+    }
+
+    /// The same person opens the appointment in a new tab and continues there: the lock moves
+    /// to the new tab under a new token, and the old tab is left behind (closed). `None` when
+    /// the lock did not move (it changed hands meanwhile, or the answer is unknown).
+    async fn continue_in_another_tab(&mut self, appointment: &str, token: u64) -> Option<u64> {
+        self.tabs_opened += 1;
+        let first_tab = self.session_id.split('-').next().unwrap_or_default().to_owned();
+        self.session_id = format!("{first_tab}-{}", self.tabs_opened);
+        let path = format!("/appointments/{appointment}/continue-here");
+        let answer = self.write(Method::POST, &path, &[], Some(json!({ "expectedFencingToken": token }))).await?;
+        let moved =
+            answer.body.get("fencingToken").and_then(Value::as_u64).filter(|_| answer.status == StatusCode::OK)?;
+        self.checker.grant_acked(&self.session_key(), moved);
+        Some(moved)
     }
 
     async fn take_over(&mut self, appointment: &str) {
@@ -257,6 +278,7 @@ pub async fn run_user(user: User) -> Tally {
     let mut session = Session {
         user_id,
         session_id: format!("tab{}", user.index),
+        tabs_opened: 0,
         token,
         role,
         home: user.index,

@@ -9,9 +9,10 @@
 //! sockets flush on a shared 30 Hz grid ([`PresenceHub::next_flush_at`]), so those that were
 //! up to date read the same change and share its texts. Rendering per socket made a room of
 //! N viewers cost N × N renders per flush (one user's 2,000 sockets took a node to 2 GiB).
+//! Each room has its own lock: sockets of different rooms do not wait for each other.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use lockd_raft::clock::Clock;
 use lockd_raft::sm::Actor;
@@ -183,8 +184,8 @@ impl Room {
     }
 }
 
-struct Inner {
-    rooms: BTreeMap<String, Room>,
+/// The order of changes to this node's own viewers, for the relay to its peers.
+struct LocalLog {
     local_seq: u64,
     /// Local viewers that left, newest last, so peers can be told; trimmed to a bound, after
     /// which a lagging peer gets a full replacement instead.
@@ -193,11 +194,19 @@ struct Inner {
     gone_floor: u64,
 }
 
+type Rooms = BTreeMap<String, Mutex<Room>>;
+
 /// The presence state of this node, shared by its sockets and its relay.
+///
+/// Each room has a lock of its own, so sockets of different rooms never wait for each other.
+/// The map of rooms is held shared while a room is used, and exclusively only to add or drop
+/// a room (so nobody works on a room that is being dropped). Lock order: the map, then a
+/// room, then the local log.
 pub struct PresenceHub {
     node_id: NodeId,
     clock: Arc<dyn Clock>,
-    inner: Mutex<Inner>,
+    rooms: RwLock<Rooms>,
+    local_log: Mutex<LocalLog>,
     local_changed: watch::Sender<u64>,
     /// The origin of the flush grid.
     flush_epoch: tokio::time::Instant,
@@ -206,9 +215,16 @@ pub struct PresenceHub {
 impl PresenceHub {
     pub fn new(node_id: NodeId, clock: Arc<dyn Clock>) -> Arc<Self> {
         let (local_changed, _) = watch::channel(0);
-        let inner = Inner { rooms: BTreeMap::new(), local_seq: 0, gone: VecDeque::new(), gone_floor: 0 };
+        let local_log = LocalLog { local_seq: 0, gone: VecDeque::new(), gone_floor: 0 };
         let flush_epoch = tokio::time::Instant::now();
-        Arc::new(PresenceHub { node_id, clock, inner: Mutex::new(inner), local_changed, flush_epoch })
+        Arc::new(PresenceHub {
+            node_id,
+            clock,
+            rooms: RwLock::new(BTreeMap::new()),
+            local_log: Mutex::new(local_log),
+            local_changed,
+            flush_epoch,
+        })
     }
 
     /// The first tick of the node's 30 Hz flush grid at or after `earliest`. Sockets that
@@ -225,22 +241,69 @@ impl PresenceHub {
         self.node_id
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        f(&mut self.inner.lock().expect("presence lock poisoned"))
+    fn rooms(&self) -> RwLockReadGuard<'_, Rooms> {
+        self.rooms.read().expect("presence lock poisoned")
     }
 
-    fn local_change(&self, inner: &mut Inner) -> u64 {
-        inner.local_seq += 1;
-        self.local_changed.send_replace(inner.local_seq);
-        inner.local_seq
+    fn rooms_mut(&self) -> RwLockWriteGuard<'_, Rooms> {
+        self.rooms.write().expect("presence lock poisoned")
+    }
+
+    fn log(&self) -> MutexGuard<'_, LocalLog> {
+        self.local_log.lock().expect("presence lock poisoned")
+    }
+
+    /// `f` on the room, if there is one.
+    fn in_room<T>(&self, appointment_id: &str, f: impl FnOnce(&mut Room) -> T) -> Option<T> {
+        self.in_room_with(appointment_id, f).ok()
+    }
+
+    /// `f` on the room, made first if there is none.
+    fn in_room_or_new<T>(&self, appointment_id: &str, f: impl FnOnce(&mut Room) -> T) -> T {
+        let f = match self.in_room_with(appointment_id, f) {
+            Ok(done) => return done,
+            Err(f) => f,
+        };
+        let mut rooms = self.rooms_mut();
+        let room = rooms.entry(appointment_id.to_owned()).or_default();
+        f(room.get_mut().expect("presence lock poisoned"))
+    }
+
+    /// `f` on an existing room, or `f` back.
+    fn in_room_with<T, F: FnOnce(&mut Room) -> T>(&self, appointment_id: &str, f: F) -> Result<T, F> {
+        let rooms = self.rooms();
+        match rooms.get(appointment_id) {
+            Some(room) => Ok(f(&mut room.lock().expect("presence lock poisoned"))),
+            None => Err(f),
+        }
+    }
+
+    /// Drops the rooms among `ids` that are idle by the time the map is ours.
+    fn drop_if_idle(&self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut rooms = self.rooms_mut();
+        for id in ids {
+            if rooms.get_mut(id).is_some_and(|room| room.get_mut().expect("presence lock poisoned").is_idle()) {
+                rooms.remove(id);
+            }
+        }
+    }
+
+    /// The next number of the local log (taken with the changed room's lock held, so the
+    /// relay reads changes in the order they were made).
+    fn local_change(&self, log: &mut LocalLog) -> u64 {
+        log.local_seq += 1;
+        self.local_changed.send_replace(log.local_seq);
+        log.local_seq
     }
 
     /// A socket of `actor`'s tab opened on `appointment_id`. The tab stays present until
     /// every guard of it is dropped.
     pub fn join(self: &Arc<Self>, appointment_id: &str, actor: &Actor) -> ViewerGuard {
-        self.with(|inner| {
-            let local_seq = self.local_change(inner);
-            let room = inner.rooms.entry(appointment_id.to_owned()).or_default();
+        self.in_room_or_new(appointment_id, |room| {
+            let local_seq = self.local_change(&mut self.log());
             let tab = (actor.user_id.clone(), actor.session_id.clone());
             match room.local.get_mut(&tab) {
                 Some(local) => {
@@ -258,38 +321,37 @@ impl PresenceHub {
     }
 
     fn leave(&self, key: &ViewerKey) {
-        self.with(|inner| {
-            let Some(room) = inner.rooms.get_mut(&key.appointment_id) else { return };
+        let idle = self.in_room(&key.appointment_id, |room| {
             let tab = (key.user_id.clone(), key.session_id.clone());
-            let Some(local) = room.local.get_mut(&tab) else { return };
+            let local = room.local.get_mut(&tab)?;
             local.sockets -= 1;
             if local.sockets > 0 {
-                return;
+                return None;
             }
             room.local.remove(&tab);
             room.bump(true);
-            let idle = room.is_idle();
-            if idle {
-                inner.rooms.remove(&key.appointment_id);
+            let mut log = self.log();
+            let seq = self.local_change(&mut log);
+            log.gone.push_back((seq, key.clone()));
+            while log.gone.len() > limits::PRESENCE_GONE_KEPT_MAX {
+                let (trimmed, _) = log.gone.pop_front().expect("longer than the bound");
+                log.gone_floor = trimmed;
             }
-            let seq = self.local_change(inner);
-            inner.gone.push_back((seq, key.clone()));
-            while inner.gone.len() > limits::PRESENCE_GONE_KEPT_MAX {
-                let (trimmed, _) = inner.gone.pop_front().expect("longer than the bound");
-                inner.gone_floor = trimmed;
-            }
+            Some(room.is_idle())
         });
+        if idle.flatten() == Some(true) {
+            self.drop_if_idle(std::slice::from_ref(&key.appointment_id));
+        }
     }
 
     /// The tab's pointer moved (or left the form, `None`). Unknown tabs are ignored.
     pub fn point(&self, key: &ViewerKey, pointer: Option<Pointer>) {
-        self.with(|inner| {
+        self.in_room(&key.appointment_id, |room| {
             let tab = (key.user_id.clone(), key.session_id.clone());
-            if !inner.rooms.get(&key.appointment_id).is_some_and(|room| room.local.contains_key(&tab)) {
+            if !room.local.contains_key(&tab) {
                 return;
             }
-            let local_seq = self.local_change(inner);
-            let room = inner.rooms.get_mut(&key.appointment_id).expect("checked above");
+            let local_seq = self.local_change(&mut self.log());
             let seq = room.bump(false);
             let local = room.local.get_mut(&tab).expect("checked above");
             local.viewer.pointer = pointer;
@@ -298,20 +360,32 @@ impl PresenceHub {
         });
     }
 
+    /// Tabs viewing `appointment_id` now (this node's and those peers relay), each once.
+    pub fn viewer_count(&self, appointment_id: &str) -> usize {
+        self.in_room(appointment_id, |room| room.viewers().len()).unwrap_or(0)
+    }
+
+    /// [`Self::viewer_count`] of every room someone is viewing.
+    pub fn viewer_counts(&self) -> BTreeMap<String, usize> {
+        self.rooms()
+            .iter()
+            .map(|(id, room)| (id.clone(), room.lock().expect("presence lock poisoned").viewers().len()))
+            .filter(|(_, count)| *count > 0)
+            .collect()
+    }
+
     /// Whether the tab has a socket open on any node, as far as this node knows.
     pub fn is_present(&self, key: &ViewerKey) -> bool {
-        self.with(|inner| {
-            inner.rooms.get(&key.appointment_id).is_some_and(|room| {
-                room.local.contains_key(&(key.user_id.clone(), key.session_id.clone()))
-                    || room.remote.keys().any(|(user, session, _)| *user == key.user_id && *session == key.session_id)
-            })
+        self.in_room(&key.appointment_id, |room| {
+            room.local.contains_key(&(key.user_id.clone(), key.session_id.clone()))
+                || room.remote.keys().any(|(user, session, _)| *user == key.user_id && *session == key.session_id)
         })
+        .unwrap_or(false)
     }
 
     /// Wakes with a new sequence number whenever the room changes.
     pub fn watch_room(&self, appointment_id: &str) -> watch::Receiver<u64> {
-        self.with(|inner| {
-            let room = inner.rooms.entry(appointment_id.to_owned()).or_default();
+        self.in_room_or_new(appointment_id, |room| {
             let seq = room.seq;
             room.changed.get_or_insert_with(|| watch::channel(seq).0).subscribe()
         })
@@ -320,10 +394,7 @@ impl PresenceHub {
     /// What changed in the room since `seen_seq` / `seen_roster_seq` (0, 0 for everything).
     /// `me` is left out of the pointers: a tab does not need its own.
     pub fn view(&self, appointment_id: &str, seen_seq: u64, seen_roster_seq: u64, me: Option<&ViewerKey>) -> RoomView {
-        self.with(|inner| {
-            let Some(room) = inner.rooms.get(appointment_id) else {
-                return RoomView { roster: (seen_roster_seq == 0).then(Vec::new), ..RoomView::default() };
-            };
+        let view = self.in_room(appointment_id, |room| {
             let viewers = room.viewers();
             let is_me =
                 |v: &Viewer| me.is_some_and(|k| k.user_id == v.actor.user_id && k.session_id == v.actor.session_id);
@@ -336,7 +407,8 @@ impl PresenceHub {
                 seen_seq: room.seq,
                 seen_roster_seq: room.roster_seq,
             }
-        })
+        });
+        view.unwrap_or_else(|| RoomView { roster: (seen_roster_seq == 0).then(Vec::new), ..RoomView::default() })
     }
 
     /// Like [`Self::view`], rendered: each text is made once per change of the room and
@@ -349,11 +421,7 @@ impl PresenceHub {
         seen_roster_seq: u64,
         render: &dyn RenderPresence,
     ) -> RenderedView {
-        self.with(|inner| {
-            let Some(room) = inner.rooms.get_mut(appointment_id) else {
-                let roster = (seen_roster_seq == 0).then(|| Arc::from(render.roster(appointment_id, &[])));
-                return RenderedView { roster, ..RenderedView::default() };
-            };
+        let view = self.in_room(appointment_id, |room| {
             let (seq, roster_seq) = (room.seq, room.roster_seq);
             let roster_changed = roster_seq > seen_roster_seq || seen_roster_seq == 0;
             let pointers_changed = seq > seen_seq;
@@ -396,6 +464,10 @@ impl PresenceHub {
                 }
             };
             RenderedView { roster, pointers, seen_seq: seq, seen_roster_seq: roster_seq }
+        });
+        view.unwrap_or_else(|| {
+            let roster = (seen_roster_seq == 0).then(|| Arc::from(render.roster(appointment_id, &[])));
+            RenderedView { roster, ..RenderedView::default() }
         })
     }
 
@@ -416,40 +488,49 @@ impl PresenceHub {
     }
 
     fn local_changes_with(&self, since: u64, every_viewer: bool) -> LocalChanges {
-        self.with(|inner| {
-            let replace = since == 0 || since < inner.gone_floor;
-            let mut viewers = Vec::new();
-            for (appointment_id, room) in &inner.rooms {
-                for local in room.local.values() {
-                    if replace || every_viewer || local.local_seq > since {
-                        viewers.push((appointment_id.clone(), local.viewer.clone()));
-                    }
+        // `upto` first: a change numbered after it may show in this batch too (viewers are
+        // latest state, so twice is harmless), and is sent again in the next.
+        let (upto, gone_floor) = {
+            let log = self.log();
+            (log.local_seq, log.gone_floor)
+        };
+        let replace = since == 0 || since < gone_floor;
+        let mut viewers = Vec::new();
+        for (appointment_id, room) in self.rooms().iter() {
+            let room = room.lock().expect("presence lock poisoned");
+            for local in room.local.values() {
+                if replace || every_viewer || local.local_seq > since {
+                    viewers.push((appointment_id.clone(), local.viewer.clone()));
                 }
             }
-            let gone = if replace {
-                Vec::new()
-            } else {
-                inner.gone.iter().filter(|(seq, _)| *seq > since).map(|(_, key)| key.clone()).collect()
-            };
-            LocalChanges { replace, viewers, gone, upto: inner.local_seq }
-        })
+        }
+        let gone = if replace {
+            Vec::new()
+        } else {
+            let log = self.log();
+            let range = |seq: u64| seq > since && seq <= upto;
+            log.gone.iter().filter(|(seq, _)| range(*seq)).map(|(_, key)| key.clone()).collect()
+        };
+        LocalChanges { replace, viewers, gone, upto }
     }
 
     /// A peer's batch. `replace` forgets what that peer told before.
     pub fn apply_remote(&self, from: NodeId, replace: bool, viewers: Vec<(String, Viewer)>, gone: &[ViewerKey]) {
         let now_ms = self.clock.now_ms();
-        self.with(|inner| {
-            if replace {
-                forget_node_in(inner, from);
-            }
-            for key in gone {
-                let Some(room) = inner.rooms.get_mut(&key.appointment_id) else { continue };
+        let mut emptied = if replace { self.forget_node_in_rooms(from) } else { Vec::new() };
+        for key in gone {
+            let idle = self.in_room(&key.appointment_id, |room| {
                 if room.remote.remove(&(key.user_id.clone(), key.session_id.clone(), from)).is_some() {
                     room.bump(true);
                 }
+                room.is_idle()
+            });
+            if idle == Some(true) {
+                emptied.push(key.appointment_id.clone());
             }
-            for (appointment_id, mut viewer) in viewers {
-                let room = inner.rooms.entry(appointment_id).or_default();
+        }
+        for (appointment_id, mut viewer) in viewers {
+            self.in_room_or_new(&appointment_id, |room| {
                 let tab = (viewer.actor.user_id.clone(), viewer.actor.session_id.clone(), from);
                 viewer.node_id = from;
                 match room.remote.get_mut(&tab) {
@@ -470,52 +551,60 @@ impl PresenceHub {
                         room.remote.insert(tab, Remote { viewer, refreshed_at_ms: now_ms });
                     }
                 }
-            }
-            inner.rooms.retain(|_, room| !room.is_idle());
-        });
+            });
+        }
+        self.drop_if_idle(&emptied);
     }
 
     /// A peer's stream ended: its viewers are gone until it says otherwise.
     pub fn forget_node(&self, from: NodeId) {
-        self.with(|inner| {
-            forget_node_in(inner, from);
-            inner.rooms.retain(|_, room| !room.is_idle());
-        });
+        let emptied = self.forget_node_in_rooms(from);
+        self.drop_if_idle(&emptied);
     }
 
     /// Drops relayed viewers not refreshed within the presence TTL, and idle rooms.
     pub fn sweep(&self) {
         let now_ms = self.clock.now_ms();
-        self.with(|inner| {
-            for room in inner.rooms.values_mut() {
-                let before = room.remote.len();
-                room.remote.retain(|_, r| now_ms.saturating_sub(r.refreshed_at_ms) < limits::PRESENCE_REMOTE_TTL_MS);
-                if room.remote.len() != before {
-                    room.bump(true);
-                }
+        let idle = self.each_room(|room| {
+            let before = room.remote.len();
+            room.remote.retain(|_, r| now_ms.saturating_sub(r.refreshed_at_ms) < limits::PRESENCE_REMOTE_TTL_MS);
+            if room.remote.len() != before {
+                room.bump(true);
             }
-            inner.rooms.retain(|_, room| !room.is_idle());
         });
+        self.drop_if_idle(&idle);
     }
 
     /// How many tabs this node holds, own and relayed (for metrics).
     pub fn counts(&self) -> (usize, usize) {
-        self.with(|inner| {
-            inner
-                .rooms
-                .values()
-                .fold((0, 0), |(local, remote), room| (local + room.local.len(), remote + room.remote.len()))
+        self.rooms().values().fold((0, 0), |(local, remote), room| {
+            let room = room.lock().expect("presence lock poisoned");
+            (local + room.local.len(), remote + room.remote.len())
         })
     }
-}
 
-fn forget_node_in(inner: &mut Inner, from: NodeId) {
-    for room in inner.rooms.values_mut() {
-        let before = room.remote.len();
-        room.remote.retain(|(_, _, node), _| *node != from);
-        if room.remote.len() != before {
-            room.bump(true);
+    /// Removes `from`'s viewers from every room; the rooms left idle.
+    fn forget_node_in_rooms(&self, from: NodeId) -> Vec<String> {
+        self.each_room(|room| {
+            let before = room.remote.len();
+            room.remote.retain(|(_, _, node), _| *node != from);
+            if room.remote.len() != before {
+                room.bump(true);
+            }
+        })
+    }
+
+    /// `f` on every room in turn, one room's lock at a time; the rooms idle afterwards.
+    fn each_room(&self, mut f: impl FnMut(&mut Room)) -> Vec<String> {
+        let mut idle = Vec::new();
+        for (id, room) in self.rooms().iter() {
+            let mut room = room.lock().expect("presence lock poisoned");
+            f(&mut room);
+            if room.is_idle() {
+                idle.push(id.clone());
+            }
         }
+        idle
     }
 }
 

@@ -16,11 +16,12 @@ use crate::problem::Problem;
 use crate::problem::responses as problems;
 use crate::{AppState, dto};
 
-fn with_lock(sm: &sm::LockStateMachine, appointment: &sm::Appointment) -> dto::AppointmentWithLock {
+fn with_lock(sm: &sm::LockStateMachine, appointment: &sm::Appointment, viewers: usize) -> dto::AppointmentWithLock {
     dto::AppointmentWithLock {
         appointment: appointment.into(),
         lock: sm.lock(&appointment.id).map(dto::Lock::from),
         queue_length: sm.queue(&appointment.id).len(),
+        viewers,
     }
 }
 
@@ -45,8 +46,14 @@ fn etag(version: u64) -> HeaderValue {
 pub async fn list(State(state): State<AppState>, _identity: Identity, query: ReadQuery) -> Result<Response, Problem> {
     query.barrier(&state).await?;
     let server_time = dto::rfc3339(state.server_time_ms());
-    let items: Vec<dto::AppointmentWithLock> =
-        state.node.read(|applied| applied.sm.appointments().map(|a| with_lock(&applied.sm, a)).collect());
+    let viewers = state.presence.viewer_counts();
+    let items: Vec<dto::AppointmentWithLock> = state.node.read(|applied| {
+        applied
+            .sm
+            .appointments()
+            .map(|a| with_lock(&applied.sm, a, viewers.get(&*a.id).copied().unwrap_or(0)))
+            .collect()
+    });
     Ok(Json(json!({ "appointments": items, "serverTime": server_time })).into_response())
 }
 
@@ -73,7 +80,9 @@ pub async fn get(
 ) -> Result<Response, Problem> {
     let id = checked_id(id)?;
     query.barrier(&state).await?;
-    let found = state.node.read(|applied| applied.sm.appointment(&id).map(|a| (a.version, with_lock(&applied.sm, a))));
+    let viewers = state.presence.viewer_count(&id);
+    let found =
+        state.node.read(|applied| applied.sm.appointment(&id).map(|a| (a.version, with_lock(&applied.sm, a, viewers))));
     let (version, body) = found.ok_or_else(|| Problem::not_found("no such appointment"))?;
     Ok(([(header::ETAG, etag(version))], Json(body)).into_response())
 }
@@ -237,4 +246,32 @@ pub async fn get_draft(
         Some(draft) => Ok(Json(draft).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
+}
+
+#[utoipa::path(
+    delete,
+    path = "/appointments/{id}/draft",
+    tag = "appointments",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        WriteHeaders,
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The caller's draft is gone (or there was none)"),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 404, response = problems::NoSuchAppointment),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
+pub async fn discard_draft(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let op = Op::DiscardDraft { actor, appointment_id: checked_id(id)? };
+    let applied = state.node.submit(request_id(&headers)?, op).await?;
+    applied_or_problem(&state, applied.response)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -88,14 +88,55 @@ pub async fn acquire(
     OptionalJsonBody(input): OptionalJsonBody<dto::AcquireInput>,
 ) -> Result<Response, Problem> {
     let appointment_id = checked_id(id)?;
-    let ttl_ms = input.ttl_ms.unwrap_or(state.config.lock_ttl_ms);
-    // The state machine refuses it too, but only after it cost a replicated entry.
+    let ttl_ms = checked_ttl_ms(&state, input.ttl_ms)?;
+    state.lock_attempt(&actor.user_id)?;
+    let op = Op::Acquire { actor, appointment_id, ttl_ms, wait: input.wait, waiter_ttl_ms: state.config.waiter_ttl_ms };
+    let applied = state.node.submit(request_id(&headers)?, op).await?;
+    lock_answer(&state, applied_or_problem(&state, applied.response)?)
+}
+
+/// The lease asked for, or the node's default. The state machine refuses a bad one too, but
+/// only after it cost a replicated entry.
+fn checked_ttl_ms(state: &AppState, ttl_ms: Option<u64>) -> Result<u64, Problem> {
+    let ttl_ms = ttl_ms.unwrap_or(state.config.lock_ttl_ms);
     let ttl_range = lockd_raft::limits::LOCK_TTL_MS_MIN..=lockd_raft::limits::LOCK_TTL_MS_MAX;
     if !ttl_range.contains(&ttl_ms) {
         return Err(Problem::invalid_input(format!("ttlMs must be {} to {}", ttl_range.start(), ttl_range.end())));
     }
+    Ok(ttl_ms)
+}
+
+#[utoipa::path(
+    post,
+    path = "/appointments/{id}/continue-here",
+    tag = "locks",
+    params(
+        ("id" = String, Path, description = "Appointment id"),
+        WriteHeaders,
+    ),
+    request_body(content = Option<crate::dto::ContinueHereInput>, description = "Optional: only if the lock is still this grant; a shorter lease"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The lock moved to this tab under a new fencing token (or was free and is granted)", body = crate::dto::LockGranted),
+        (status = 400, response = problems::InvalidInput),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 404, response = problems::NoSuchAppointment),
+        (status = 409, description = "lock_held (another person holds it) or takeover_conflict (the lock changed since expectedFencingToken)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, response = problems::RateLimited),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
+pub async fn continue_here(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OptionalJsonBody(input): OptionalJsonBody<dto::ContinueHereInput>,
+) -> Result<Response, Problem> {
+    let appointment_id = checked_id(id)?;
+    let ttl_ms = checked_ttl_ms(&state, input.ttl_ms)?;
     state.lock_attempt(&actor.user_id)?;
-    let op = Op::Acquire { actor, appointment_id, ttl_ms, wait: input.wait, waiter_ttl_ms: state.config.waiter_ttl_ms };
+    let op = Op::MoveLock { actor, appointment_id, ttl_ms, expected_fencing_token: input.expected_fencing_token };
     let applied = state.node.submit(request_id(&headers)?, op).await?;
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }
@@ -237,6 +278,72 @@ pub async fn audit(
     });
     let records = records.ok_or_else(|| Problem::not_found("no such appointment"))?;
     Ok(Json(json!({ "appointmentId": id, "records": records })).into_response())
+}
+
+/// `GET /audit`: which records, how many.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecentAuditQuery {
+    /// Only records of this action (`taken_over`, `expired`, …); all when absent.
+    action: Option<String>,
+    /// At most this many, newest first (1 to 256, default 50).
+    limit: Option<usize>,
+    #[serde(default)]
+    stale: bool,
+}
+
+const RECENT_AUDIT_DEFAULT: usize = 50;
+
+fn audit_action(name: &str) -> Option<sm::AuditAction> {
+    use sm::AuditAction as A;
+    [A::Granted, A::Released, A::Disconnected, A::Expired, A::TakenOver, A::Moved, A::Unclaimed]
+        .into_iter()
+        .find(|action| dto::audit_action_name(*action) == name)
+}
+
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "locks",
+    params(RecentAuditQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The latest audit records across every appointment, newest first: {records}", body = Object),
+        (status = 400, response = problems::InvalidInput),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 403, response = problems::Forbidden),
+        (status = 503, response = problems::NoLeader),
+    ),
+)]
+pub async fn recent_audit(
+    State(state): State<AppState>,
+    identity: Identity,
+    super::Query(query): super::Query<RecentAuditQuery>,
+) -> Result<Response, Problem> {
+    if identity.role != sm::Role::Admin {
+        return Err(Problem::forbidden("the audit trail is for admins"));
+    }
+    let action = match query.action.as_deref() {
+        None => None,
+        Some(name) => Some(audit_action(name).ok_or_else(|| {
+            Problem::invalid_input(
+                "action must be one of granted, released, disconnected, expired, taken_over, moved, unclaimed",
+            )
+        })?),
+    };
+    let limit = query.limit.unwrap_or(RECENT_AUDIT_DEFAULT);
+    if !(1..=limits::AUDIT_PAGE_MAX).contains(&limit) {
+        return Err(Problem::invalid_input(format!("limit must be 1 to {}", limits::AUDIT_PAGE_MAX)));
+    }
+    if !query.stale {
+        state.node.read_barrier().await?;
+    }
+    let records: Vec<dto::AuditRecord> = state.node.read(|applied| {
+        let keep = |r: &sm::AuditRecord| action.is_none_or(|a| r.action == a);
+        applied.sm.recent_audit(limit, keep).into_iter().map(dto::AuditRecord::from).collect()
+    });
+    Ok(Json(json!({ "records": records })).into_response())
 }
 
 /// 200 with the lock for a grant or renewal, 202 with the position for a place in the queue.

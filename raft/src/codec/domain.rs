@@ -50,6 +50,7 @@ impl From<&Lock> for pb::Lock {
             last_activity_at_ms: l.last_activity_at_ms,
             expires_at_ms: l.expires_at_ms,
             ttl_ms: l.ttl_ms,
+            claim_by_ms: l.claim_by_ms,
         }
     }
 }
@@ -65,6 +66,7 @@ impl TryFrom<pb::Lock> for Lock {
             last_activity_at_ms: l.last_activity_at_ms,
             expires_at_ms: l.expires_at_ms,
             ttl_ms: l.ttl_ms,
+            claim_by_ms: l.claim_by_ms,
         })
     }
 }
@@ -115,25 +117,36 @@ impl From<&AppointmentFields> for pb::AppointmentFields {
             client: f.client.clone(),
             location: f.location.clone(),
             notes: f.notes.clone(),
+            status: match f.status {
+                AppointmentStatus::Scheduled => pb::AppointmentStatus::Scheduled,
+                AppointmentStatus::Cancelled => pb::AppointmentStatus::Cancelled,
+            } as i32,
         }
     }
 }
 
-impl From<pb::AppointmentFields> for AppointmentFields {
-    fn from(f: pb::AppointmentFields) -> Self {
-        AppointmentFields {
+impl TryFrom<pb::AppointmentFields> for AppointmentFields {
+    type Error = CodecError;
+    fn try_from(f: pb::AppointmentFields) -> Result<Self, CodecError> {
+        let status = pb::AppointmentStatus::try_from(f.status)
+            .map_err(|_| CodecError::UnknownEnum("AppointmentStatus", f.status))?;
+        Ok(AppointmentFields {
             title: f.title,
             starts_at_ms: f.starts_at_ms,
             ends_at_ms: f.ends_at_ms,
             client: f.client,
             location: f.location,
             notes: f.notes,
-        }
+            status: match status {
+                pb::AppointmentStatus::Scheduled => AppointmentStatus::Scheduled,
+                pb::AppointmentStatus::Cancelled => AppointmentStatus::Cancelled,
+            },
+        })
     }
 }
 
 fn fields(f: Option<pb::AppointmentFields>, what: &'static str) -> Result<AppointmentFields, CodecError> {
-    Ok(need(f, what)?.into())
+    need(f, what)?.try_into()
 }
 
 impl From<&Appointment> for pb::Appointment {
@@ -144,6 +157,7 @@ impl From<&Appointment> for pb::Appointment {
             version: a.version,
             updated_by: a.updated_by.clone(),
             updated_at_ms: a.updated_at_ms,
+            updated_by_name: a.updated_by_name.clone(),
         }
     }
 }
@@ -156,6 +170,7 @@ impl TryFrom<pb::Appointment> for Appointment {
             fields: fields(a.fields, "Appointment.fields")?,
             version: a.version,
             updated_by: a.updated_by,
+            updated_by_name: a.updated_by_name,
             updated_at_ms: a.updated_at_ms,
         })
     }
@@ -254,6 +269,8 @@ fn action_to_pb(action: AuditAction) -> pb::AuditAction {
         AuditAction::Disconnected => pb::AuditAction::Disconnected,
         AuditAction::Expired => pb::AuditAction::Expired,
         AuditAction::TakenOver => pb::AuditAction::TakenOver,
+        AuditAction::Moved => pb::AuditAction::Moved,
+        AuditAction::Unclaimed => pb::AuditAction::Unclaimed,
     }
 }
 
@@ -288,6 +305,8 @@ impl TryFrom<pb::AuditRecord> for AuditRecord {
                 pb::AuditAction::Disconnected => AuditAction::Disconnected,
                 pb::AuditAction::Expired => AuditAction::Expired,
                 pb::AuditAction::TakenOver => AuditAction::TakenOver,
+                pb::AuditAction::Moved => AuditAction::Moved,
+                pb::AuditAction::Unclaimed => AuditAction::Unclaimed,
             },
             by: r.by.map(Actor::try_from).transpose()?.map(Arc::new),
             from: r.from.map(Actor::try_from).transpose()?.map(Arc::new),
@@ -341,6 +360,15 @@ impl From<&Op> for pb::Op {
                     reason: reason.clone(),
                     expected_fencing_token: *expected_fencing_token,
                 })
+            }
+            Op::MoveLock { actor, appointment_id, ttl_ms, expected_fencing_token } => P::MoveLock(pb::MoveLock {
+                actor: Some(actor.into()),
+                appointment_id: appointment_id.clone(),
+                ttl_ms: *ttl_ms,
+                expected_fencing_token: *expected_fencing_token,
+            }),
+            Op::DiscardDraft { actor, appointment_id } => {
+                P::DiscardDraft(pb::DiscardDraft { actor: Some(actor.into()), appointment_id: appointment_id.clone() })
             }
             Op::CreateAppointment { actor, appointment_id, fields } => P::CreateAppointment(pb::CreateAppointment {
                 actor: Some(actor.into()),
@@ -396,6 +424,15 @@ impl TryFrom<pb::Op> for Op {
                 reason: t.reason,
                 expected_fencing_token: t.expected_fencing_token,
             },
+            P::MoveLock(m) => Op::MoveLock {
+                actor: actor(m.actor, "MoveLock.actor")?,
+                appointment_id: m.appointment_id,
+                ttl_ms: m.ttl_ms,
+                expected_fencing_token: m.expected_fencing_token,
+            },
+            P::DiscardDraft(d) => {
+                Op::DiscardDraft { actor: actor(d.actor, "DiscardDraft.actor")?, appointment_id: d.appointment_id }
+            }
             P::CreateAppointment(c) => Op::CreateAppointment {
                 actor: actor(c.actor, "CreateAppointment.actor")?,
                 appointment_id: c.appointment_id,
@@ -626,7 +663,8 @@ mod borrowed {
             + varint_len(4, plain(l.acquired_at_ms))
             + varint_len(5, plain(l.last_activity_at_ms))
             + varint_len(6, plain(l.expires_at_ms))
-            + varint_len(7, plain(l.ttl_ms));
+            + varint_len(7, plain(l.ttl_ms))
+            + varint_len(8, l.claim_by_ms);
         put_message_head(tag, len, buf);
         put_str(1, &l.appointment_id, buf);
         put_actor(2, &l.holder, buf);
@@ -635,6 +673,7 @@ mod borrowed {
         put_varint(5, plain(l.last_activity_at_ms), buf);
         put_varint(6, plain(l.expires_at_ms), buf);
         put_varint(7, plain(l.ttl_ms), buf);
+        put_varint(8, l.claim_by_ms, buf);
     }
 
     /// `message::encode(tag, &pb::AuditRecord::from(record), buf)`.

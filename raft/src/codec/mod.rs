@@ -146,6 +146,7 @@ mod tests {
             client: "c".into(),
             location: "l".into(),
             notes: "n".into(),
+            status: AppointmentStatus::Cancelled,
         }
     }
 
@@ -189,6 +190,9 @@ mod tests {
                 text: typed(),
                 base: Some(typed()),
             },
+            Op::MoveLock { actor: a(), appointment_id: "x".into(), ttl_ms: 5, expected_fencing_token: Some(3) },
+            Op::MoveLock { actor: a(), appointment_id: "x".into(), ttl_ms: 5, expected_fencing_token: None },
+            Op::DiscardDraft { actor: a(), appointment_id: "x".into() },
             Op::Tick,
         ]
     }

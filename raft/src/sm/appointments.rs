@@ -35,6 +35,7 @@ impl LockStateMachine {
             fields: fields.clone(),
             version: 1,
             updated_by: actor.user_id.clone(),
+            updated_by_name: actor.name.clone(),
             updated_at_ms: self.now_ms,
         };
         let id = self.shared_id(appointment_id);
@@ -92,6 +93,7 @@ impl LockStateMachine {
             fields: fields.clone(),
             version: current.version + 1,
             updated_by: actor.user_id.clone(),
+            updated_by_name: actor.name.clone(),
             updated_at_ms: self.now_ms,
         };
         let id = self.shared_id(appointment_id);
@@ -138,5 +140,14 @@ impl LockStateMachine {
             self.drafts.remove(&(appointment_id.to_owned(), oldest_user.clone()));
         }
         Response::DraftSaved
+    }
+
+    /// Idempotent: discarding a draft that is not there answers the same.
+    pub(super) fn discard_draft(&mut self, actor: &Actor, appointment_id: &str) -> Response {
+        if !self.appointments.contains_key(appointment_id) {
+            return Response::Rejected(Rejection::NotFound);
+        }
+        self.drafts.remove(&(appointment_id.to_owned(), actor.user_id.clone()));
+        Response::Applied
     }
 }

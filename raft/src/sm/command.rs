@@ -46,6 +46,15 @@ pub enum Op {
         reason: String,
         expected_fencing_token: Option<u64>,
     },
+    /// Move the lock from another tab of the same person to this one ("continue here"): a
+    /// new grant under a new token, so the old tab's late writes are fenced off, audited in
+    /// the same entry. With `expected_fencing_token`, only if the lock is still that grant.
+    MoveLock {
+        actor: Actor,
+        appointment_id: AppointmentId,
+        ttl_ms: u64,
+        expected_fencing_token: Option<u64>,
+    },
     CreateAppointment {
         actor: Actor,
         appointment_id: AppointmentId,
@@ -67,6 +76,11 @@ pub enum Op {
         text: DraftText,
         base: Option<DraftText>,
     },
+    /// Drops the actor's draft of an appointment (they chose to discard it).
+    DiscardDraft {
+        actor: Actor,
+        appointment_id: AppointmentId,
+    },
     /// Carries nothing but the leader's time: the leader appends one when a lease is due.
     Tick,
 }
@@ -86,9 +100,11 @@ impl Op {
             | Op::Renew { actor, .. }
             | Op::Release { actor, .. }
             | Op::Takeover { actor, .. }
+            | Op::MoveLock { actor, .. }
             | Op::CreateAppointment { actor, .. }
             | Op::UpdateAppointment { actor, .. }
-            | Op::SaveDraft { actor, .. } => Some(actor),
+            | Op::SaveDraft { actor, .. }
+            | Op::DiscardDraft { actor, .. } => Some(actor),
             Op::Tick => None,
         }
     }
@@ -99,9 +115,11 @@ impl Op {
             | Op::Renew { appointment_id, .. }
             | Op::Release { appointment_id, .. }
             | Op::Takeover { appointment_id, .. }
+            | Op::MoveLock { appointment_id, .. }
             | Op::CreateAppointment { appointment_id, .. }
             | Op::UpdateAppointment { appointment_id, .. }
-            | Op::SaveDraft { appointment_id, .. } => Some(appointment_id),
+            | Op::SaveDraft { appointment_id, .. }
+            | Op::DiscardDraft { appointment_id, .. } => Some(appointment_id),
             Op::Tick => None,
         }
     }
@@ -164,12 +182,33 @@ pub enum Rejection {
 /// What applying a command tells watchers. The store tags each with its log index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    LockAcquired { lock: Lock },
-    LockRenewed { lock: Lock },
-    LockReleased { previous: Lock, reason: ReleaseReason },
-    LockExpired { previous: Lock },
-    LockTakenOver { lock: Lock, previous: Lock, reason: String },
-    QueueChanged { appointment_id: AppointmentId, queue: Vec<Waiter> },
+    LockAcquired {
+        lock: Lock,
+    },
+    LockRenewed {
+        lock: Lock,
+    },
+    LockReleased {
+        previous: Lock,
+        reason: ReleaseReason,
+    },
+    LockExpired {
+        previous: Lock,
+    },
+    LockTakenOver {
+        lock: Lock,
+        previous: Lock,
+        reason: String,
+    },
+    /// The same person continued in another tab (`Op::MoveLock`).
+    LockMoved {
+        lock: Lock,
+        previous: Lock,
+    },
+    QueueChanged {
+        appointment_id: AppointmentId,
+        queue: Vec<Waiter>,
+    },
     AppointmentCreated(Appointment),
     AppointmentUpdated(Appointment),
 }
@@ -177,9 +216,10 @@ pub enum Event {
 impl Event {
     pub fn appointment_id(&self) -> &AppointmentId {
         match self {
-            Event::LockAcquired { lock } | Event::LockRenewed { lock } | Event::LockTakenOver { lock, .. } => {
-                &lock.appointment_id
-            }
+            Event::LockAcquired { lock }
+            | Event::LockRenewed { lock }
+            | Event::LockTakenOver { lock, .. }
+            | Event::LockMoved { lock, .. } => &lock.appointment_id,
             Event::LockReleased { previous, .. } | Event::LockExpired { previous } => &previous.appointment_id,
             Event::QueueChanged { appointment_id, .. } => appointment_id,
             Event::AppointmentCreated(a) | Event::AppointmentUpdated(a) => &a.id,

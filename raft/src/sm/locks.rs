@@ -36,8 +36,18 @@ pub(super) fn check_lock_input(op: &Op) -> Result<(), String> {
             check_ttl(*ttl_ms)?;
             check_text("reason", reason, limits::REASON_CHARS_MAX, false)
         }
+        Op::MoveLock { ttl_ms, .. } => check_ttl(*ttl_ms),
         _ => Ok(()),
     }
+}
+
+/// What a takeover or a move asks for, and how its audit record reads.
+#[derive(Clone, Copy)]
+struct Replacement<'a> {
+    ttl_ms: u64,
+    expected_fencing_token: Option<u64>,
+    action: AuditAction,
+    reason: &'a str,
 }
 
 impl LockStateMachine {
@@ -138,38 +148,73 @@ impl LockStateMachine {
         if !actor.is_admin() {
             return Response::Rejected(Rejection::Forbidden);
         }
+        let asked = Replacement { ttl_ms, expected_fencing_token, action: AuditAction::TakenOver, reason };
+        let replaced = self.replace_or_grant(actor, appointment_id, &asked, |_| None, events);
+        match replaced {
+            Ok((lock, previous)) => {
+                events.push(Event::LockTakenOver { lock: lock.clone(), previous, reason: reason.to_owned() });
+                Response::Granted { lock, renewed: false }
+            }
+            Err(answer) => *answer,
+        }
+    }
+
+    /// "Continue here": the lock moves from another tab of the same person to this one.
+    pub(super) fn move_lock(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &str,
+        ttl_ms: u64,
+        expected_fencing_token: Option<u64>,
+        events: &mut Vec<Event>,
+    ) -> Response {
+        // Another person's lock is theirs: taking it is a takeover, for admins.
+        let another_persons = |current: &Lock| {
+            (current.holder.user_id != actor.user_id).then(|| Rejection::LockHeld { lock: current.clone() })
+        };
+        let asked = Replacement { ttl_ms, expected_fencing_token, action: AuditAction::Moved, reason: "" };
+        let replaced = self.replace_or_grant(actor, appointment_id, &asked, another_persons, events);
+        match replaced {
+            Ok((lock, previous)) => {
+                events.push(Event::LockMoved { lock: lock.clone(), previous });
+                Response::Granted { lock, renewed: false }
+            }
+            Err(answer) => *answer,
+        }
+    }
+
+    /// What a takeover and a move share: a free lock is simply granted (freed while the
+    /// person was deciding: an ordinary grant does what they asked), the caller's own lock
+    /// renewed; a lock `refuse` names, or one that is no longer `expected_fencing_token`, is
+    /// refused; otherwise the holder is replaced (`Ok` with the new and the displaced grant;
+    /// `Err` with the answer when it was not).
+    fn replace_or_grant(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &str,
+        asked: &Replacement<'_>,
+        refuse: impl Fn(&Lock) -> Option<Rejection>,
+        events: &mut Vec<Event>,
+    ) -> Result<(Lock, Lock), Box<Response>> {
+        let Replacement { ttl_ms, expected_fencing_token, action, reason } = *asked;
         if !self.appointments.contains_key(appointment_id) {
-            return Response::Rejected(Rejection::NotFound);
+            return Err(Box::new(Response::Rejected(Rejection::NotFound)));
         }
         let Some(current) = self.locks.get(appointment_id) else {
-            // Freed while the admin was confirming: an ordinary grant does what they asked.
             self.leave_queue(actor, appointment_id, events);
             let lock = self.grant(Arc::new(actor.clone()), appointment_id, ttl_ms, events);
-            return Response::Granted { lock, renewed: false };
+            return Err(Box::new(Response::Granted { lock, renewed: false }));
         };
         if current.holder.same_session(actor) {
-            return self.renew_holder(appointment_id, events);
+            return Err(Box::new(self.renew_holder(appointment_id, events)));
+        }
+        if let Some(rejection) = refuse(current) {
+            return Err(Box::new(Response::Rejected(rejection)));
         }
         if expected_fencing_token.is_some_and(|token| token != current.fencing_token) {
-            return Response::Rejected(Rejection::TakeoverConflict { lock: current.clone() });
+            return Err(Box::new(Response::Rejected(Rejection::TakeoverConflict { lock: current.clone() })));
         }
-        let previous = self.locks.remove(appointment_id).expect("checked above");
-        self.leave_queue(actor, appointment_id, events);
-        let lock = self.new_lock(Arc::new(actor.clone()), appointment_id, ttl_ms);
-        // One entry, one transition: the displaced holder, the new grant and the audit
-        // record appear together or not at all (docs/design.md, invariant 9).
-        let record = self
-            .audit_entry(appointment_id, AuditAction::TakenOver)
-            .by(lock.holder.clone())
-            .displacing(&previous)
-            .granting(lock.fencing_token)
-            .because(reason);
-        self.audit_record(record);
-        let id = self.shared_id(appointment_id);
-        self.locks.insert(id, lock.clone());
-        self.reindex(appointment_id);
-        events.push(Event::LockTakenOver { lock: lock.clone(), previous, reason: reason.to_owned() });
-        Response::Granted { lock, renewed: false }
+        Ok(self.replace_holder(actor, appointment_id, ttl_ms, action, reason, events))
     }
 
     /// Lapses the leases and waiter leases due by the current cluster time, at most
@@ -187,7 +232,8 @@ impl LockStateMachine {
             }
             if self.locks.get(&appointment_id).is_some_and(|l| l.expires_at_ms <= now_ms) {
                 let previous = self.locks.remove(&appointment_id).expect("checked above");
-                let record = self.audit_entry(&appointment_id, AuditAction::Expired).displacing(&previous);
+                let action = if previous.claim_by_ms.is_some() { AuditAction::Unclaimed } else { AuditAction::Expired };
+                let record = self.audit_entry(&appointment_id, action).displacing(&previous);
                 self.audit_record(record);
                 events.push(Event::LockExpired { previous });
                 self.hand_over(&appointment_id, events);
@@ -209,20 +255,57 @@ impl LockStateMachine {
             last_activity_at_ms: self.now_ms,
             expires_at_ms: self.now_ms.saturating_add(ttl_ms),
             ttl_ms,
+            claim_by_ms: None,
         }
     }
 
-    fn grant(&mut self, holder: Arc<Actor>, appointment_id: &str, ttl_ms: u64, events: &mut Vec<Event>) -> Lock {
-        debug_assert!(!self.locks.contains_key(appointment_id));
-        let lock = self.new_lock(holder, appointment_id, ttl_ms);
-        let record =
-            self.audit_entry(appointment_id, AuditAction::Granted).by(lock.holder.clone()).granting(lock.fencing_token);
+    /// Ends `appointment_id`'s current tenure and grants the lock to `actor` under a new token,
+    /// with the audit record, in one transition: the displaced holder, the new grant and the
+    /// record appear together or not at all (docs/design.md, invariant 9).
+    fn replace_holder(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &str,
+        ttl_ms: u64,
+        action: AuditAction,
+        reason: &str,
+        events: &mut Vec<Event>,
+    ) -> (Lock, Lock) {
+        let previous = self.locks.remove(appointment_id).expect("the caller checked the lock is held");
+        self.leave_queue(actor, appointment_id, events);
+        let lock = self.new_lock(Arc::new(actor.clone()), appointment_id, ttl_ms);
+        let record = self
+            .audit_entry(appointment_id, action)
+            .by(lock.holder.clone())
+            .displacing(&previous)
+            .granting(lock.fencing_token)
+            .because(reason);
         self.audit_record(record);
         let id = self.shared_id(appointment_id);
         self.locks.insert(id, lock.clone());
         self.reindex(appointment_id);
-        events.push(Event::LockAcquired { lock: lock.clone() });
+        (lock, previous)
+    }
+
+    fn grant(&mut self, holder: Arc<Actor>, appointment_id: &str, ttl_ms: u64, events: &mut Vec<Event>) -> Lock {
+        let lock = self.new_lock(holder, appointment_id, ttl_ms);
+        self.insert_grant(lock.clone(), events);
         lock
+    }
+
+    /// Makes `lock` the appointment's grant, audited, on a free lock.
+    fn insert_grant(&mut self, lock: Lock, events: &mut Vec<Event>) {
+        let appointment_id = lock.appointment_id.clone();
+        debug_assert!(!self.locks.contains_key(appointment_id.as_str()));
+        let record = self
+            .audit_entry(&appointment_id, AuditAction::Granted)
+            .by(lock.holder.clone())
+            .granting(lock.fencing_token);
+        self.audit_record(record);
+        let id = self.shared_id(&appointment_id);
+        self.locks.insert(id, lock.clone());
+        self.reindex(&appointment_id);
+        events.push(Event::LockAcquired { lock });
     }
 
     /// A free lock goes to the first waiter, at once, in the same entry that freed it.
@@ -230,7 +313,13 @@ impl LockStateMachine {
         let next = self.queues.get_mut(appointment_id).and_then(|q| (!q.is_empty()).then(|| q.remove(0)));
         match next {
             Some(waiter) => {
-                self.grant(waiter.actor, appointment_id, waiter.lock_ttl_ms, events);
+                // The waiter's tab may be in the background: until they confirm, the lease
+                // is the claim window, and then the lock passes on (`Unclaimed`).
+                let claim_ms = limits::CLAIM_WINDOW_MS.min(waiter.lock_ttl_ms);
+                let claim_by_ms = self.now_ms.saturating_add(claim_ms);
+                let lock = self.new_lock(waiter.actor, appointment_id, waiter.lock_ttl_ms);
+                let lock = Lock { expires_at_ms: claim_by_ms, claim_by_ms: Some(claim_by_ms), ..lock };
+                self.insert_grant(lock, events);
                 self.queue_changed(appointment_id, events);
             }
             None => self.reindex(appointment_id),
@@ -242,6 +331,8 @@ impl LockStateMachine {
         let lock = self.locks.get_mut(appointment_id).expect("caller checked the holder");
         lock.last_activity_at_ms = now_ms;
         lock.expires_at_ms = now_ms.saturating_add(lock.ttl_ms);
+        // Any renewal from the holder's tab is the confirmation a handed-over grant waits for.
+        lock.claim_by_ms = None;
         let lock = lock.clone();
         self.reindex(appointment_id);
         events.push(Event::LockRenewed { lock: lock.clone() });

@@ -144,6 +144,9 @@ impl LockStateMachine {
             Op::Takeover { actor, appointment_id, ttl_ms, reason, expected_fencing_token } => {
                 self.takeover(actor, appointment_id, *ttl_ms, reason, *expected_fencing_token, events)
             }
+            Op::MoveLock { actor, appointment_id, ttl_ms, expected_fencing_token } => {
+                self.move_lock(actor, appointment_id, *ttl_ms, *expected_fencing_token, events)
+            }
             Op::CreateAppointment { actor, appointment_id, fields } => {
                 self.create_appointment(actor, appointment_id, fields, events)
             }
@@ -153,6 +156,7 @@ impl LockStateMachine {
             Op::SaveDraft { actor, appointment_id, base_version, text, base } => {
                 self.save_draft(actor, appointment_id, *base_version, text, base.as_ref())
             }
+            Op::DiscardDraft { actor, appointment_id } => self.discard_draft(actor, appointment_id),
             Op::Tick => Response::Applied,
         }
     }
@@ -201,6 +205,40 @@ impl LockStateMachine {
 
     pub fn audit(&self, appointment_id: &str) -> impl Iterator<Item = &AuditRecord> {
         self.audit.get(appointment_id).into_iter().flatten()
+    }
+
+    /// The latest `limit` audit records across every appointment that `keep` accepts, newest
+    /// first. A scan of every trail (at most `AUDIT_RECORDS_PER_APPOINTMENT_MAX` each), kept
+    /// bounded by a heap of `limit`: an admin's occasional read, not a hot path.
+    pub fn recent_audit(&self, limit: usize, keep: impl Fn(&AuditRecord) -> bool) -> Vec<&AuditRecord> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        if limit == 0 {
+            return Vec::new();
+        }
+        // A min-heap of the newest `limit` sequence numbers seen; `seq` is unique, so it
+        // finds its record again.
+        let mut newest: BinaryHeap<Reverse<u64>> = BinaryHeap::with_capacity(limit + 1);
+        let mut kept: BTreeMap<u64, &AuditRecord> = BTreeMap::new();
+        for trail in self.audit.values() {
+            // Within a trail records are oldest first: walk back and stop at the first one
+            // older than everything kept so far.
+            for record in trail.iter().rev() {
+                if newest.len() == limit && newest.peek().is_some_and(|Reverse(oldest)| *oldest > record.seq) {
+                    break;
+                }
+                if keep(record) {
+                    newest.push(Reverse(record.seq));
+                    kept.insert(record.seq, record);
+                    if newest.len() > limit
+                        && let Some(Reverse(dropped)) = newest.pop()
+                    {
+                        kept.remove(&dropped);
+                    }
+                }
+            }
+        }
+        kept.into_values().rev().collect()
     }
 
     pub fn draft(&self, appointment_id: &str, user_id: &str) -> Option<&Draft> {

@@ -42,6 +42,7 @@ fn fields(title: &str) -> AppointmentFields {
         client: "Ms. Client".into(),
         location: "Room 1".into(),
         notes: "line one\nline two".into(),
+        status: AppointmentStatus::Scheduled,
     }
 }
 
@@ -383,6 +384,174 @@ fn takeover_of_a_free_lock_is_a_plain_grant() {
     assert_eq!(sm.audit("a1").last().unwrap().action, AuditAction::Granted);
 }
 
+fn move_to(who: &Actor, expected: Option<u64>) -> Op {
+    Op::MoveLock { actor: who.clone(), appointment_id: "a1".into(), ttl_ms: TTL, expected_fencing_token: expected }
+}
+
+fn alice_second_tab() -> Actor {
+    actor("alice", "alice-tab2", Role::User)
+}
+
+#[test]
+fn a_lock_handed_from_the_queue_lapses_at_the_claim_window_unless_its_holder_confirms() {
+    let long_ttl = 5 * 60_000;
+    let mut sm = with_appointment();
+    let first = granted(&sm.apply(&cmd(T0, acquire(&alice(), false))).0);
+    for who in [bob(), carol()] {
+        let wait = Op::Acquire {
+            actor: who,
+            appointment_id: "a1".into(),
+            ttl_ms: long_ttl,
+            wait: true,
+            waiter_ttl_ms: WAITER_TTL,
+        };
+        sm.apply(&cmd(T0 + 1, wait));
+    }
+    sm.apply(&cmd(T0 + 2, release(&alice(), Some(first.fencing_token))));
+    let handed = sm.lock("a1").expect("handed to bob").clone();
+    assert_eq!(*handed.holder, bob());
+    let claim_by_ms = T0 + 2 + crate::limits::CLAIM_WINDOW_MS;
+    assert_eq!((handed.claim_by_ms, handed.expires_at_ms), (Some(claim_by_ms), claim_by_ms));
+    // Carol's tab keeps her place (a waiter's lease is shorter) while Bob's tab sits unattended.
+    for at_ms in [T0 + 25_000, T0 + 50_000] {
+        sm.apply(&cmd(at_ms, Op::Renew { actor: carol(), appointment_id: "a1".into() }));
+    }
+    let (_, events) = sm.apply(&cmd(claim_by_ms, Op::Tick));
+    assert!(matches!(&events[0], Event::LockExpired { previous } if previous.fencing_token == handed.fencing_token));
+    let next = sm.lock("a1").expect("passed on to carol").clone();
+    assert_eq!(*next.holder, carol());
+    let unclaimed = sm.audit("a1").find(|r| r.action == AuditAction::Unclaimed).expect("audited as unclaimed");
+    assert_eq!(unclaimed.from.as_deref(), Some(&bob()));
+    // Carol confirms in time: the lease is her whole ttl from the confirmation, and stays.
+    let confirmed =
+        granted(&sm.apply(&cmd(claim_by_ms + 10, Op::Renew { actor: carol(), appointment_id: "a1".into() })).0);
+    assert_eq!(confirmed.claim_by_ms, None);
+    assert_eq!(confirmed.expires_at_ms, claim_by_ms + 10 + long_ttl);
+    assert_eq!(confirmed.fencing_token, next.fencing_token);
+}
+
+#[test]
+fn a_short_lease_is_its_own_claim_window_and_an_ordinary_grant_has_none() {
+    let mut sm = with_appointment();
+    let first = granted(&sm.apply(&cmd(T0, acquire(&alice(), false))).0);
+    assert_eq!(first.claim_by_ms, None);
+    let short = Op::Acquire {
+        actor: bob(),
+        appointment_id: "a1".into(),
+        ttl_ms: 10_000,
+        wait: true,
+        waiter_ttl_ms: WAITER_TTL,
+    };
+    sm.apply(&cmd(T0 + 1, short));
+    sm.apply(&cmd(T0 + 2, release(&alice(), None)));
+    let handed = sm.lock("a1").unwrap();
+    assert_eq!((handed.claim_by_ms, handed.expires_at_ms), (Some(T0 + 2 + 10_000), T0 + 2 + 10_000));
+}
+
+#[test]
+fn continue_here_moves_the_lock_to_another_tab_of_the_same_person_under_a_new_token() {
+    let mut sm = with_appointment();
+    let old = granted(&sm.apply(&cmd(T0, acquire(&alice(), false))).0);
+    let (response, events) = sm.apply(&cmd(T0 + 5, move_to(&alice_second_tab(), Some(old.fencing_token))));
+    let moved = granted(&response);
+    assert_eq!(*moved.holder, alice_second_tab());
+    assert!(moved.fencing_token > old.fencing_token);
+    assert_eq!(events, vec![Event::LockMoved { lock: moved.clone(), previous: old.clone() }]);
+    let record = sm.audit("a1").last().unwrap();
+    assert_eq!(record.action, AuditAction::Moved);
+    assert_eq!((record.from_fencing_token, record.fencing_token), (Some(old.fencing_token), Some(moved.fencing_token)));
+    // The first tab's late save is fenced off; the new tab saves.
+    let (late, _) = sm.apply(&cmd(T0 + 6, update(&alice(), old.fencing_token, 1, "late")));
+    assert!(matches!(late, Response::Rejected(Rejection::StaleToken { .. })), "{late:?}");
+    let (saved, _) = sm.apply(&cmd(T0 + 7, update(&alice_second_tab(), moved.fencing_token, 1, "here")));
+    assert!(matches!(saved, Response::AppointmentSaved(_)), "{saved:?}");
+}
+
+#[test]
+fn continue_here_never_moves_another_persons_lock_nor_a_changed_one() {
+    let mut sm = with_appointment();
+    let held = granted(&sm.apply(&cmd(T0, acquire(&alice(), false))).0);
+    let (response, events) = sm.apply(&cmd(T0 + 1, move_to(&bob(), None)));
+    assert_eq!(response, Response::Rejected(Rejection::LockHeld { lock: held.clone() }));
+    assert!(events.is_empty());
+    let (response, _) = sm.apply(&cmd(T0 + 2, move_to(&alice_second_tab(), Some(held.fencing_token + 1))));
+    assert_eq!(response, Response::Rejected(Rejection::TakeoverConflict { lock: held.clone() }));
+    assert_eq!(sm.lock("a1"), Some(&held));
+    // From the holder's own tab it is a renewal; on a free lock, a grant.
+    let (response, _) = sm.apply(&cmd(T0 + 3, move_to(&alice(), None)));
+    assert!(matches!(response, Response::Granted { renewed: true, .. }));
+    sm.apply(&cmd(T0 + 4, release(&alice(), None)));
+    let lock = granted(&sm.apply(&cmd(T0 + 5, move_to(&bob(), None))).0);
+    assert_eq!(*lock.holder, bob());
+}
+
+#[test]
+fn continue_here_takes_the_tab_out_of_the_queue_it_was_waiting_in() {
+    let mut sm = with_appointment();
+    let held = granted(&sm.apply(&cmd(T0, acquire(&alice(), false))).0);
+    sm.apply(&cmd(T0 + 1, acquire(&alice_second_tab(), true)));
+    assert_eq!(sm.queue("a1").len(), 1);
+    sm.apply(&cmd(T0 + 2, move_to(&alice_second_tab(), Some(held.fencing_token))));
+    assert!(sm.queue("a1").is_empty());
+}
+
+#[test]
+fn a_discarded_draft_is_gone_and_discarding_none_answers_the_same() {
+    let mut sm = with_appointment();
+    let save =
+        Op::SaveDraft { actor: alice(), appointment_id: "a1".into(), base_version: 1, text: typed("t"), base: None };
+    sm.apply(&cmd(T0, save));
+    let discard = || Op::DiscardDraft { actor: alice(), appointment_id: "a1".into() };
+    assert_eq!(sm.apply(&cmd(T0 + 1, discard())).0, Response::Applied);
+    assert!(sm.draft("a1", "alice").is_none());
+    assert_eq!(sm.apply(&cmd(T0 + 2, discard())).0, Response::Applied);
+    let unknown = Op::DiscardDraft { actor: alice(), appointment_id: "nope".into() };
+    assert_eq!(sm.apply(&cmd(T0 + 3, unknown)).0, Response::Rejected(Rejection::NotFound));
+}
+
+#[test]
+fn recent_audit_is_newest_first_across_appointments_filtered_and_bounded() {
+    let mut sm = with_appointment();
+    sm.apply(&cmd(T0, Op::CreateAppointment { actor: alice(), appointment_id: "a2".into(), fields: fields("Two") }));
+    let on = |id: &str, op: Op| match op {
+        Op::Acquire { actor, ttl_ms, wait, waiter_ttl_ms, .. } => {
+            Op::Acquire { actor, appointment_id: id.into(), ttl_ms, wait, waiter_ttl_ms }
+        }
+        Op::Takeover { actor, ttl_ms, reason, .. } => {
+            Op::Takeover { actor, appointment_id: id.into(), ttl_ms, reason, expected_fencing_token: None }
+        }
+        other => other,
+    };
+    sm.apply(&cmd(T0 + 1, on("a1", acquire(&alice(), false))));
+    sm.apply(&cmd(T0 + 2, on("a2", acquire(&bob(), false))));
+    sm.apply(&cmd(T0 + 3, on("a1", takeover(&admin(), None))));
+    sm.apply(&cmd(T0 + 4, on("a2", takeover(&admin2(), None))));
+    let all: Vec<(u64, &str)> =
+        sm.recent_audit(10, |_| true).iter().map(|r| (r.at_ms - T0, r.appointment_id.as_str())).collect();
+    assert_eq!(all, vec![(4, "a2"), (3, "a1"), (2, "a2"), (1, "a1")]);
+    let takeovers = sm.recent_audit(1, |r| r.action == AuditAction::TakenOver);
+    assert_eq!(takeovers.len(), 1);
+    assert_eq!((takeovers[0].appointment_id.as_str(), takeovers[0].by.as_deref()), ("a2", Some(&admin2())));
+    assert!(sm.recent_audit(0, |_| true).is_empty());
+}
+
+#[test]
+fn a_cancelled_appointment_is_an_edit_saved_by_its_holder_with_their_name() {
+    let mut sm = with_appointment();
+    let lock = granted(&sm.apply(&cmd(T0, acquire(&bob(), false))).0);
+    let cancel = Op::UpdateAppointment {
+        actor: bob(),
+        appointment_id: "a1".into(),
+        fencing_token: lock.fencing_token,
+        expected_version: 1,
+        fields: AppointmentFields { status: AppointmentStatus::Cancelled, ..fields("Checkup") },
+    };
+    let (response, _) = sm.apply(&cmd(T0 + 1, cancel));
+    let Response::AppointmentSaved(saved) = response else { panic!("{response:?}") };
+    assert_eq!(saved.fields.status, AppointmentStatus::Cancelled);
+    assert_eq!((saved.updated_by.as_str(), saved.updated_by_name.as_str()), ("bob", "bob name"));
+}
+
 #[test]
 fn update_with_the_current_token_and_version_applies_and_renews() {
     let mut sm = with_appointment();
@@ -694,7 +863,7 @@ mod properties {
             prop_oneof![3 => 0i64..5_000, 2 => 5_000i64..90_000, 1 => -3_000i64..0],
             0..6usize,
             0..3usize,
-            0..10u8,
+            0..12u8,
             0..4u8,
             0..3u8,
             proptest::option::weighted(0.5, 0..6u8),
@@ -757,6 +926,13 @@ mod properties {
                 fields: fields(&format!("v{version}")),
             },
             7 => Op::CreateAppointment { actor: who, appointment_id: id, fields: fields("new") },
+            9 => Op::MoveLock {
+                actor: who,
+                appointment_id: id,
+                ttl_ms: step.ttl_ms,
+                expected_fencing_token: (step.token_pick != 3).then_some(token),
+            },
+            10 => Op::DiscardDraft { actor: who, appointment_id: id },
             8 => Op::SaveDraft {
                 actor: who,
                 appointment_id: id,
@@ -790,8 +966,11 @@ mod properties {
                         );
                         self.grant(lock);
                     }
-                    Event::LockTakenOver { lock, previous, .. } => {
+                    Event::LockTakenOver { lock, previous, .. } | Event::LockMoved { lock, previous } => {
                         assert_eq!(self.holders.get(&lock.appointment_id), Some(previous), "took over a stale holder");
+                        if let Event::LockMoved { .. } = event {
+                            assert_eq!(lock.holder.user_id, previous.holder.user_id, "moved to another person");
+                        }
                         self.holders.remove(&lock.appointment_id);
                         self.grant(lock);
                     }

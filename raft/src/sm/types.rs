@@ -66,6 +66,10 @@ pub struct Lock {
     pub expires_at_ms: u64,
     /// The lease length the holder asked for; each renewal extends by this much.
     pub ttl_ms: u64,
+    /// Set when the lock was handed from the queue to a waiter: the lease then ends here
+    /// unless the holder confirms (renews) first, so a tab nobody is looking at does not
+    /// keep the lock for a whole lease. `None` once confirmed, and for every other grant.
+    pub claim_by_ms: Option<u64>,
 }
 
 /// A place in an appointment's wait queue. It has a lease of its own, so a tab that went
@@ -80,6 +84,15 @@ pub struct Waiter {
     pub lock_ttl_ms: u64,
 }
 
+/// Whether an appointment is still on. Cancelling is an edit like any other (the holder's
+/// fenced save), so it is kept, can be reinstated, and its history stays in the audit trail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AppointmentStatus {
+    #[default]
+    Scheduled,
+    Cancelled,
+}
+
 /// The editable part of an appointment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppointmentFields {
@@ -89,6 +102,7 @@ pub struct AppointmentFields {
     pub client: String,
     pub location: String,
     pub notes: String,
+    pub status: AppointmentStatus,
 }
 
 impl AppointmentFields {
@@ -114,6 +128,8 @@ pub struct Appointment {
     /// Starts at 1 and grows by one with each accepted update (the `If-Match` value).
     pub version: u64,
     pub updated_by: UserId,
+    /// The saver's display name when they saved, so nobody reads "bob saved version 2".
+    pub updated_by_name: String,
     pub updated_at_ms: u64,
 }
 
@@ -162,6 +178,10 @@ pub enum AuditAction {
     Disconnected,
     Expired,
     TakenOver,
+    /// The same person continued in another tab: the lock moved there under a new token.
+    Moved,
+    /// Handed from the queue and not confirmed within the claim window: passed on.
+    Unclaimed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -121,6 +121,7 @@ pub struct EventCounts {
     pub released_disconnected: AtomicU64,
     pub expired: AtomicU64,
     pub taken_over: AtomicU64,
+    pub moved: AtomicU64,
     pub queue_changed: AtomicU64,
     pub appointment_changed: AtomicU64,
 }
@@ -134,6 +135,7 @@ impl EventCounts {
             Event::LockReleased { reason: ReleaseReason::Disconnected, .. } => &self.released_disconnected,
             Event::LockExpired { .. } => &self.expired,
             Event::LockTakenOver { .. } => &self.taken_over,
+            Event::LockMoved { .. } => &self.moved,
             Event::QueueChanged { .. } => &self.queue_changed,
             Event::AppointmentCreated(_) | Event::AppointmentUpdated(_) => &self.appointment_changed,
         };

@@ -6,19 +6,18 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use lockd_raft::sm::Actor;
 use lockd_raft::store::Notification;
-use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::inbound::{ClientFrame, Inbound, Verdict, parse_client_message};
-use super::outbound::{WireFormat, error_frame, event_message, snapshot};
+use super::outbound::{ListRow, ServerMessage, WireFormat, error_frame, event_message, snapshot};
 use super::{CLOSE_GOING_AWAY, CLOSE_IDLE, CLOSE_POLICY, CLOSE_TOKEN_EXPIRED, Scope};
 use crate::presence::ViewerKey;
 use crate::{AppState, dto, limits};
 
-async fn send(socket: &mut WebSocket, value: &Value) -> bool {
-    send_text(socket, value.to_string()).await
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
+    send_text(socket, message.to_text()).await
 }
 
 async fn send_text(socket: &mut WebSocket, text: String) -> bool {
@@ -153,6 +152,16 @@ async fn serve_until_closed(
     let silence = tokio::time::sleep(silence_limit);
     tokio::pin!(silence);
     let mut inbound = Inbound { frames: state.socket_frames(), refused_in_window: 0, window_started: Instant::now() };
+    // The list's socket: how many tabs view each appointment, sent when it changes. Polled,
+    // not pushed: a count is a glance, and a second's delay costs a list nothing.
+    let list_scope = matches!(scope, Scope::All);
+    let mut counts_poll = tokio::time::interval(Duration::from_millis(limits::VIEWER_COUNTS_POLL_MS));
+    counts_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // What the snapshot showed; the first tick, at once, sends the counts if they moved since.
+    let mut counts_shown = match &first {
+        ServerMessage::ListSnapshot { appointments, .. } => Some(ListRow::counts(appointments)),
+        _ => None,
+    };
     loop {
         let flush_at = feed.as_ref().and_then(|f| f.flush_at);
         tokio::select! {
@@ -163,7 +172,7 @@ async fn serve_until_closed(
                         continue;
                     }
                     // The first socket on this node renders it; the others send that text.
-                    let text = rendered.get_or_init(|| event_message(log_index, &event, state.server_time_ms()).to_string());
+                    let text = rendered.get_or_init(|| event_message(log_index, &event, state.server_time_ms()).to_text());
                     if !send_text(socket, text.clone()).await {
                         return;
                     }
@@ -214,6 +223,15 @@ async fn serve_until_closed(
                     return;
                 }
             }
+            _ = counts_poll.tick(), if list_scope => {
+                let counts = state.presence.viewer_counts();
+                if counts_shown.as_ref() != Some(&counts) {
+                    counts_shown = Some(counts.clone());
+                    if !send(socket, &ServerMessage::ViewerCounts { counts }).await {
+                        return;
+                    }
+                }
+            }
             _ = pings.tick() => {
                 if socket.send(Message::Ping(axum::body::Bytes::new())).await.is_err() {
                     return;
@@ -228,13 +246,13 @@ async fn serve_until_closed(
 }
 
 /// Acts on one accepted frame; the answer to send, if any.
-fn take(state: &AppState, feed: Option<&PresenceFeed>, text: &str) -> Option<Value> {
+fn take(state: &AppState, feed: Option<&PresenceFeed>, text: &str) -> Option<ServerMessage> {
     let message = match parse_client_message(text) {
         Ok(message) => message,
         Err(reason) => return Some(error_frame("invalid_input", &reason)),
     };
     match message {
-        ClientFrame::Ping => Some(json!({ "type": "pong", "serverTime": dto::rfc3339(state.server_time_ms()) })),
+        ClientFrame::Ping => Some(ServerMessage::Pong { server_time: dto::rfc3339(state.server_time_ms()) }),
         ClientFrame::Heartbeat => None,
         ClientFrame::Pointer(pointer) => {
             let Some(feed) = feed else {
