@@ -185,3 +185,45 @@ test("the list finds appointments by words and by day, and keeps the search in i
     await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
   });
 });
+
+test("the holder cancels an appointment after a confirmation, and reinstates it; the list marks it", async ({ browser }) => {
+  const carol = await signedIn(browser, cluster().url(3), "Carol Diaz");
+  const bob = await signedIn(browser, cluster().url(2), "Bob Okafor");
+  const row = bob.page.getByTestId("row-demo-4");
+  await expect(row).toBeVisible();
+  await openAppointment(carol, "demo-4");
+  const page = carol.page;
+  // Only the holder cancels.
+  await expect(page.getByRole("button", { name: "Cancel appointment" })).toHaveCount(0);
+  await page.getByRole("button", { name: "Start editing" }).click();
+
+  await page.getByRole("button", { name: "Cancel appointment" }).click();
+  const dialog = page.getByTestId("cancel-dialog");
+  // Enter keeps it: focus starts on "Keep it".
+  await expect(dialog.getByRole("button", { name: "Keep it" })).toBeFocused();
+  await shot(page, "22-cancel-confirm");
+  await page.keyboard.press("Enter");
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId("cancelled-notice")).toHaveCount(0);
+  await page.getByRole("button", { name: "Cancel appointment" }).click();
+  await dialog.getByRole("button", { name: "Cancel appointment" }).click();
+  await expect(page.getByTestId("cancelled-notice")).toHaveText("This appointment is cancelled.");
+  await expect(row.getByTestId("cancelled-badge")).toHaveText("Cancelled");
+
+  // Still found by words and by day; an edit saved meanwhile keeps it cancelled (an update
+  // sends the status back).
+  await bob.page.getByRole("searchbox", { name: "Search" }).fill("vaccination");
+  await expect(row.getByTestId("cancelled-badge")).toBeVisible();
+  await shot(bob.page, "23-list-cancelled");
+  await page.getByLabel("Notes").fill("Called off by the client.");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(bob.page.getByTestId("row-demo-4").getByTestId("last-saved")).toContainText("Last saved by Carol Diaz");
+  await expect(page.getByTestId("cancelled-notice")).toBeVisible();
+  await expect(row.getByTestId("cancelled-badge")).toBeVisible();
+
+  await page.getByRole("button", { name: "Reinstate" }).click();
+  await expect(page.getByTestId("cancelled-notice")).toHaveCount(0);
+  await expect(row.getByTestId("cancelled-badge")).toHaveCount(0);
+  await expect(page.getByLabel("Notes")).toHaveValue("Called off by the client.");
+  await page.getByRole("button", { name: "Done" }).click();
+});

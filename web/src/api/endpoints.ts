@@ -3,7 +3,7 @@
 import { randomId } from "../lib/randomId";
 import { ApiError, api, authHeaders } from "./client";
 import type {
-  AppointmentFields,
+  AppointmentUpdate,
   AppointmentList,
   AppointmentWithLock,
   Appointment,
@@ -65,7 +65,7 @@ export const takeover = (id: string, expectedFencingToken: number, reason: strin
     headers: { "Idempotency-Key": idempotencyKey() },
   });
 
-export const saveAppointment = (id: string, fields: AppointmentFields, version: number, fencingToken: number) =>
+export const saveAppointment = (id: string, fields: AppointmentUpdate, version: number, fencingToken: number) =>
   api<Appointment>(path(id), {
     method: "PUT",
     body: fields,

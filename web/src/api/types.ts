@@ -61,6 +61,12 @@ export interface AppointmentWithLock extends Appointment {
   viewers?: number;
 }
 
+/** `PUT /appointments/{id}`: every field (an update replaces them all), with the status when
+ * the server keeps one. */
+export interface AppointmentUpdate extends AppointmentFields {
+  status?: AppointmentStatus;
+}
+
 /** `POST /appointments`: the fields, and optionally the id to create it under. */
 export interface NewAppointment extends AppointmentFields {
   id?: string;
@@ -214,6 +220,7 @@ export interface AppointmentSummary {
   lock: Lock | null;
   queueLength: number;
   viewers?: number;
+  status?: AppointmentStatus;
 }
 
 /** Messages on `/updates` (every appointment's lock summary, for the list). */

@@ -9,11 +9,21 @@ import { Avatar } from "./Avatar";
 /** One appointment of the list: what and when, who saved it last, who edits it now, how many
  * people look at it. */
 export function AppointmentRow({ appointment, saved, viewers }: { appointment: AppointmentWithLock; saved: string; viewers: number | undefined }) {
+  const cancelled = appointment.status === "cancelled";
   return (
     <li data-testid={`row-${appointment.id}`}>
       <AppLink href={appointmentPath(appointment.id)} className="flex items-center gap-4 px-5 py-4 transition hover:bg-slate-50">
         <div className="min-w-0 flex-1">
-          <div className="truncate font-medium">{appointment.title}</div>
+          <div className="flex min-w-0 items-center gap-2">
+            <span className={`truncate font-medium ${cancelled ? "text-slate-600 line-through" : ""}`} dir="auto">
+              {appointment.title}
+            </span>
+            {cancelled && (
+              <span className="shrink-0 rounded bg-rose-50 px-1.5 py-0.5 text-xs font-semibold text-rose-800 ring-1 ring-rose-200" data-testid="cancelled-badge">
+                Cancelled
+              </span>
+            )}
+          </div>
           <div className="mt-0.5 truncate text-sm text-slate-500">
             {formatWhen(appointment.startsAt, appointment.endsAt)} · {appointment.client} · {appointment.location}
           </div>

@@ -61,6 +61,31 @@ export function TakeoverDialog({
   );
 }
 
+export function CancelAppointmentDialog({ open, busy, onConfirm, onClose }: { open: boolean; busy: boolean; onConfirm: () => void; onClose: () => void }) {
+  return (
+    <Dialog
+      open={open}
+      title="Cancel this appointment?"
+      tone="danger"
+      onClose={onClose}
+      testId="cancel-dialog"
+      actions={
+        <>
+          {/* Focus starts here: Enter keeps the appointment, never cancels it by accident. */}
+          <Button onClick={onClose} data-autofocus>
+            Keep it
+          </Button>
+          <Button variant="danger" busy={busy} onClick={onConfirm}>
+            Cancel appointment
+          </Button>
+        </>
+      }
+    >
+      <p>It stays in the list, marked cancelled, with everything it holds. You can reinstate it later.</p>
+    </Dialog>
+  );
+}
+
 export function StillEditingDialog({
   open,
   remainingMs,

@@ -22,10 +22,12 @@ interface LockPanelProps {
   /** The lock is this person's, held in another of their tabs. */
   otherTab: boolean;
   onRequestControl: () => void;
+  /** "Cancel appointment": asks first (the page's dialog). */
+  onCancelAppointment: () => void;
 }
 
 /** The lock's state in words, its countdown, and what this person can do about it. */
-export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab, onRequestControl }: LockPanelProps) {
+export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab, onRequestControl, onCancelAppointment }: LockPanelProps) {
   const { session, form } = editor;
   const { role, lock, queue, busy, claiming } = session;
   // Handed over from the queue, its holder not started yet (as anyone sees it).
@@ -140,6 +142,17 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
             <Button variant="ghost" disabled={!form.isDirty || busy !== null} onClick={editor.discardChanges}>
               Discard changes
             </Button>
+            {/* Only a server that keeps a status can cancel. */}
+            {editor.appointment?.status === "scheduled" && (
+              <Button variant="ghost" className="text-rose-700 sm:ml-auto" disabled={busy !== null} onClick={onCancelAppointment}>
+                Cancel appointment
+              </Button>
+            )}
+            {editor.appointment?.status === "cancelled" && (
+              <Button className="sm:ml-auto" busy={busy === "status"} disabled={busy !== null && busy !== "status"} onClick={() => void editor.setStatus("scheduled")}>
+                Reinstate
+              </Button>
+            )}
           </>
         )}
         {lock && otherTab && (

@@ -7,9 +7,9 @@ import { useCallback, useEffect, useState } from "react";
 import { useStore } from "zustand";
 import { ApiError } from "../api/client";
 import { leaveOnPageHide, saveAppointment, saveDraft } from "../api/endpoints";
-import type { Appointment } from "../api/types";
+import type { Appointment, AppointmentStatus } from "../api/types";
 import { useAuth } from "../auth";
-import { toFields, toForm, validateForm } from "../lib/form";
+import { fieldsOf, toFields, toForm, updateBody, validateForm } from "../lib/form";
 import type { Room } from "../live/useRoom";
 import { sessionId } from "../api/session";
 import { myRole } from "../live/room";
@@ -64,7 +64,8 @@ export function useEditor(appointmentId: string, room: Room) {
             }
             const sent = edit.values;
             try {
-              const saved = await saveAppointment(appointmentId, toFields(sent), edit.base.version, token);
+              const status = room.store.getState().appointment?.status;
+              const saved = await saveAppointment(appointmentId, updateBody(toFields(sent), status), edit.base.version, token);
               room.dispatch({ type: "local.saved", appointment: saved });
               // Typed meanwhile stays: the saved version is the new base.
               form.update(token, (current) => rebaseOnSave(current, sent, saved));
@@ -93,6 +94,28 @@ export function useEditor(appointmentId: string, room: Room) {
     if (!form.edit || fencingToken === null) return Promise.resolve();
     return saveEdit(form.edit, fencingToken, thenRelease);
   };
+
+  /** Cancels or reinstates the appointment: a fenced save of the version as it is, with only
+   * its status changed. Fields typed meanwhile stay in the form, unsaved. */
+  const setStatus = (status: AppointmentStatus) =>
+    run(
+      "status",
+      async () => {
+        const current = room.store.getState().appointment;
+        const token = fencingToken;
+        if (!current || token === null) return;
+        try {
+          const saved = await saveAppointment(appointmentId, updateBody(fieldsOf(current), status), current.version, token);
+          room.dispatch({ type: "local.saved", appointment: saved });
+          form.update(token, (f) => rebaseOnSave(f, f.base.values, saved));
+          renewed();
+        } catch (e) {
+          if (e instanceof ApiError && e.code === "version_conflict" && e.problem.current) setConflict({ theirs: e.problem.current, clashes: null });
+          throw e;
+        }
+      },
+      (e) => e instanceof ApiError && e.code === "version_conflict" && e.problem.current !== undefined,
+    );
 
   const discardChanges = () => {
     if (fencingToken === null) return;
@@ -189,7 +212,7 @@ export function useEditor(appointmentId: string, room: Room) {
     };
   }, [appointmentId, room, lastForm, refreshDraft]);
 
-  return { session, form, drafts, appointment, conflict, invalidAttempt, save, discardChanges, restoreDraft, conflictLoadLatest, conflictKeepMine, chooseField, saveChosen };
+  return { session, form, drafts, appointment, conflict, invalidAttempt, save, setStatus, discardChanges, restoreDraft, conflictLoadLatest, conflictKeepMine, chooseField, saveChosen };
 }
 
 export type Editor = ReturnType<typeof useEditor>;

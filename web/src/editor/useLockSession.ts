@@ -14,7 +14,7 @@ import { RenewalThrottle } from "../lib/renewal";
 import { claimPending, myRole } from "../live/room";
 import type { Room } from "../live/useRoom";
 
-export type Busy = "acquire" | "queue" | "save" | "done" | "takeover" | "renew" | null;
+export type Busy = "acquire" | "queue" | "save" | "done" | "takeover" | "renew" | "status" | null;
 
 export function useLockSession(appointmentId: string, room: Room) {
   const lock = useStore(room.store, (s) => s.lock);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldOfProblem, newAppointmentValues, toFields, toForm, validateForm, validateId } from "./form";
+import { fieldOfProblem, fieldsOf, newAppointmentValues, toFields, toForm, updateBody, validateForm, validateId } from "./form";
 
 const fields = {
   title: "Check-up",
@@ -44,5 +44,12 @@ describe("form", () => {
     expect(fieldOfProblem("endsAt must be after startsAt")).toBe("endsAt");
     expect(fieldOfProblem("appointment id must not be only dots")).toBe("id");
     expect(fieldOfProblem("unknown field `colour`")).toBeNull();
+  });
+
+  it("sends the status back with every update, when the server keeps one", () => {
+    expect(updateBody(fields, undefined)).toEqual(fields);
+    expect(updateBody(fields, "cancelled")).toEqual({ ...fields, status: "cancelled" });
+    const saved = { ...fields, id: "a", version: 3, updatedBy: "x", updatedAt: "t", status: "scheduled" as const };
+    expect(fieldsOf(saved)).toEqual(fields);
   });
 });

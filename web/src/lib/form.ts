@@ -1,6 +1,6 @@
 // The appointment form's values: what the inputs hold, and the conversion to the API's fields.
 
-import type { AppointmentFields } from "../api/types";
+import type { AppointmentFields, AppointmentStatus, AppointmentUpdate } from "../api/types";
 import { NEW_APPOINTMENT_MINUTES } from "./constants";
 import { fromLocalInput, toLocalInput } from "./format";
 
@@ -35,6 +35,18 @@ export function toFields(form: FormValues): AppointmentFields {
     location: form.location.trim(),
     notes: form.notes,
   };
+}
+
+/** The six fields of an appointment (or anything that has them), and nothing else. */
+export function fieldsOf(appointment: AppointmentFields): AppointmentFields {
+  const { title, startsAt, endsAt, client, location, notes } = appointment;
+  return { title, startsAt, endsAt, client, location, notes };
+}
+
+/** An update's body: every field, and the status when the server keeps one (an update replaces
+ * them all, so the status is sent back as it is; a server without one refuses the field). */
+export function updateBody(fields: AppointmentFields, status: AppointmentStatus | undefined): AppointmentUpdate {
+  return status === undefined ? fields : { ...fields, status };
 }
 
 /** A time kept as text (a draft) as the value of a datetime-local input: the input's own text

@@ -85,4 +85,12 @@ describe("reduceList", () => {
     state = reduceList(state, { type: "lock.released", index: 3, appointmentId: "a", previous: lock("a", 1), reason: "released", serverTime: T });
     expect(state.names).toEqual({ bob: "Bob" });
   });
+
+  it("marks a cancellation seen live, and takes the snapshot's status over an older REST row", () => {
+    let state = reduceList(emptyList, { type: "snapshot", index: 1, appointments: [{ id: "a", title: "A", version: 2, lock: null, queueLength: 0, status: "cancelled" }] });
+    expect(mergeRow({ ...row("a", 1), status: "scheduled" }, state.rows.a).status).toBe("cancelled");
+    expect(mergeRow({ ...row("a", 3), status: "scheduled" }, state.rows.a).status).toBe("scheduled");
+    state = reduceList(state, { type: "appointment.updated", index: 2, appointmentId: "a", appointment: { ...row("a", 4), status: "scheduled" }, serverTime: T });
+    expect(mergeRow({ ...row("a", 3), status: "cancelled" }, state.rows.a).status).toBe("scheduled");
+  });
 });

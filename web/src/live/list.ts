@@ -57,7 +57,7 @@ function reduce(state: ListState, message: ListMessage): ListState {
     case "lock.queued":
       return put({ ...row, queueLength: message.queue.length });
     case "appointment.updated":
-      return put({ ...row, title: message.appointment.title, version: message.appointment.version, saved: message.appointment });
+      return put({ ...row, title: message.appointment.title, version: message.appointment.version, saved: message.appointment, ...(message.appointment.status ? { status: message.appointment.status } : {}) });
   }
 }
 
@@ -65,7 +65,10 @@ function reduce(state: ListState, message: ListMessage): ListState {
 export function mergeRow(rest: AppointmentWithLock, live: LiveRow | undefined): AppointmentWithLock {
   if (!live) return rest;
   const fields = live.saved && live.saved.version >= rest.version ? live.saved : rest;
-  return { ...rest, ...fields, title: live.title || fields.title, lock: live.lock, queueLength: live.queueLength };
+  // The snapshot's status, when it is of a version at least as new as the fields shown.
+  const status = live.status !== undefined && fields !== live.saved && live.version >= rest.version ? live.status : fields.status;
+  const merged = { ...rest, ...fields, title: live.title || fields.title, lock: live.lock, queueLength: live.queueLength };
+  return status === undefined ? merged : { ...merged, status };
 }
 
 /** How many tabs view appointment `id`: the socket's count once it gave one, else the REST

@@ -9,7 +9,7 @@ import { useAuth } from "../auth";
 import { AppointmentForm } from "../components/AppointmentForm";
 import { Button } from "../components/Button";
 import { LockPanel } from "../components/LockPanel";
-import { LossDialog, StillEditingDialog, TakeoverDialog } from "../components/LockDialogs";
+import { CancelAppointmentDialog, LossDialog, StillEditingDialog, TakeoverDialog } from "../components/LockDialogs";
 import { PointerLayer } from "../components/PointerLayer";
 import { PresenceStrip } from "../components/PresenceStrip";
 import { useEditor } from "../editor/useEditor";
@@ -64,6 +64,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   const [takeoverFrom, setTakeoverFrom] = useState<Lock | null>(null);
   const [draftDismissedAt, setDraftDismissedAt] = useState<string | null>(null);
   const [auditOpen, setAuditOpen] = useState(false);
+  const [cancelAsked, setCancelAsked] = useState(false);
   const roomIndex = useStore(room.store, (s) => s.index);
   const formBox = useRef<HTMLDivElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -116,7 +117,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
     if (document.activeElement !== document.body && document.activeElement !== null) return;
     const next = document.querySelector<HTMLElement>("[data-focus-next]:not([disabled])") ?? heading.current;
     next?.focus();
-  }, [session.busy, lossOpen, promptOpen, takeoverOpen, holding]);
+  }, [session.busy, lossOpen, promptOpen, takeoverOpen, holding, cancelAsked]);
   // A save refused for invalid fields: the first of them.
   useEffect(() => {
     if (editor.invalidAttempt > 0) formBox.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
@@ -169,6 +170,11 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
           <h1 ref={heading} tabIndex={-1} className="mt-1 text-2xl font-semibold tracking-tight break-words" dir="auto">
             {appointment.title}
           </h1>
+          {appointment.status === "cancelled" && (
+            <p role="status" className="mt-2 inline-block rounded-md bg-rose-50 px-3 py-1 text-sm font-medium text-rose-800 ring-1 ring-rose-200" data-testid="cancelled-notice">
+              This appointment is cancelled.
+            </p>
+          )}
           <p className="text-sm text-slate-600">
             {formatWhen(appointment.startsAt, appointment.endsAt)} · <span data-testid="version">version {appointment.version}</span>
             {" · "}
@@ -208,7 +214,16 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         />
       )}
 
-      <LockPanel editor={editor} isAdmin={isAdmin} remainingMs={remaining} synced={synced} away={away} otherTab={otherTab} onRequestControl={() => setTakeoverFrom(lock)} />
+      <LockPanel
+        editor={editor}
+        isAdmin={isAdmin}
+        remainingMs={remaining}
+        synced={synced}
+        away={away}
+        otherTab={otherTab}
+        onRequestControl={() => setTakeoverFrom(lock)}
+        onCancelAppointment={() => setCancelAsked(true)}
+      />
 
       {session.takeoverWinner && (
         <p role="alert" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="takeover-winner">
@@ -288,6 +303,12 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         onConfirm={(reason) => {
           if (takeoverFrom) void session.requestControl(takeoverFrom, reason).finally(() => setTakeoverFrom(null));
         }}
+      />
+      <CancelAppointmentDialog
+        open={cancelAsked && holding}
+        busy={session.busy === "status"}
+        onClose={() => setCancelAsked(false)}
+        onConfirm={() => void editor.setStatus("cancelled").finally(() => setCancelAsked(false))}
       />
       <StillEditingDialog
         open={promptOpen}
