@@ -5,6 +5,7 @@
 
 import { expect, test } from "@playwright/test";
 import { aliceDraftsNotesThenCarolMovesLocation, clusterForFile, openAppointment, shot, signedIn } from "./app";
+import { devToken } from "./cluster";
 
 // A grace longer than the tests' offline spell: the lock stays the holder's until an admin
 // takes it, instead of lapsing on its own.
@@ -147,4 +148,38 @@ test("taken over with Starts cleared: the server keeps the draft as typed and gi
   await banner.getByRole("button", { name: "Restore my draft" }).click();
   await expect(page.getByLabel("Notes")).toHaveValue("A long note, typed while the time is being retyped.");
   await expect(page.getByLabel("Starts")).toHaveValue("");
+});
+
+test("a draft discarded is gone for good: from the server and from this browser", async ({ browser }) => {
+  const url = cluster().url(1);
+  const token = await devToken(url, { userId: "alice", name: "Alice Martin", email: "alice@example.com", role: "user" });
+  const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-Session-Id": "e2e-setup" };
+  const created = await fetch(`${url}/appointments`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ id: "discard-1", title: "Follow-up call", startsAt: "2030-01-07T09:00:00Z", endsAt: "2030-01-07T09:15:00Z", client: "Ana", location: "Phone", notes: "" }),
+  });
+  expect(created.status).toBe(201);
+  const alice = await signedIn(browser, url, "Alice Martin");
+  await openAppointment(alice, "discard-1");
+  const page = alice.page;
+  await page.getByRole("button", { name: "Start editing" }).click();
+  await page.getByLabel("Notes").fill("Throw this away.");
+  // Leaving with unsaved text: the server keeps it as the draft, and so does this browser.
+  await page.reload();
+  await expect(page.getByTestId("connection")).toContainText("Live");
+  const banner = page.getByTestId("draft-banner");
+  await expect(banner).toContainText("You have unsaved changes");
+
+  await banner.getByRole("button", { name: "Discard…" }).click();
+  await expect(banner.getByRole("button", { name: "Discard for good" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(banner).toBeHidden();
+  const draft = await fetch(`${url}/appointments/discard-1/draft`, { headers });
+  expect(draft.status).toBe(204);
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("lockd.draft:")))).toEqual([]);
+  await page.reload();
+  await expect(page.getByTestId("connection")).toContainText("Live");
+  await expect(page.getByTestId("lock-panel")).toContainText("No one is editing");
+  await expect(banner).toBeHidden();
 });

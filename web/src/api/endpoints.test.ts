@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, describeError, setToken } from "./client";
-import { acquireLock, getDraft, leaveOnPageHide, saveDraft } from "./endpoints";
+import { acquireLock, deleteDraft, getDraft, leaveOnPageHide, saveDraft } from "./endpoints";
 import { sessionId } from "./session";
 
 // A draft as typed: an untrimmed title and a cleared start, with its base version's values.
@@ -53,6 +53,20 @@ describe("drafts", () => {
     });
     await saveDraft("a", draft);
     expect(bodies).toEqual([draft]);
+  });
+
+  it("are discarded with DELETE; an older server without the route has nothing more to do", async () => {
+    const calls: string[] = [];
+    vi.stubGlobal("fetch", (url: string, init: RequestInit) => {
+      calls.push(`${init.method ?? "GET"} ${url}`);
+      return Promise.resolve(new Response(null, { status: 204 }));
+    });
+    await deleteDraft("a b");
+    expect(calls).toEqual(["DELETE /appointments/a%20b/draft"]);
+    vi.stubGlobal("fetch", () => Promise.resolve(new Response(JSON.stringify({ code: "method_not_allowed" }), { status: 405 })));
+    await expect(deleteDraft("a")).resolves.toBeUndefined();
+    vi.stubGlobal("fetch", () => Promise.resolve(new Response(JSON.stringify({ code: "no_leader" }), { status: 503 })));
+    await expect(deleteDraft("a")).rejects.toThrow();
   });
 
   it("none is an empty 204 (or an older server's 404)", async () => {

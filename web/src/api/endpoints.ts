@@ -80,6 +80,17 @@ export const createAppointment = (body: NewAppointment, key: string) =>
 /** Keeps `draft` (the text as typed, its base version and values) as the caller's draft. */
 export const saveDraft = (id: string, draft: DraftBody) => api<null>(`${path(id)}/draft`, { method: "PUT", body: draft });
 
+/** Throws the caller's draft away (204, also when there was none). A server without the route
+ * answers 404 or 405: it keeps drafts until a save, and there is nothing more to do. */
+export async function deleteDraft(id: string): Promise<void> {
+  try {
+    await api<null>(`${path(id)}/draft`, { method: "DELETE" });
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return;
+    throw e;
+  }
+}
+
 /** The caller's draft, or null when there is none (the server answers 204 with no body; an
  * older server answered 404). */
 export async function getDraft(id: string): Promise<Draft | null> {

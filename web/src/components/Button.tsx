@@ -1,4 +1,4 @@
-import type { ButtonHTMLAttributes } from "react";
+import type { ButtonHTMLAttributes, Ref } from "react";
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 
@@ -12,6 +12,8 @@ const styles: Record<Variant, string> = {
 interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
   variant?: Variant;
   busy?: boolean;
+  /** To move focus to it (React 19 passes a function component's ref as a prop). */
+  ref?: Ref<HTMLButtonElement>;
 }
 
 export function Button({ variant = "secondary", busy = false, disabled, children, className = "", ...rest }: ButtonProps) {

@@ -7,7 +7,7 @@
 
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { getDraft, saveDraft } from "../api/endpoints";
+import { deleteDraft, getDraft, saveDraft } from "../api/endpoints";
 import { queryKeys } from "../api/queryKeys";
 import { serverClock } from "../lib/serverClock";
 import type { LossNotice } from "../live/room";
@@ -109,6 +109,14 @@ export function useDraftRecovery(appointmentId: string, userId: string | null, r
 
   const serverDraft = useMemo(() => (draftQuery.data ? offeredFromServer(draftQuery.data) : null), [draftQuery.data]);
 
+  /** The person throws the offered draft away: the server's and this browser's copy both, so
+   * neither comes back on the next visit. */
+  const discard = useCallback(async () => {
+    await deleteDraft(appointmentId);
+    dropLocal();
+    queryClient.setQueryData(queryKeys.draft(appointmentId), null);
+  }, [appointmentId, dropLocal, queryClient]);
+
   return {
     /** The draft to offer back: the newer of the server's and this browser's. */
     draft: newerDraft(serverDraft, browserDraft),
@@ -118,5 +126,6 @@ export function useDraftRecovery(appointmentId: string, userId: string | null, r
     refreshDraft,
     keepLocally,
     dropLocal,
+    discard,
   };
 }

@@ -19,7 +19,7 @@ import { ConflictPanel } from "../components/ConflictPanel";
 import { promptBeforeExpiryMs } from "../lib/lease";
 import { heldInOtherTab, holderAway, nameOf } from "../live/room";
 import { sessionId } from "../api/session";
-import { formatWhen, timeAgo } from "../lib/format";
+import { formatWhen } from "../lib/format";
 import { lastSaved } from "../lib/activity";
 import { worthRestoring } from "../editor/editForm";
 import { PointerThrottle } from "../lib/pointerThrottle";
@@ -29,6 +29,7 @@ import { serverClock } from "../lib/serverClock";
 import { useRoom } from "../live/useRoom";
 import { navigate } from "../router";
 import { AuditPanel } from "../components/AuditPanel";
+import { DraftBanner } from "../components/DraftBanner";
 
 export function AppointmentPage({ id }: { id: string }) {
   // The REST read tells a missing appointment from a slow socket, and shows data at once.
@@ -245,27 +246,17 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
       )}
 
       {draft && (
-        <div className="flex flex-wrap items-center gap-3 rounded-xl border border-sky-200 bg-sky-50 p-3 text-sm text-sky-900" data-testid="draft-banner">
-          <span className="flex-1">
-            You have unsaved changes from {timeAgo(draft.savedAt, serverClock.now())} (based on version {draft.baseVersion})
-            {draft.source === "browser" ? ", kept in this browser." : "."}
-            {!holding && " Start editing to restore them."}
-          </span>
-          {holding && (
-            <Button
-              variant="primary"
-              onClick={() => {
-                editor.restoreDraft(draft);
-                setDraftDismissedAt(draft.savedAt);
-              }}
-            >
-              Restore my draft
-            </Button>
-          )}
-          <Button variant="ghost" onClick={() => setDraftDismissedAt(draft.savedAt)}>
-            Hide
-          </Button>
-        </div>
+        <DraftBanner
+          key={draft.savedAt}
+          draft={draft}
+          holding={holding}
+          onRestore={() => {
+            editor.restoreDraft(draft);
+            setDraftDismissedAt(draft.savedAt);
+          }}
+          onHide={() => setDraftDismissedAt(draft.savedAt)}
+          onDiscard={drafts.discard}
+        />
       )}
 
       <div
