@@ -227,3 +227,38 @@ test("the holder cancels an appointment after a confirmation, and reinstates it;
   await expect(page.getByLabel("Notes")).toHaveValue("Called off by the client.");
   await page.getByRole("button", { name: "Done" }).click();
 });
+
+test("admins see recent takeovers across the cluster, with reasons, linking to each appointment", async ({ browser }) => {
+  const bob = await signedIn(browser, cluster().url(2), "Bob Okafor");
+  const dev = await signedIn(browser, cluster().url(1), "Dev Patel");
+  await openAppointment(bob, "demo-1");
+  await openAppointment(dev, "demo-1");
+  await bob.page.getByRole("button", { name: "Start editing" }).click();
+  await expect(dev.page.getByTestId("lock-holder")).toHaveText("Locked: Bob Okafor is editing");
+  await dev.page.getByRole("button", { name: "Request Control" }).click();
+  const dialog = dev.page.getByTestId("takeover-dialog");
+  await dialog.getByLabel("Reason (optional)").fill("the clinic moved the visit");
+  await dialog.getByRole("button", { name: "Take control" }).click();
+  await expect(dev.page.getByTestId("lock-holder")).toHaveText("You are editing");
+  await dev.page.getByRole("button", { name: "Done" }).click();
+
+  // Not for users: no way in, and the page says so.
+  await bob.page.goto("/");
+  await expect(bob.page.getByRole("link", { name: "New appointment" })).toBeVisible();
+  await expect(bob.page.getByRole("link", { name: "Recent takeovers" })).toHaveCount(0);
+  await bob.page.goto("/takeovers");
+  await expect(bob.page.getByRole("alert")).toHaveText("Recent takeovers are for admins.");
+  const bobToken = await devToken(cluster().url(2), { userId: "bob", name: "Bob Okafor", email: "bob@example.com", role: "user" });
+  const refused = await fetch(`${cluster().url(2)}/audit?action=taken_over&limit=50`, { headers: { Authorization: `Bearer ${bobToken}` } });
+  expect([refused.status, ((await refused.json()) as { code: string }).code]).toEqual([403, "forbidden"]);
+
+  const carol = await signedIn(browser, cluster().url(3), "Carol Diaz");
+  await carol.page.getByRole("link", { name: "Recent takeovers" }).click();
+  await expect(carol.page.getByRole("heading", { name: "Recent takeovers" })).toBeFocused();
+  const newest = carol.page.getByTestId("recent-takeovers").getByTestId("audit-record").first();
+  await expect(newest).toContainText("Dev Patel took over from Bob Okafor: “the clinic moved the visit”");
+  await shot(carol.page, "24-recent-takeovers");
+  await newest.getByRole("link", { name: "Annual check-up" }).click();
+  await expect(carol.page).toHaveURL(/\/appointment\/demo-1$/);
+  await expect(carol.page.getByRole("heading", { level: 1 })).toHaveText("Annual check-up");
+});

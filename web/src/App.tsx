@@ -5,6 +5,7 @@ import { SignInPage } from "./pages/SignInPage";
 import { ListPage } from "./pages/ListPage";
 import { AppointmentPage } from "./pages/AppointmentPage";
 import { NewAppointmentPage } from "./pages/NewAppointmentPage";
+import { TakeoversPage } from "./pages/TakeoversPage";
 
 export function App() {
   const auth = useAuth((s) => s.auth);
@@ -17,6 +18,7 @@ export function App() {
         {route.page === "list" && <ListPage />}
         {route.page === "new" && <NewAppointmentPage />}
         {route.page === "appointment" && <AppointmentPage key={route.id} id={route.id} />}
+        {route.page === "takeovers" && <TakeoversPage />}
         {route.page === "missing" && (
           <div className="rounded-lg border border-slate-200 bg-white p-6">
             <h1 className="text-lg font-semibold">Page not found</h1>

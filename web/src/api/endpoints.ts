@@ -7,6 +7,7 @@ import type {
   AppointmentList,
   AppointmentWithLock,
   Appointment,
+  AuditSearch,
   AuditTrail,
   ClusterStatus,
   Draft,
@@ -27,6 +28,10 @@ export const listAppointments = () => api<AppointmentList>("/appointments");
 export const getAppointment = (id: string) => api<AppointmentWithLock>(path(id));
 export const lockStatus = (id: string) => api<LockStatus>(`${path(id)}/lock-status`);
 export const clusterStatus = () => api<ClusterStatus>("/cluster/status");
+/** The latest lock events of one `action` across the cluster, newest first (admins only). */
+export const recentAudit = (action: string, limit: number) =>
+  api<AuditSearch>(`/audit?${new URLSearchParams({ action, limit: String(limit) }).toString()}`);
+
 /** The appointment's lock events, oldest first (admins only: 403 otherwise). */
 export const getAudit = (id: string) => api<AuditTrail>(`${path(id)}/audit`);
 

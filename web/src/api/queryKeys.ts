@@ -6,4 +6,5 @@ export const queryKeys = {
   appointment: (id: string) => ["appointment", id] as const,
   draft: (id: string) => ["draft", id] as const,
   audit: (id: string) => ["audit", id] as const,
+  recentAudit: (action: string) => ["audit-recent", action] as const,
 };

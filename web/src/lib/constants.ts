@@ -42,3 +42,6 @@ export const NEW_APPOINTMENT_MINUTES = 30;
 
 /** "Editing since … · idle 3 min" is said in whole minutes: read the clock this often. */
 export const ACTIVITY_TICK_MS = 15_000;
+
+/** "Recent takeovers" lists this many, newest first (the server gives at most 256). */
+export const RECENT_TAKEOVERS_MAX = 50;

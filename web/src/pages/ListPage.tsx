@@ -12,7 +12,7 @@ import { reportConnection } from "../live/connection";
 import { emptyList, mergeRow, reduceList, viewersOf } from "../live/list";
 import { LiveSocket } from "../live/socket";
 import { socketProtocols, socketUrl } from "../live/urls";
-import { NEW_PATH } from "../router";
+import { NEW_PATH, TAKEOVERS_PATH } from "../router";
 import { lastSaved } from "../lib/activity";
 import { dayOptions, filterFromSearch, matchesFilter, noFilter, searchOfFilter, type ListFilter } from "../lib/listFilter";
 import { serverClock } from "../lib/serverClock";
@@ -73,9 +73,16 @@ export function ListPage() {
         <h1 id="list-title" ref={heading} tabIndex={-1} className="text-xl font-semibold tracking-tight">
           Appointments
         </h1>
-        <AppLink href={NEW_PATH} className="rounded-md bg-indigo-600 px-3.5 py-2 text-sm font-medium text-white hover:bg-indigo-700">
-          New appointment
-        </AppLink>
+        <div className="flex flex-wrap items-center gap-3">
+          {profile?.role === "admin" && (
+            <AppLink href={TAKEOVERS_PATH} className="text-sm font-medium text-indigo-700 underline-offset-2 hover:underline">
+              Recent takeovers
+            </AppLink>
+          )}
+          <AppLink href={NEW_PATH} className="rounded-md bg-indigo-600 px-3.5 py-2 text-sm font-medium text-white hover:bg-indigo-700">
+            New appointment
+          </AppLink>
+        </div>
       </div>
       <p className="mt-1 text-sm text-slate-600">One person edits an appointment at a time; everyone else watches it live.</p>
       <ListFilterBar filter={filter} days={dayOptions(appointments)} shown={shown.length} total={appointments.length} onChange={changeFilter} />
