@@ -4,6 +4,7 @@ import type { Editor } from "../editor/useEditor";
 import { ACTIVITY_TICK_MS, COUNTDOWN_WARN_MS } from "../lib/constants";
 import { editingSince } from "../lib/activity";
 import { useServerNow } from "../lib/useServerNow";
+import { countdownCaption } from "../lib/claim";
 import { formatRemaining } from "../lib/countdown";
 import { askToNotify } from "../lib/systemNotification";
 import { Avatar } from "./Avatar";
@@ -199,9 +200,4 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
       )}
     </section>
   );
-}
-
-function countdownCaption(holding: boolean, handed: boolean): string {
-  if (handed) return holding ? "to start, or it passes on" : "to start";
-  return holding ? "until your lock lapses" : "left without activity";
 }

@@ -25,6 +25,7 @@ import { worthRestoring } from "../editor/editForm";
 import { PointerThrottle } from "../lib/pointerThrottle";
 import { anchorOf } from "../lib/pointerAnchor";
 import { useRemaining } from "../lib/useRemaining";
+import { lockDeadline } from "../lib/claim";
 import { serverClock } from "../lib/serverClock";
 import { useRoom } from "../live/useRoom";
 import { navigate } from "../router";
@@ -60,7 +61,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   const away = useStore(room.store, (s) => holderAway(s, sessionId));
   const otherTab = useStore(room.store, (s) => heldInOtherTab(s, { sessionId, userId: profile?.userId }));
   // A lock handed over and not started yet counts down its claim window, not its lease.
-  const remaining = useRemaining(session.lock?.claimBy ?? session.lock?.expiresAt ?? null);
+  const remaining = useRemaining(lockDeadline(session.lock));
   // The grant an admin is about to take over, as shown when they asked.
   const [takeoverFrom, setTakeoverFrom] = useState<Lock | null>(null);
   const [draftDismissedAt, setDraftDismissedAt] = useState<string | null>(null);
