@@ -262,3 +262,27 @@ test("admins see recent takeovers across the cluster, with reasons, linking to e
   await expect(carol.page).toHaveURL(/\/appointment\/demo-1$/);
   await expect(carol.page.getByRole("heading", { level: 1 })).toHaveText("Annual check-up");
 });
+
+test("the new screens fit a phone: nothing widens the page", async ({ browser }) => {
+  const carol = await signedIn(browser, cluster().url(3), "Carol Diaz", PHONE);
+  const page = carol.page;
+  const fits = () => expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+  await page.getByRole("link", { name: "New appointment" }).click();
+  await page.getByTestId("new-form").getByLabel("ID (optional)").fill("demo-1");
+  await page.getByRole("button", { name: "Create appointment" }).click();
+  await expect(page.getByTestId("create-problem")).toBeVisible();
+  await fits();
+  await page.goto("/takeovers");
+  await expect(page.getByRole("heading", { name: "Recent takeovers" })).toBeVisible();
+  await fits();
+  await openAppointment(carol, "demo-3");
+  await page.getByRole("button", { name: "Audit trail" }).click();
+  await expect(page.getByTestId("audit-panel")).toBeVisible();
+  await fits();
+  await page.getByRole("button", { name: "Start editing" }).click();
+  await page.getByRole("button", { name: "Cancel appointment" }).click();
+  await expect(page.getByTestId("cancel-dialog")).toBeVisible();
+  await fits();
+  await page.getByTestId("cancel-dialog").getByRole("button", { name: "Keep it" }).click();
+  await page.getByRole("button", { name: "Done" }).click();
+});
