@@ -2,7 +2,7 @@
 // never loses it), checked before sending, and sent so that a retry never creates it twice.
 // A refusal is told at the field it is about, with the text left as typed.
 
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { ApiError, describeError } from "../api/client";
 import { createAppointment, idempotencyKey } from "../api/endpoints";
@@ -84,7 +84,11 @@ export function useNewAppointment(onCreated: (appointment: Appointment) => void)
     setErrors((current) => recheck(current, id === typed.id ? [] : ["id"], idError ? { id: idError } : {}));
   };
 
+  // One create at a time (a second Ctrl+S while the first is on its way would otherwise be
+  // sent before the first one's key is remembered).
+  const inFlight = useRef(false);
   const create = async () => {
+    if (inFlight.current) return;
     const found: NewErrors = { ...validateForm(typed.values) };
     const idError = validateId(typed.id.trim());
     if (idError) found.id = idError;
@@ -96,6 +100,7 @@ export function useNewAppointment(onCreated: (appointment: Appointment) => void)
     const json = JSON.stringify(body);
     const key = sent?.body === json ? sent.key : idempotencyKey();
     setSent({ body: json, key });
+    inFlight.current = true;
     setBusy(true);
     setProblem(null);
     try {
@@ -109,6 +114,7 @@ export function useNewAppointment(onCreated: (appointment: Appointment) => void)
       const { field, message } = problemOf(e, typed.id.trim());
       refuse(field ? { [field]: message } : {}, `Not created: ${message}`);
     } finally {
+      inFlight.current = false;
       setBusy(false);
     }
   };
