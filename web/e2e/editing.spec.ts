@@ -168,8 +168,10 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
     // Handed over: his until the claim window ends, and his editing only once he starts.
     await expect(bob.page.getByTestId("lock-holder")).toHaveText("Your turn: the lock is yours");
     await expect(alice.page.getByTestId("lock-holder")).toContainText("Handed to Bob Okafor, waiting for them to start");
-    await bob.page.getByTestId("handover-toast").getByRole("button", { name: "Start editing" }).click();
+    // From the panel this time (notify.spec.ts starts from the notice and by typing).
+    await bob.page.getByTestId("lock-panel").getByRole("button", { name: "Start editing" }).click();
     await expect(bob.page.getByTestId("lock-holder")).toHaveText("You are editing");
+    await expect(bob.page.getByTestId("handover-toast")).toBeHidden();
     await expectAllEnabled(bob.page);
     await expect(alice.page.getByTestId("lock-holder")).toHaveText("Locked: Bob Okafor is editing");
   });

@@ -25,10 +25,12 @@ interface LockPanelProps {
   onRequestControl: () => void;
   /** "Cancel appointment": asks first (the page's dialog). */
   onCancelAppointment: () => void;
+  /** "Start editing" a lock handed over: confirms it, ends the "your turn" notice. */
+  onStartTurn: () => void;
 }
 
 /** The lock's state in words, its countdown, and what this person can do about it. */
-export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab, onRequestControl, onCancelAppointment }: LockPanelProps) {
+export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab, onRequestControl, onCancelAppointment, onStartTurn }: LockPanelProps) {
   const { session, form } = editor;
   const { role, lock, queue, busy, claiming } = session;
   // Handed over from the queue, its holder not started yet (as anyone sees it).
@@ -124,7 +126,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
         )}
         {claiming && lock && (
           <>
-            <Button variant="primary" busy={busy === "renew"} data-focus-next onClick={() => void session.confirmClaim()}>
+            <Button variant="primary" busy={busy === "renew"} data-focus-next onClick={onStartTurn}>
               Start editing
             </Button>
             <Button variant="ghost" disabled={busy !== null} onClick={() => void session.run("done", () => session.release(lock.fencingToken))}>

@@ -225,6 +225,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         otherTab={otherTab}
         onRequestControl={() => setTakeoverFrom(lock)}
         onCancelAppointment={() => setCancelAsked(true)}
+        onStartTurn={startTurn}
       />
 
       {session.takeoverWinner && (
