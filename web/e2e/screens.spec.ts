@@ -264,6 +264,14 @@ test("admins see recent takeovers across the cluster, with reasons, linking to e
 });
 
 test("the new screens fit a phone: nothing widens the page", async ({ browser }) => {
+  // An appointment of its own: the other tests leave theirs locked by people still signed in.
+  const token = await devToken(cluster().url(3), { userId: "carol", name: "Carol Diaz", email: "carol@example.com", role: "admin" });
+  const created = await fetch(`${cluster().url(3)}/appointments`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-Session-Id": "e2e-setup" },
+    body: JSON.stringify({ id: "phone-1", title: "Blood test with a rather long title", startsAt: "2030-01-07T08:00:00Z", endsAt: "2030-01-07T08:10:00Z", client: "Kim", location: "Lab", notes: "" }),
+  });
+  expect(created.status).toBe(201);
   const carol = await signedIn(browser, cluster().url(3), "Carol Diaz", PHONE);
   const page = carol.page;
   const fits = () => expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
@@ -275,7 +283,7 @@ test("the new screens fit a phone: nothing widens the page", async ({ browser })
   await page.goto("/takeovers");
   await expect(page.getByRole("heading", { name: "Recent takeovers" })).toBeVisible();
   await fits();
-  await openAppointment(carol, "demo-3");
+  await openAppointment(carol, "phone-1");
   await page.getByRole("button", { name: "Audit trail" }).click();
   await expect(page.getByTestId("audit-panel")).toBeVisible();
   await fits();
