@@ -376,6 +376,16 @@ pub struct TakeoverInput {
     pub expected_fencing_token: Option<u64>,
 }
 
+/// `POST …/heartbeat`, optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HeartbeatInput {
+    /// The tab believes it is queued: the heartbeat keeps its place and never confirms a lock
+    /// handed to it meanwhile (that is the person's decision; ADR 23).
+    #[serde(default)]
+    pub waiting: bool,
+}
+
 /// `POST …/continue-here`: the lock moves from another tab of the caller to this one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

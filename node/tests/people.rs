@@ -113,7 +113,15 @@ async fn a_lock_handed_to_a_waiter_who_does_not_confirm_passes_on_and_a_confirma
     let handed = next_where(&mut socket, Duration::from_secs(5), |m| m["type"] == "lock.acquired").await;
     assert_eq!(handed["lock"]["holder"]["userId"], "bob");
     assert!(handed["lock"]["claimBy"].is_string(), "a handed-over grant waits for its claim: {handed}");
-    // Bob's tab says nothing: the lock lapses through the log and goes to Carol.
+    // Bob's tab, still believing it waits, renews its place: told of the lock, it does not
+    // confirm the claim for him.
+    let keep_place = bob
+        .request(&cluster.http, Method::POST, cluster.url(node, "/appointments/claim-1/heartbeat"))
+        .json(&json!({ "waiting": true }));
+    let (status, told) = json_of(keep_place).await;
+    assert_eq!(status, 200, "{told}");
+    assert_eq!(told["lock"]["claimBy"], handed["lock"]["claimBy"], "{told}");
+    // Bob himself says nothing: the lock lapses through the log and goes to Carol.
     let lapsed = next_where(&mut socket, Duration::from_secs(10), |m| m["type"] == "lock.expired").await;
     assert_eq!(lapsed["previous"]["holder"]["userId"], "bob");
     let to_carol = next_where(&mut socket, Duration::from_secs(5), |m| m["type"] == "lock.acquired").await;

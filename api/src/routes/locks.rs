@@ -149,9 +149,12 @@ pub async fn continue_here(
         ("id" = String, Path, description = "Appointment id"),
         WriteHeaders,
     ),
+    request_body(content = Option<crate::dto::HeartbeatInput>, description = "Optional: this tab believes it is queued"),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Lease renewed", body = crate::dto::LockGranted),
+        (status = 200, description = "Lease renewed (or, for a waiting tab, the lock handed to it, still to be claimed)", body = crate::dto::LockGranted),
+        (status = 202, description = "The place in the queue renewed", body = crate::dto::Queued),
+        (status = 400, response = problems::InvalidInput),
         (status = 401, response = problems::Unauthenticated),
         (status = 409, description = "not_holder", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = problems::NoLeader),
@@ -162,8 +165,9 @@ pub async fn heartbeat(
     Caller(actor): Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
+    OptionalJsonBody(input): OptionalJsonBody<dto::HeartbeatInput>,
 ) -> Result<Response, Problem> {
-    let op = Op::Renew { actor, appointment_id: checked_id(id)? };
+    let op = Op::Renew { actor, appointment_id: checked_id(id)?, waiting: input.waiting };
     let applied = state.node.submit(request_id(&headers)?, op).await?;
     lock_answer(&state, applied_or_problem(&state, applied.response)?)
 }

@@ -343,9 +343,11 @@ impl From<&Op> for pb::Op {
                 wait: *wait,
                 waiter_ttl_ms: *waiter_ttl_ms,
             }),
-            Op::Renew { actor, appointment_id } => {
-                P::Renew(pb::Renew { actor: Some(actor.into()), appointment_id: appointment_id.clone() })
-            }
+            Op::Renew { actor, appointment_id, waiting } => P::Renew(pb::Renew {
+                actor: Some(actor.into()),
+                appointment_id: appointment_id.clone(),
+                waiting: *waiting,
+            }),
             Op::Release { actor, appointment_id, fencing_token, reason } => P::Release(pb::Release {
                 actor: Some(actor.into()),
                 appointment_id: appointment_id.clone(),
@@ -410,7 +412,11 @@ impl TryFrom<pb::Op> for Op {
                 wait: a.wait,
                 waiter_ttl_ms: a.waiter_ttl_ms,
             },
-            P::Renew(r) => Op::Renew { actor: actor(r.actor, "Renew.actor")?, appointment_id: r.appointment_id },
+            P::Renew(r) => Op::Renew {
+                actor: actor(r.actor, "Renew.actor")?,
+                appointment_id: r.appointment_id,
+                waiting: r.waiting,
+            },
             P::Release(r) => Op::Release {
                 actor: actor(r.actor, "Release.actor")?,
                 appointment_id: r.appointment_id,

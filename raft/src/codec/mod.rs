@@ -154,7 +154,8 @@ mod tests {
         let a = || actor(Role::Admin);
         vec![
             Op::Acquire { actor: a(), appointment_id: "x".into(), ttl_ms: 5, wait: true, waiter_ttl_ms: 6 },
-            Op::Renew { actor: a(), appointment_id: "x".into() },
+            Op::Renew { actor: a(), appointment_id: "x".into(), waiting: false },
+            Op::Renew { actor: a(), appointment_id: "x".into(), waiting: true },
             Op::Release {
                 actor: a(),
                 appointment_id: "x".into(),

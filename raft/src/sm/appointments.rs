@@ -102,7 +102,7 @@ impl LockStateMachine {
         self.drafts.remove(&(appointment_id.to_owned(), actor.user_id.clone()));
         events.push(Event::AppointmentUpdated(updated.clone()));
         // Saving is editing activity: it renews the lease.
-        let _ = self.renew(actor, appointment_id, events);
+        let _ = self.renew(actor, appointment_id, false, events);
         Response::AppointmentSaved(updated)
     }
 

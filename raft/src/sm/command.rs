@@ -26,9 +26,12 @@ pub enum Op {
         waiter_ttl_ms: u64,
     },
     /// Extend the holder's lease (editing activity), or a waiter's place in the queue.
+    /// `waiting`: the tab believes it is still queued, so the renewal never confirms a lock
+    /// handed to it meanwhile (a claim is a person's decision, not a timer's).
     Renew {
         actor: Actor,
         appointment_id: AppointmentId,
+        waiting: bool,
     },
     /// Give the lock up, or leave the queue. With a token, release only that grant.
     Release {

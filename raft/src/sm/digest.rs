@@ -21,8 +21,12 @@ pub fn op_digest(op: &Op) -> u64 {
         Op::Acquire { appointment_id, ttl_ms, wait, waiter_ttl_ms, .. } => {
             h.tag(1).text(appointment_id).number(*ttl_ms).flag(*wait).number(*waiter_ttl_ms);
         }
-        Op::Renew { appointment_id, .. } => {
+        Op::Renew { appointment_id, waiting, .. } => {
             h.tag(2).text(appointment_id);
+            // Only a waiter's renewal adds a byte: digests remembered before it existed stay.
+            if *waiting {
+                h.flag(true);
+            }
         }
         Op::Release { appointment_id, fencing_token, reason, .. } => {
             let reason = match reason {
@@ -201,7 +205,8 @@ mod tests {
         let digests = [
             op_digest(&acquire(false)),
             op_digest(&acquire(true)),
-            op_digest(&Op::Renew { actor: actor("N"), appointment_id: "a1".into() }),
+            op_digest(&Op::Renew { actor: actor("N"), appointment_id: "a1".into(), waiting: false }),
+            op_digest(&Op::Renew { actor: actor("N"), appointment_id: "a1".into(), waiting: true }),
             op_digest(&release("a1", Some(7))),
             op_digest(&release("a1", Some(8))),
             op_digest(&release("a1", None)),

@@ -85,8 +85,18 @@ impl LockStateMachine {
         self.enqueue(actor, appointment_id, ttl_ms, waiter_ttl_ms, events)
     }
 
-    pub(super) fn renew(&mut self, actor: &Actor, appointment_id: &str, events: &mut Vec<Event>) -> Response {
+    pub(super) fn renew(
+        &mut self,
+        actor: &Actor,
+        appointment_id: &str,
+        waiting: bool,
+        events: &mut Vec<Event>,
+    ) -> Response {
         match self.locks.get(appointment_id) {
+            // Handed to this tab while it renewed its place: the claim stays for the person.
+            Some(lock) if lock.holder.same_session(actor) && waiting && lock.claim_by_ms.is_some() => {
+                Response::Granted { lock: lock.clone(), renewed: false }
+            }
             Some(lock) if lock.holder.same_session(actor) => self.renew_holder(appointment_id, events),
             lock => {
                 let lock = lock.cloned();

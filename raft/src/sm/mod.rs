@@ -137,7 +137,7 @@ impl LockStateMachine {
             Op::Acquire { actor, appointment_id, ttl_ms, wait, waiter_ttl_ms } => {
                 self.acquire(actor, appointment_id, *ttl_ms, *wait, *waiter_ttl_ms, events)
             }
-            Op::Renew { actor, appointment_id } => self.renew(actor, appointment_id, events),
+            Op::Renew { actor, appointment_id, waiting } => self.renew(actor, appointment_id, *waiting, events),
             Op::Release { actor, appointment_id, fencing_token, reason } => {
                 self.release(actor, appointment_id, *fencing_token, *reason, events)
             }

@@ -186,7 +186,8 @@ fn another_user_presenting_the_holders_session_id_is_not_the_holder() {
     let mut sm = with_appointment();
     let lock = granted(&sm.apply(&cmd(T0, acquire(&alice(), false))).0);
     let impostor = actor("mallory", &alice().session_id, Role::User);
-    let (renew, _) = sm.apply(&cmd(T0 + 1, Op::Renew { actor: impostor.clone(), appointment_id: "a1".into() }));
+    let (renew, _) =
+        sm.apply(&cmd(T0 + 1, Op::Renew { actor: impostor.clone(), appointment_id: "a1".into(), waiting: false }));
     assert!(matches!(renew, Response::Rejected(Rejection::NotHolder { .. })), "{renew:?}");
     let (save, _) = sm.apply(&cmd(T0 + 2, update(&impostor, lock.fencing_token, 1, "x")));
     assert!(matches!(save, Response::Rejected(Rejection::NotHolder { .. })), "{save:?}");
@@ -308,10 +309,13 @@ fn any_command_past_the_deadline_expires_the_lease_before_it_acts() {
 fn renew_extends_the_lease_from_the_renewal_and_a_non_holder_cannot_renew() {
     let mut sm = with_appointment();
     sm.apply(&cmd(T0, acquire(&alice(), false)));
-    let renewed = granted(&sm.apply(&cmd(T0 + 40_000, Op::Renew { actor: alice(), appointment_id: "a1".into() })).0);
+    let renewed = granted(
+        &sm.apply(&cmd(T0 + 40_000, Op::Renew { actor: alice(), appointment_id: "a1".into(), waiting: false })).0,
+    );
     assert_eq!(renewed.expires_at_ms, T0 + 40_000 + TTL);
     assert_eq!(renewed.last_activity_at_ms, T0 + 40_000);
-    let (response, _) = sm.apply(&cmd(T0 + 40_001, Op::Renew { actor: bob(), appointment_id: "a1".into() }));
+    let (response, _) =
+        sm.apply(&cmd(T0 + 40_001, Op::Renew { actor: bob(), appointment_id: "a1".into(), waiting: false }));
     assert!(matches!(response, Response::Rejected(Rejection::NotHolder { lock: Some(_) })), "{response:?}");
 }
 
@@ -414,7 +418,7 @@ fn a_lock_handed_from_the_queue_lapses_at_the_claim_window_unless_its_holder_con
     assert_eq!((handed.claim_by_ms, handed.expires_at_ms), (Some(claim_by_ms), claim_by_ms));
     // Carol's tab keeps her place (a waiter's lease is shorter) while Bob's tab sits unattended.
     for at_ms in [T0 + 25_000, T0 + 50_000] {
-        sm.apply(&cmd(at_ms, Op::Renew { actor: carol(), appointment_id: "a1".into() }));
+        sm.apply(&cmd(at_ms, Op::Renew { actor: carol(), appointment_id: "a1".into(), waiting: false }));
     }
     let (_, events) = sm.apply(&cmd(claim_by_ms, Op::Tick));
     assert!(matches!(&events[0], Event::LockExpired { previous } if previous.fencing_token == handed.fencing_token));
@@ -423,11 +427,33 @@ fn a_lock_handed_from_the_queue_lapses_at_the_claim_window_unless_its_holder_con
     let unclaimed = sm.audit("a1").find(|r| r.action == AuditAction::Unclaimed).expect("audited as unclaimed");
     assert_eq!(unclaimed.from.as_deref(), Some(&bob()));
     // Carol confirms in time: the lease is her whole ttl from the confirmation, and stays.
-    let confirmed =
-        granted(&sm.apply(&cmd(claim_by_ms + 10, Op::Renew { actor: carol(), appointment_id: "a1".into() })).0);
+    let confirmed = granted(
+        &sm.apply(&cmd(claim_by_ms + 10, Op::Renew { actor: carol(), appointment_id: "a1".into(), waiting: false })).0,
+    );
     assert_eq!(confirmed.claim_by_ms, None);
     assert_eq!(confirmed.expires_at_ms, claim_by_ms + 10 + long_ttl);
     assert_eq!(confirmed.fencing_token, next.fencing_token);
+}
+
+#[test]
+fn a_waiting_tabs_renewal_that_crosses_the_hand_over_never_confirms_the_claim() {
+    let mut sm = with_appointment();
+    sm.apply(&cmd(T0, acquire(&alice(), false)));
+    sm.apply(&cmd(T0 + 1, acquire(&bob(), true)));
+    sm.apply(&cmd(T0 + 2, release(&alice(), None)));
+    let handed = sm.lock("a1").unwrap().clone();
+    assert!(handed.claim_by_ms.is_some());
+    // Bob's tab renews its place, not knowing it was handed the lock: told, nothing changes.
+    let keep_place = Op::Renew { actor: bob(), appointment_id: "a1".into(), waiting: true };
+    let (response, events) = sm.apply(&cmd(T0 + 3, keep_place.clone()));
+    assert_eq!(response, Response::Granted { lock: handed.clone(), renewed: false });
+    assert!(events.is_empty());
+    assert_eq!(sm.lock("a1"), Some(&handed));
+    // The person's own renewal confirms it.
+    let confirm = Op::Renew { actor: bob(), appointment_id: "a1".into(), waiting: false };
+    assert_eq!(granted(&sm.apply(&cmd(T0 + 4, confirm)).0).claim_by_ms, None);
+    // Once confirmed, a waiting-flagged renewal is an ordinary one.
+    assert!(matches!(sm.apply(&cmd(T0 + 5, keep_place)).0, Response::Granted { renewed: true, .. }));
 }
 
 #[test]
@@ -692,7 +718,7 @@ fn one_user_holds_one_place_in_a_queue_whatever_sessions_they_make_up() {
     // Another of Bob's tabs keeps the shared place alive; the lock goes to the tab that queued.
     let other_tab = actor("bob", "made-up-7", Role::User);
     assert!(matches!(
-        sm.apply(&cmd(T0 + 3, Op::Renew { actor: other_tab, appointment_id: "a1".into() })).0,
+        sm.apply(&cmd(T0 + 3, Op::Renew { actor: other_tab, appointment_id: "a1".into(), waiting: false })).0,
         Response::Queued { .. }
     ));
     sm.apply(&cmd(T0 + 4, release(&alice(), None)));
@@ -904,7 +930,7 @@ mod properties {
                 wait: step.kind == 1,
                 waiter_ttl_ms: 10_000,
             },
-            2 => Op::Renew { actor: who, appointment_id: id },
+            2 => Op::Renew { actor: who, appointment_id: id, waiting: step.token_pick == 0 },
             3 => Op::Release {
                 actor: who,
                 appointment_id: id,

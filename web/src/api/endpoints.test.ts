@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, describeError, setToken } from "./client";
-import { acquireLock, deleteDraft, getDraft, leaveOnPageHide, saveDraft } from "./endpoints";
+import { acquireLock, deleteDraft, getDraft, heartbeat, leaveOnPageHide, saveDraft } from "./endpoints";
 import { sessionId } from "./session";
 
 // A draft as typed: an untrimmed title and a cleared start, with its base version's values.
@@ -96,5 +96,19 @@ describe("api errors", () => {
     vi.stubGlobal("fetch", () => Promise.reject(new TypeError("fetch failed")));
     const error = await acquireLock("a", false).catch((e: unknown) => e);
     expect((error as ApiError).code).toBe("network");
+  });
+});
+
+describe("heartbeat", () => {
+  it("says when the tab believes it is queued, so a hand-over is never claimed by a timer", async () => {
+    const bodies: (string | null | undefined)[] = [];
+    vi.stubGlobal("fetch", (_url: string, init: RequestInit) => {
+      bodies.push(init.body as string | null | undefined);
+      return Promise.resolve(Response.json({ queued: true }, { status: 202 }));
+    });
+    await heartbeat("demo-1", { waiting: true });
+    await heartbeat("demo-1");
+    expect(JSON.parse(bodies[0] ?? "null")).toEqual({ waiting: true });
+    expect(bodies[1] ?? null).toBeNull();
   });
 });

@@ -53,8 +53,14 @@ export const continueHere = (id: string, expectedFencingToken: number) =>
     headers: { "Idempotency-Key": idempotencyKey() },
   });
 
-export const heartbeat = (id: string) =>
-  api<LockGranted | { queued: true }>(`${path(id)}/heartbeat`, { method: "POST" });
+/** Renews this tab's lease, or its place in the queue. A tab that believes it is queued says
+ * so (`waiting`): if the lock was handed to it meanwhile, the heartbeat must not confirm the
+ * claim, which is the person's decision (docs/api.md, "Claim window"). */
+export const heartbeat = (id: string, { waiting = false }: { waiting?: boolean } = {}) =>
+  api<LockGranted | { queued: true }>(`${path(id)}/heartbeat`, {
+    method: "POST",
+    ...(waiting ? { body: { waiting } } : {}),
+  });
 
 /** Releases only the grant `fencingToken` names (a late request can never free a newer lock). */
 export const releaseLock = (id: string, fencingToken: number | null) =>

@@ -158,7 +158,7 @@ export function useLockSession(appointmentId: string, room: Room) {
   // A place in the queue lapses after 60 s unless renewed.
   useEffect(() => {
     if (role !== "queued") return;
-    const timer = setInterval(() => void heartbeat(appointmentId).catch(() => {}), QUEUE_RENEW_MS);
+    const timer = setInterval(() => void heartbeat(appointmentId, { waiting: true }).catch(() => {}), QUEUE_RENEW_MS);
     return () => clearInterval(timer);
   }, [role, appointmentId]);
 
