@@ -161,6 +161,29 @@ pub struct AppointmentWithLock {
     pub viewers: usize,
 }
 
+/// `GET /appointments`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppointmentList {
+    pub appointments: Vec<AppointmentWithLock>,
+    pub server_time: String,
+}
+
+/// `GET /appointments/{id}/audit`: the latest records, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditTrail {
+    pub appointment_id: String,
+    pub records: Vec<AuditRecord>,
+}
+
+/// `GET /audit`: the latest records across appointments, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentAudit {
+    pub records: Vec<AuditRecord>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {

@@ -86,4 +86,24 @@ mod tests {
         );
         assert!(unauthenticated["description"].as_str().is_some_and(|d| d.starts_with("No valid token")));
     }
+
+    /// The answers that wrap a list are documented as the object the server sends, not as
+    /// the bare array or an untyped object.
+    #[test]
+    fn list_and_audit_answers_are_documented_as_the_objects_they_are() {
+        let json = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let body = |path: &str| {
+            json["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].clone()
+        };
+        assert_eq!(body("/appointments"), "#/components/schemas/AppointmentList");
+        assert_eq!(body("/appointments/{id}/audit"), "#/components/schemas/AuditTrail");
+        assert_eq!(body("/audit"), "#/components/schemas/RecentAudit");
+        let list = &json["components"]["schemas"]["AppointmentList"];
+        assert_eq!(list["properties"]["appointments"]["type"], "array");
+        assert!(list["properties"]["serverTime"].is_object());
+        let audit = &json["paths"]["/appointments/{id}/audit"]["get"]["responses"];
+        for status in ["401", "403", "404"] {
+            assert!(audit[status].is_object(), "the audit trail documents {status}");
+        }
+    }
 }

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::{self, Op};
-use serde_json::json;
 
 use super::{
     JsonBody, Path, ReadQuery, WriteHeaders, applied_or_problem, checked_id, fencing_token_header, if_match_header,
@@ -38,7 +37,7 @@ fn etag(version: u64) -> HeaderValue {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every appointment with its lock", body = Vec<crate::dto::AppointmentWithLock>),
+        (status = 200, description = "Every appointment with its lock", body = crate::dto::AppointmentList),
         (status = 401, response = problems::Unauthenticated),
         (status = 503, response = problems::NoLeader),
     ),
@@ -54,7 +53,7 @@ pub async fn list(State(state): State<AppState>, _identity: Identity, query: Rea
             .map(|a| with_lock(&applied.sm, a, viewers.get(&*a.id).copied().unwrap_or(0)))
             .collect()
     });
-    Ok(Json(json!({ "appointments": items, "serverTime": server_time })).into_response())
+    Ok(Json(dto::AppointmentList { appointments: items, server_time }).into_response())
 }
 
 #[utoipa::path(

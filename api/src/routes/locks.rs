@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::{self, Op, ReleaseReason};
-use serde_json::json;
 
 use super::{
     JsonBody, OptionalJsonBody, Path, ReadQuery, WriteHeaders, applied_or_problem, checked_id, fencing_token_header,
@@ -258,8 +257,11 @@ pub async fn takeover(
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The appointment's lock audit, newest last: {appointmentId, records}", body = Object),
+        (status = 200, description = "The appointment's lock audit, the latest 256, oldest first", body = crate::dto::AuditTrail),
         (status = 401, response = problems::Unauthenticated),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NoSuchAppointment),
+        (status = 503, response = problems::NoLeader),
     ),
 )]
 pub async fn audit(
@@ -281,7 +283,7 @@ pub async fn audit(
         })
     });
     let records = records.ok_or_else(|| Problem::not_found("no such appointment"))?;
-    Ok(Json(json!({ "appointmentId": id, "records": records })).into_response())
+    Ok(Json(dto::AuditTrail { appointment_id: id, records }).into_response())
 }
 
 /// `GET /audit`: which records, how many.
@@ -313,7 +315,7 @@ fn audit_action(name: &str) -> Option<sm::AuditAction> {
     params(RecentAuditQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The latest audit records across every appointment, newest first: {records}", body = Object),
+        (status = 200, description = "The latest audit records across every appointment, newest first", body = crate::dto::RecentAudit),
         (status = 400, response = problems::InvalidInput),
         (status = 401, response = problems::Unauthenticated),
         (status = 403, response = problems::Forbidden),
@@ -347,7 +349,7 @@ pub async fn recent_audit(
         let keep = |r: &sm::AuditRecord| action.is_none_or(|a| r.action == a);
         applied.sm.recent_audit(limit, keep).into_iter().map(dto::AuditRecord::from).collect()
     });
-    Ok(Json(json!({ "records": records })).into_response())
+    Ok(Json(dto::RecentAudit { records }).into_response())
 }
 
 /// 200 with the lock for a grant or renewal, 202 with the position for a place in the queue.
