@@ -258,3 +258,47 @@ fn sockets_flush_on_a_shared_grid() {
     assert!(b == a || b == a + step, "two sockets a few ms apart flush on the same tick or the next");
     assert_eq!(hub.next_flush_at(a), a, "a tick is its own next tick");
 }
+
+/// Renders a room's roster only after another thread has read and moved in another room, as
+/// sockets of two rooms do at once: with one lock for the whole hub the other thread waits
+/// for this render, and the render gives up waiting for it.
+struct RenderWhileAnotherRoomIsUsed {
+    hub: Arc<PresenceHub>,
+    other: ViewerKey,
+    other_room_served: std::sync::Mutex<Option<bool>>,
+}
+
+impl RenderPresence for RenderWhileAnotherRoomIsUsed {
+    fn roster(&self, _appointment_id: &str, viewers: &[&Viewer]) -> String {
+        let (hub, other) = (self.hub.clone(), self.other.clone());
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            hub.point(&other, at(0.3, 0.3));
+            let roster = hub.view(&other.appointment_id, 0, 0, None).roster.unwrap_or_default();
+            let _ = done_tx.send(roster.len());
+        });
+        let served = done_rx.recv_timeout(std::time::Duration::from_secs(5)) == Ok(1);
+        *self.other_room_served.lock().unwrap() = Some(served);
+        format!("roster of {}", viewers.len())
+    }
+
+    fn pointer(&self, _appointment_id: &str, viewer: &Viewer) -> String {
+        viewer.actor.user_id.clone()
+    }
+}
+
+#[test]
+fn a_room_being_rendered_does_not_hold_up_another_room() {
+    let (hub, _) = hub(1);
+    let _a = hub.join("room-a", &actor("alice", "a1"));
+    let b = hub.join("room-b", &actor("bob", "b1"));
+    let render = RenderWhileAnotherRoomIsUsed {
+        hub: hub.clone(),
+        other: b.key().clone(),
+        other_room_served: std::sync::Mutex::new(None),
+    };
+    let view = hub.rendered_view("room-a", 0, 0, &render);
+    assert_eq!(view.roster.as_deref(), Some("roster of 1"));
+    assert_eq!(*render.other_room_served.lock().unwrap(), Some(true), "room-b waited for room-a's render");
+    assert_eq!(hub.view("room-b", 0, 0, None).pointers.len(), 1, "bob's move landed");
+}
