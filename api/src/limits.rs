@@ -110,3 +110,5 @@ pub const DISCONNECT_GRACE_MS_DEFAULT: u64 = 20_000;
 /// How often the list's socket looks at the viewer counts, and so the longest a count on
 /// the list lags.
 pub const VIEWER_COUNTS_POLL_MS: u64 = 1_000;
+/// How long one count of the viewers serves every reader (list sockets, the list route).
+pub const VIEWER_COUNTS_FRESH_MS: u64 = 250;

@@ -196,6 +196,9 @@ struct LocalLog {
 
 type Rooms = BTreeMap<String, Mutex<Room>>;
 
+/// Tabs viewing each appointment someone views, by appointment id.
+pub type ViewerCounts = BTreeMap<String, usize>;
+
 /// The presence state of this node, shared by its sockets and its relay.
 ///
 /// Each room has a lock of its own, so sockets of different rooms never wait for each other.
@@ -207,6 +210,9 @@ pub struct PresenceHub {
     clock: Arc<dyn Clock>,
     rooms: RwLock<Rooms>,
     local_log: Mutex<LocalLog>,
+    /// The last viewer counts and when (this hub's clock) they were counted: every list
+    /// socket of the node reads the same count instead of walking every room itself.
+    counts: Mutex<Option<(u64, Arc<ViewerCounts>)>>,
     local_changed: watch::Sender<u64>,
     /// The origin of the flush grid.
     flush_epoch: tokio::time::Instant,
@@ -222,6 +228,7 @@ impl PresenceHub {
             clock,
             rooms: RwLock::new(BTreeMap::new()),
             local_log: Mutex::new(local_log),
+            counts: Mutex::new(None),
             local_changed,
             flush_epoch,
         })
@@ -365,13 +372,29 @@ impl PresenceHub {
         self.in_room(appointment_id, |room| room.viewers().len()).unwrap_or(0)
     }
 
-    /// [`Self::viewer_count`] of every room someone is viewing.
-    pub fn viewer_counts(&self) -> BTreeMap<String, usize> {
-        self.rooms()
+    /// [`Self::viewer_count`] of every room someone is viewing, counted at most once per
+    /// `VIEWER_COUNTS_FRESH_MS` for all readers: N list sockets polling cost one walk of the
+    /// rooms, not N. Unchanged counts keep the same `Arc`, so a reader compares a pointer.
+    pub fn viewer_counts(&self) -> Arc<ViewerCounts> {
+        let now_ms = self.clock.now_ms();
+        let mut cached = self.counts.lock().expect("presence lock poisoned");
+        if let Some((at_ms, counts)) = cached.as_ref()
+            && now_ms.saturating_sub(*at_ms) < limits::VIEWER_COUNTS_FRESH_MS
+        {
+            return counts.clone();
+        }
+        let fresh: ViewerCounts = self
+            .rooms()
             .iter()
             .map(|(id, room)| (id.clone(), room.lock().expect("presence lock poisoned").viewers().len()))
             .filter(|(_, count)| *count > 0)
-            .collect()
+            .collect();
+        let counts = match cached.take() {
+            Some((_, same)) if *same == fresh => same,
+            _ => Arc::new(fresh),
+        };
+        *cached = Some((now_ms, counts.clone()));
+        counts
     }
 
     /// Whether the tab has a socket open on any node, as far as this node knows.

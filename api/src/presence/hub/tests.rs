@@ -302,3 +302,20 @@ fn a_room_being_rendered_does_not_hold_up_another_room() {
     assert_eq!(*render.other_room_served.lock().unwrap(), Some(true), "room-b waited for room-a's render");
     assert_eq!(hub.view("room-b", 0, 0, None).pointers.len(), 1, "bob's move landed");
 }
+
+#[test]
+fn viewer_counts_are_counted_once_for_every_reader_within_their_freshness() {
+    let (hub, clock) = hub(1);
+    let _a = hub.join("a1", &actor("alice", "t1"));
+    let first = hub.viewer_counts();
+    assert_eq!(*first, BTreeMap::from([("a1".to_owned(), 1)]));
+    // A change within the window is not counted yet: every reader shares the one count.
+    let _b = hub.join("a1", &actor("bob", "t2"));
+    assert!(Arc::ptr_eq(&first, &hub.viewer_counts()));
+    clock.0.fetch_add(limits::VIEWER_COUNTS_FRESH_MS, Ordering::Relaxed);
+    let second = hub.viewer_counts();
+    assert_eq!(second.get("a1"), Some(&2));
+    // Counted again and unchanged: the same Arc, so a socket compares a pointer.
+    clock.0.fetch_add(limits::VIEWER_COUNTS_FRESH_MS, Ordering::Relaxed);
+    assert!(Arc::ptr_eq(&second, &hub.viewer_counts()));
+}

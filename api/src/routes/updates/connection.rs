@@ -159,7 +159,7 @@ async fn serve_until_closed(
     counts_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // What the snapshot showed; the first tick, at once, sends the counts if they moved since.
     let mut counts_shown = match &first {
-        ServerMessage::ListSnapshot { appointments, .. } => Some(ListRow::counts(appointments)),
+        ServerMessage::ListSnapshot { appointments, .. } => Some(std::sync::Arc::new(ListRow::counts(appointments))),
         _ => None,
     };
     loop {
@@ -225,9 +225,10 @@ async fn serve_until_closed(
             }
             _ = counts_poll.tick(), if list_scope => {
                 let counts = state.presence.viewer_counts();
-                if counts_shown.as_ref() != Some(&counts) {
+                let shown = counts_shown.as_ref().is_some_and(|s| std::sync::Arc::ptr_eq(s, &counts) || **s == *counts);
+                if !shown {
                     counts_shown = Some(counts.clone());
-                    if !send(socket, &ServerMessage::ViewerCounts { counts }).await {
+                    if !send(socket, &ServerMessage::ViewerCounts { counts: (*counts).clone() }).await {
                         return;
                     }
                 }
