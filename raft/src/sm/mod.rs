@@ -208,37 +208,30 @@ impl LockStateMachine {
     }
 
     /// The latest `limit` audit records across every appointment that `keep` accepts, newest
-    /// first. A scan of every trail (at most `AUDIT_RECORDS_PER_APPOINTMENT_MAX` each), kept
-    /// bounded by a heap of `limit`: an admin's occasional read, not a hot path.
+    /// first. A walk over every trail (at most `AUDIT_RECORDS_PER_APPOINTMENT_MAX` each) that
+    /// keeps only the newest `limit` seen so far: an admin's occasional read, not a hot path.
     pub fn recent_audit(&self, limit: usize, keep: impl Fn(&AuditRecord) -> bool) -> Vec<&AuditRecord> {
-        use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
+        // By `seq`, which is unique: the first entry is the oldest kept.
+        let mut newest: BTreeMap<u64, &AuditRecord> = BTreeMap::new();
         if limit == 0 {
             return Vec::new();
         }
-        // A min-heap of the newest `limit` sequence numbers seen; `seq` is unique, so it
-        // finds its record again.
-        let mut newest: BinaryHeap<Reverse<u64>> = BinaryHeap::with_capacity(limit + 1);
-        let mut kept: BTreeMap<u64, &AuditRecord> = BTreeMap::new();
         for trail in self.audit.values() {
             // Within a trail records are oldest first: walk back and stop at the first one
             // older than everything kept so far.
             for record in trail.iter().rev() {
-                if newest.len() == limit && newest.peek().is_some_and(|Reverse(oldest)| *oldest > record.seq) {
+                if newest.len() == limit && newest.first_key_value().is_some_and(|(oldest, _)| *oldest > record.seq) {
                     break;
                 }
                 if keep(record) {
-                    newest.push(Reverse(record.seq));
-                    kept.insert(record.seq, record);
-                    if newest.len() > limit
-                        && let Some(Reverse(dropped)) = newest.pop()
-                    {
-                        kept.remove(&dropped);
+                    newest.insert(record.seq, record);
+                    if newest.len() > limit {
+                        newest.pop_first();
                     }
                 }
             }
         }
-        kept.into_values().rev().collect()
+        newest.into_values().rev().collect()
     }
 
     pub fn draft(&self, appointment_id: &str, user_id: &str) -> Option<&Draft> {
