@@ -15,8 +15,8 @@ export default defineConfig(
     languageOptions: {
       parserOptions: {
         projectService: {
-          // This file is plain JavaScript outside every tsconfig; lint it with the defaults.
-          allowDefaultProject: ["eslint.config.js"],
+          // These files are plain JavaScript outside every tsconfig; lint them with the defaults.
+          allowDefaultProject: ["eslint.config.js", "e2e/idp/*.mjs"],
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -38,8 +38,13 @@ export default defineConfig(
     languageOptions: { globals: globals.node },
   },
   {
-    // The config itself is JavaScript: no type information to check it against.
-    files: ["eslint.config.js"],
+    // The config and the test identity provider (run by node as it is) are JavaScript: no
+    // type information to check them against.
+    files: ["eslint.config.js", "e2e/idp/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ["e2e/idp/*.mjs"],
+    languageOptions: { globals: globals.node },
   },
 );
