@@ -6,7 +6,8 @@ import tailwindcss from "@tailwindcss/vite";
 // `npm run dev` serves the app with hot reload and sends API and WebSocket traffic to a node
 // of the local cluster (deploy/local-cluster.sh up), so the app keeps one origin as in production.
 const node = process.env.LOCKD_DEV_NODE ?? "http://127.0.0.1:8081";
-const api = ["/appointments", "/updates", "/auth", "/cluster", "/healthz", "/readyz"];
+// `/auth/callback` is the app's (the identity provider's way back), the rest of `/auth` the API's.
+const api = ["/appointments", "/updates", "/audit", "^/auth/(?!callback)", "/cluster", "/healthz", "/readyz"];
 
 export default defineConfig({
   plugins: [react(), tailwindcss()],

@@ -6,11 +6,14 @@ import { ListPage } from "./pages/ListPage";
 import { AppointmentPage } from "./pages/AppointmentPage";
 import { NewAppointmentPage } from "./pages/NewAppointmentPage";
 import { TakeoversPage } from "./pages/TakeoversPage";
+import { NoAccessPage } from "./pages/NoAccessPage";
 
 export function App() {
   const auth = useAuth((s) => s.auth);
+  const phase = useAuth((s) => s.phase);
   const route = matchRoute(usePath());
-  if (!auth) return <SignInPage />;
+  if (phase === "no-access") return <NoAccessPage />;
+  if (!auth || route.page === "callback") return <SignInPage />;
   return (
     <div className="min-h-screen">
       <Header auth={auth} />

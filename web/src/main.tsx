@@ -4,6 +4,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { MotionConfig } from "motion/react";
 import { App } from "./App";
 import { ApiError } from "./api/client";
+import { useAuth } from "./auth";
 import "./index.css";
 
 const queryClient = new QueryClient({
@@ -15,6 +16,10 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// Reads how this node signs people in and picks up a sign-in (the IdP's redirect back, or the
+// one the browser's tabs share); a demo sign-in this tab had shows at once meanwhile.
+void useAuth.getState().start();
 
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root");

@@ -11,3 +11,9 @@ describe("matchRoute", () => {
     expect(matchRoute("/appointment/x/other")).toEqual({ page: "missing" });
   });
 });
+
+describe("the identity provider's way back", () => {
+  it("is a page of the app", () => {
+    expect(matchRoute("/auth/callback")).toEqual({ page: "callback" });
+  });
+});

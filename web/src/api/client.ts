@@ -33,7 +33,7 @@ export class ApiError extends Error {
 }
 
 let token: string | null = null;
-let onUnauthenticated: (() => void) | null = null;
+let onUnauthenticated: (() => Promise<boolean>) | null = null;
 
 export function setToken(next: string | null): void {
   token = next;
@@ -43,8 +43,9 @@ export function getToken(): string | null {
   return token;
 }
 
-/** Called when the server rejects our token (expired, or signed by another cluster). */
-export function onSignedOut(handler: () => void): void {
+/** Called when the server rejects our token (expired, or signed by another cluster); true
+ * when it got a new token, and the request is then tried once more. */
+export function onSignedOut(handler: () => Promise<boolean>): void {
   onUnauthenticated = handler;
 }
 
@@ -61,7 +62,21 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export async function api<T>(path: string, { method = "GET", body, headers = {}, signal }: RequestOptions = {}): Promise<T> {
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const sent = token;
+  try {
+    return await request<T>(path, options);
+  } catch (error) {
+    // A rejected token: renewed (or another tab's newer one taken meanwhile)? Try once more,
+    // with the same headers (an Idempotency-Key makes a repeated write apply once).
+    if (!(error instanceof ApiError) || error.status !== 401 || !onUnauthenticated) throw error;
+    const renewed = token !== sent || (await onUnauthenticated().catch(() => false));
+    if (!renewed || token === null) throw error;
+    return request<T>(path, options);
+  }
+}
+
+async function request<T>(path: string, { method = "GET", body, headers = {}, signal }: RequestOptions): Promise<T> {
   const sentAt = Date.now();
   let response: Response;
   try {
@@ -92,7 +107,6 @@ export async function api<T>(path: string, { method = "GET", body, headers = {},
       payload && typeof payload === "object" && "code" in payload
         ? { ...(payload as Problem), status: response.status }
         : { status: response.status, code: `http_${response.status}`, detail: response.statusText || text.slice(0, 200) };
-    if (response.status === 401) onUnauthenticated?.();
     throw new ApiError(problem);
   }
   return payload as T;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiError, describeError, setToken } from "./client";
-import { acquireLock, deleteDraft, getDraft, heartbeat, leaveOnPageHide, saveDraft } from "./endpoints";
+import { ApiError, describeError, onSignedOut, setToken } from "./client";
+import { acquireLock, clusterRole, deleteDraft, getDraft, heartbeat, leaveOnPageHide, saveDraft } from "./endpoints";
 import { sessionId } from "./session";
 
 // A draft as typed: an untrimmed title and a cleared start, with its base version's values.
@@ -110,5 +110,65 @@ describe("heartbeat", () => {
     await heartbeat("demo-1");
     expect(JSON.parse(bodies[0] ?? "null")).toEqual({ waiting: true });
     expect(bodies[1] ?? null).toBeNull();
+  });
+});
+
+describe("what the server makes of the token", () => {
+  const answer = (status: number, body: unknown) => () =>
+    Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/problem+json" } }));
+
+  it("an admin may read the audit; a user is refused as a user; someone without a lockd role has no access", async () => {
+    vi.stubGlobal("fetch", answer(200, { records: [] }));
+    await expect(clusterRole()).resolves.toEqual({ kind: "member", role: "admin" });
+    vi.stubGlobal("fetch", answer(403, { code: "forbidden", status: 403, detail: "admins only" }));
+    await expect(clusterRole()).resolves.toEqual({ kind: "member", role: "user" });
+    vi.stubGlobal("fetch", answer(403, { code: "no_access", status: 403, detail: "your account has neither role" }));
+    await expect(clusterRole()).resolves.toEqual({ kind: "no-access", detail: "your account has neither role" });
+  });
+
+  it("asks for one record of the takeovers", async () => {
+    const urls: string[] = [];
+    vi.stubGlobal("fetch", (url: string) => {
+      urls.push(url);
+      return Promise.resolve(new Response(JSON.stringify({ records: [] }), { status: 200 }));
+    });
+    await clusterRole();
+    expect(urls).toEqual(["/audit?action=taken_over&limit=1"]);
+  });
+});
+
+describe("a rejected token", () => {
+  afterEach(() => onSignedOut(() => Promise.resolve(false)));
+
+  it("is renewed once and the request sent again with the new one", async () => {
+    const bearers: (string | undefined)[] = [];
+    vi.stubGlobal("fetch", (_url: string, init: RequestInit) => {
+      const bearer = (init.headers as Record<string, string>).Authorization;
+      bearers.push(bearer);
+      return Promise.resolve(
+        bearer === "Bearer new"
+          ? new Response(JSON.stringify({ lock: null }), { status: 200 })
+          : new Response(JSON.stringify({ code: "unauthenticated", status: 401, tokenExpired: true }), { status: 401 }),
+      );
+    });
+    setToken("old");
+    onSignedOut(() => {
+      setToken("new");
+      return Promise.resolve(true);
+    });
+    await expect(heartbeat("a")).resolves.toEqual({ lock: null });
+    expect(bearers).toEqual(["Bearer old", "Bearer new"]);
+  });
+
+  it("that cannot be renewed fails the request as unauthenticated, tried once", async () => {
+    let calls = 0;
+    vi.stubGlobal("fetch", () => {
+      calls += 1;
+      return Promise.resolve(new Response(JSON.stringify({ code: "unauthenticated", status: 401 }), { status: 401 }));
+    });
+    setToken("old");
+    onSignedOut(() => Promise.resolve(false));
+    await expect(heartbeat("a")).rejects.toMatchObject({ code: "unauthenticated" });
+    expect(calls).toBe(1);
   });
 });

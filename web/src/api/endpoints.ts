@@ -16,6 +16,7 @@ import type {
   LockStatus,
   NewAppointment,
   Queued,
+  Role,
 } from "./types";
 import type { DemoProfile } from "./session";
 
@@ -31,6 +32,21 @@ export const clusterStatus = () => api<ClusterStatus>("/cluster/status");
 /** The latest lock events of one `action` across the cluster, newest first (admins only). */
 export const recentAudit = (action: string, limit: number) =>
   api<AuditSearch>(`/audit?${new URLSearchParams({ action, limit: String(limit) }).toString()}`);
+
+/** What lockd makes of the caller's token: an admin, a user, or nobody it lets in (a person the
+ * identity provider signed in without a lockd role: 403 with a code other than `forbidden`).
+ * Asked as the cheapest admin-only read, `GET /audit` for one record: the server has no "who am
+ * I" route, and its answer is the role it really applies. */
+export async function clusterRole(): Promise<{ kind: "member"; role: Role } | { kind: "no-access"; detail: string }> {
+  try {
+    await recentAudit("taken_over", 1);
+    return { kind: "member", role: "admin" };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 403) throw e;
+    if (e.code === "forbidden") return { kind: "member", role: "user" };
+    return { kind: "no-access", detail: e.problem.detail ?? e.problem.title ?? e.code };
+  }
+}
 
 /** The appointment's lock events, oldest first (admins only: 403 otherwise). */
 export const getAudit = (id: string) => api<AuditTrail>(`${path(id)}/audit`);
