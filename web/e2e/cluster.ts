@@ -21,6 +21,12 @@ export interface ClusterOptions {
   lockTtlMs?: number;
   /** How long a holder's closed tab keeps the lock before the server drops it. */
   disconnectGraceMs?: number;
+  /** Dev mode (`--dev`: the demo sign-in); on unless false. */
+  dev?: boolean;
+  /** More flags for every node (an identity provider's, `e2e/idp.ts`). */
+  extraArgs?: string[];
+  /** A token to look for the demo appointments with, where dev login is off. */
+  probeToken?: (url: string) => Promise<string>;
 }
 
 export interface Cluster {
@@ -102,7 +108,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       "--http-addr", `127.0.0.1:${n.http}`,
       "--raft-addr", `127.0.0.1:${n.raft}`,
       "--peers", peers,
-      "--dev",
+      ...(options.dev === false ? [] : ["--dev"]),
       // LOCKD_WEB_DIR: another build of the app, e.g. the previous commit's, to see a new test fail on it.
       "--web-dir", process.env.LOCKD_WEB_DIR ?? join(repo, "web", "dist"),
       "--jwt-secret-file", jwtSecret,
@@ -110,6 +116,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       "--lock-ttl-ms", String(options.lockTtlMs ?? 300_000),
       "--disconnect-grace-ms", String(options.disconnectGraceMs ?? 5_000),
       ...(n.id === 1 ? ["--seed-demo"] : []),
+      ...(options.extraArgs ?? []),
     ];
     return spawn(lockdBinary(), args, { stdio: ["ignore", log, log] });
   };
@@ -142,7 +149,9 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     await waitFor(
       "the demo appointments",
       async () => {
-        const token = await devToken(nth(urls, 1), { userId: "probe", name: "Probe", email: "probe@example.com", role: "user" });
+        const token = options.probeToken
+          ? await options.probeToken(nth(urls, 1))
+          : await devToken(nth(urls, 1), { userId: "probe", name: "Probe", email: "probe@example.com", role: "user" });
         const answer = await fetch(`${urls[2]}/appointments`, { headers: { Authorization: `Bearer ${token}` } });
         const body = (await answer.json()) as { appointments?: unknown[] };
         return (body.appointments?.length ?? 0) >= 4;
