@@ -1,13 +1,23 @@
-//! JWT bearer authentication (jsonwebtoken 11, HS256) and the caller's identity.
+//! Bearer-token authentication and the caller's identity.
+//!
+//! Two kinds of token, told apart by the header's `alg` ([`Authenticator`]):
+//! - HS256 under the node's shared secret ([`JwtKeys`]): dev-mode tokens from
+//!   `/auth/dev-login`, and tokens an organisation's own issuer signs with the secret.
+//! - Tokens from an OpenID Connect identity provider ([`oidc`]): public-key signatures
+//!   checked against its published keys ([`jwks`]).
 //!
 //! Expiry is checked against the node's injected clock, not jsonwebtoken's own reading of
 //! the system time, so the simulation controls it (docs/design.md, pitfall 7).
+
+pub mod jwks;
+pub mod oidc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use lockd_raft::sm::{Actor, Role};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use crate::AppState;
 use crate::limits;
@@ -65,6 +75,57 @@ pub struct Identity {
 impl Identity {
     pub fn in_session(self, session_id: String) -> Actor {
         Actor { user_id: self.user_id, session_id, name: self.name, email: self.email, role: self.role }
+    }
+}
+
+/// Every way this node accepts a bearer token.
+pub struct Authenticator {
+    shared_secret: Option<Arc<JwtKeys>>,
+    oidc: Option<oidc::OidcVerifier>,
+}
+
+impl Authenticator {
+    /// HS256 tokens under the shared secret only (dev mode, the simulation, the tests).
+    pub fn shared_secret(keys: Arc<JwtKeys>) -> Self {
+        Authenticator { shared_secret: Some(keys), oidc: None }
+    }
+
+    /// IdP tokens, and HS256 ones too where `shared_secret` is given.
+    pub fn oidc(verifier: oidc::OidcVerifier, shared_secret: Option<Arc<JwtKeys>>) -> Self {
+        Authenticator { shared_secret, oidc: Some(verifier) }
+    }
+
+    /// The keys dev login signs with, on a node in dev mode.
+    pub fn dev_keys(&self) -> Option<&JwtKeys> {
+        self.shared_secret.as_deref().filter(|keys| keys.accept_dev)
+    }
+
+    pub fn oidc_verifier(&self) -> Option<&oidc::OidcVerifier> {
+        self.oidc.as_ref()
+    }
+
+    pub async fn verify(&self, token: &str, now_secs: u64) -> Result<Identity, Problem> {
+        self.verify_with_expiry(token, now_secs).await.map(|(identity, _)| identity)
+    }
+
+    /// The caller and the token's `exp` (seconds), for a connection that must end when its
+    /// token does.
+    pub async fn verify_with_expiry(&self, token: &str, now_secs: u64) -> Result<(Identity, u64), Problem> {
+        if token.len() > limits::TOKEN_BYTES_MAX {
+            return Err(Problem::unauthenticated("the token is too long"));
+        }
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| Problem::unauthenticated(format!("invalid token: {e}")))?;
+        match (header.alg, &self.shared_secret, &self.oidc) {
+            (Algorithm::HS256, Some(keys), _) => keys.verify_with_expiry(token, now_secs),
+            (Algorithm::HS256, None, _) => {
+                Err(Problem::unauthenticated("this node takes no HS256 tokens: sign in with the identity provider"))
+            }
+            (_, _, Some(oidc)) => oidc.verify(token, &header, now_secs).await,
+            (alg, _, None) => Err(Problem::unauthenticated(format!(
+                "tokens signed with {alg:?} are not accepted: this node has no identity provider configured"
+            ))),
+        }
     }
 }
 
@@ -159,7 +220,7 @@ impl FromRequestParts<AppState> for Identity {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| Problem::unauthenticated("the Authorization header must be Bearer <token>"))?;
-        state.keys.verify(token.trim(), state.clock.now_ms() / 1000)
+        state.auth.verify(token.trim(), state.clock.now_ms() / 1000).await
     }
 }
 

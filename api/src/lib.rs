@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use lockd_raft::clock::Clock;
 use lockd_raft::node::LockNode;
 
-use crate::auth::JwtKeys;
+use crate::auth::Authenticator;
 use crate::problem::Problem;
 use crate::routes::{appointments, cluster, locks, login, updates};
 
@@ -87,7 +87,7 @@ impl Default for ApiConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub node: LockNode,
-    pub keys: Arc<JwtKeys>,
+    pub auth: Arc<Authenticator>,
     pub clock: Arc<dyn Clock>,
     pub config: ApiConfig,
     pub presence: Arc<presence::PresenceHub>,
@@ -99,7 +99,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(node: LockNode, keys: Arc<JwtKeys>, clock: Arc<dyn Clock>, config: ApiConfig) -> Self {
+    pub fn new(node: LockNode, auth: Arc<Authenticator>, clock: Arc<dyn Clock>, config: ApiConfig) -> Self {
         let lock_attempts = config.lock_attempts.map(|quota| Arc::new(rate::UserLimiter::new(quota, clock.clone())));
         if let Some(quota) = config.lock_attempts {
             // The same budget again where every write of the cluster passes: on the leader.
@@ -110,7 +110,7 @@ impl AppState {
         let relay_stats = Arc::default();
         let metrics = Arc::new(metrics::HttpMetrics::new());
         let sockets = sockets::OpenSockets::new(config.socket_caps);
-        AppState { node, keys, clock, config, presence, relay_stats, metrics, sockets, lock_attempts, user_frames }
+        AppState { node, auth, clock, config, presence, relay_stats, metrics, sockets, lock_attempts, user_frames }
     }
 
     /// The presence relay's receiving end, to serve beside the Raft service on the peer port.
@@ -178,6 +178,7 @@ pub mod paths {
     pub const HEALTHZ: &str = "/healthz";
     pub const READYZ: &str = "/readyz";
     pub const DEV_LOGIN: &str = "/auth/dev-login";
+    pub const AUTH_CONFIG: &str = "/auth/config";
     pub const METRICS: &str = "/metrics";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -202,6 +203,7 @@ pub const ROUTES: &[&str] = &[
     paths::HEALTHZ,
     paths::READYZ,
     paths::DEV_LOGIN,
+    paths::AUTH_CONFIG,
     paths::METRICS,
     paths::OPENAPI,
 ];
@@ -231,6 +233,7 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
         .route(paths::CLUSTER_MEMBER, axum::routing::delete(cluster::remove_member))
         .route(paths::HEALTHZ, get(cluster::healthz))
         .route(paths::READYZ, get(cluster::readyz))
+        .route(paths::AUTH_CONFIG, get(login::auth_config))
         .route(paths::METRICS, get(metrics::metrics))
         .route(paths::OPENAPI, get(openapi::document));
     // Mounted in dev mode only: elsewhere the path is an unknown route, and its body is never read.

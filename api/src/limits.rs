@@ -3,8 +3,23 @@
 
 /// Largest request body: an appointment at its field maxima is ~6 KiB of JSON.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
-/// A bearer token longer than this is not one of ours.
-pub const TOKEN_BYTES_MAX: usize = 4 * 1024;
+/// A bearer token longer than this is refused. Identity providers' tokens carry roles and
+/// groups: 8 KiB holds a token with a hundred or so groups; a directory that puts more in a
+/// token should map them to roles first.
+pub const TOKEN_BYTES_MAX: usize = 8 * 1024;
+/// An unknown `kid` fetches the IdP's key set again at most this often (per node): a
+/// rotation is picked up within seconds, a flood of made-up kids costs the IdP nothing.
+pub const JWKS_REFETCH_MIN_INTERVAL_MS: u64 = 5_000;
+/// The key set is refreshed this often, so a key the IdP withdraws stops verifying.
+pub const JWKS_REFRESH_EVERY_MS: u64 = 5 * 60 * 1_000;
+/// While the IdP is unreachable its last key set is used this long after its last
+/// successful fetch: an IdP outage over a night does not sign everyone out, and a key
+/// withdrawn during one is not trusted forever.
+pub const JWKS_STALE_MAX_MS: u64 = 24 * 60 * 60 * 1_000;
+/// One discovery or key-set request to the IdP may take this long.
+pub const JWKS_FETCH_TIMEOUT_MS: u64 = 5_000;
+/// A discovery document or key set larger than this is refused.
+pub const JWKS_BYTES_MAX: usize = 256 * 1024;
 /// Clock skew tolerated on a token's `exp`, in seconds.
 pub const TOKEN_LEEWAY_SECS: u64 = 30;
 /// Dev-mode tokens live this long.

@@ -20,7 +20,7 @@ use crate::routes::{appointments, cluster, locks, login, updates};
         locks::audit, locks::recent_audit,
         updates::appointment_updates, updates::all_updates,
         cluster::status, cluster::healthz, cluster::readyz, cluster::add_member, cluster::remove_member,
-        login::dev_login, crate::metrics::metrics,
+        login::dev_login, login::auth_config, crate::metrics::metrics,
     ),
     components(
         schemas(crate::problem::ProblemDoc),
@@ -35,7 +35,7 @@ use crate::routes::{appointments, cluster, locks, login, updates};
         (name = "locks", description = "Edit locks: acquire or queue, renew, release, continue in another tab, admin takeover, audit"),
         (name = "live", description = "WebSocket streams"),
         (name = "cluster", description = "Health, status, membership, metrics"),
-        (name = "auth", description = "Demo sign-in (dev mode)"),
+        (name = "auth", description = "How to sign in; demo sign-in (dev mode)"),
     )
 )]
 pub struct ApiDoc;

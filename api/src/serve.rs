@@ -11,6 +11,9 @@
 //!   once; one more is answered 503 problem+json `too_many_connections` and closed, so it is
 //!   told why instead of waiting in the kernel's backlog. A WebSocket leaves the count once
 //!   it is upgraded: sockets have caps of their own (`sockets.rs`).
+//! - **TLS**, when configured: rustls, with the config [`HttpsConfig`] holds at the moment
+//!   of the handshake, so a rotated certificate serves new connections while open ones
+//!   keep theirs (ADR 26). The handshake must finish within the header read timeout.
 //! - `TCP_NODELAY` on every connection (docs/design.md, pitfall 9), graceful shutdown.
 
 use std::future::Future;
@@ -22,9 +25,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use lockd_raft::network::tls::Reloading;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::limits;
 
@@ -44,12 +48,16 @@ impl Default for HttpLimits {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets the open requests finish
-/// (within `limits::HTTP_DRAIN_MS`).
+/// The HTTPS port's TLS config, rebuilt when its files change.
+pub type HttpsConfig = Arc<Reloading<rustls::ServerConfig>>;
+
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` resolves, then lets the
+/// open requests finish (within `limits::HTTP_DRAIN_MS`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     http_limits: HttpLimits,
+    tls: Option<HttpsConfig>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -74,18 +82,30 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(tcp));
+        let permit = permits.clone().try_acquire_owned().ok();
+        let Some(tls) = &tls else {
+            match permit {
+                Some(permit) => serve_connection(&builder, &graceful, tcp, app.clone(), permit),
+                None => drop(tokio::spawn(refuse(tcp))),
+            }
             continue;
         };
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(app.clone()))
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+        let handshake_timeout = Duration::from_millis(http_limits.header_read_timeout_ms);
+        let (builder, graceful_watcher, app) = (builder.clone(), graceful.watcher(), app.clone());
         tokio::spawn(async move {
-            // Errors here are the client's (a reset, a malformed request, the header timeout).
-            let _ = connection.await;
-            drop(permit);
+            // A client that never finishes its hello is closed like one that never sends a head.
+            let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await else { return };
+            match permit {
+                Some(permit) => {
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app))
+                        .into_owned();
+                    let _ = graceful_watcher.watch(connection).await;
+                    drop(permit);
+                }
+                None => refuse(stream).await,
+            }
         });
     }
     drop(listener);
@@ -93,8 +113,25 @@ pub async fn serve(
     Ok(())
 }
 
+fn serve_connection<I: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    builder: &auto::Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+    io: I,
+    app: Router,
+    permit: OwnedSemaphorePermit,
+) {
+    let connection =
+        builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(app)).into_owned();
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        // Errors here are the client's (a reset, a malformed request, the header timeout).
+        let _ = connection.await;
+        drop(permit);
+    });
+}
+
 /// Tells a connection over the cap why it is closed.
-async fn refuse(mut tcp: TcpStream) {
+async fn refuse(mut tcp: impl AsyncWrite + Unpin) {
     let body = concat!(
         r#"{"type":"https://lockd.dev/problems/too_many_connections","title":"Service Unavailable","#,
         r#""status":503,"code":"too_many_connections","#,

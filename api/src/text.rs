@@ -31,6 +31,13 @@ pub fn check_single_line(what: &str, value: &str) -> Result<(), String> {
     }
 }
 
+/// `value` as display text: the characters [`check_single_line`] and the core refuse dropped,
+/// cut to `chars_max` characters. For text a person did not type here (a name from the
+/// identity provider), where refusing would lock them out.
+pub fn display_text(value: &str, chars_max: usize) -> String {
+    value.chars().filter(|c| !is_refused(*c) && !c.is_control()).take(chars_max).collect::<String>().trim().to_owned()
+}
+
 fn is_refused(c: char) -> bool {
     match c.general_category() {
         GeneralCategory::Format => c != ZERO_WIDTH_JOINER && c != ZERO_WIDTH_NON_JOINER,

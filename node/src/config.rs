@@ -40,7 +40,8 @@ pub struct Args {
     #[arg(long, env = "LOCKD_PEERS")]
     pub peers: Option<String>,
 
-    /// Secret that signs and verifies user tokens (HS256).
+    /// Secret that signs and verifies HS256 user tokens (dev login, or an issuer of the
+    /// organisation's that shares it). Optional with `--oidc-issuer` outside dev mode.
     #[arg(long, env = "LOCKD_JWT_SECRET", hide_env_values = true, conflicts_with = "jwt_secret_file")]
     pub jwt_secret: Option<String>,
     #[arg(long, env = "LOCKD_JWT_SECRET_FILE")]
@@ -51,6 +52,55 @@ pub struct Args {
     pub cluster_secret: Option<String>,
     #[arg(long, env = "LOCKD_CLUSTER_SECRET_FILE")]
     pub cluster_secret_file: Option<PathBuf>,
+
+    /// OpenID Connect identity provider whose tokens this node accepts: the issuer URL, which
+    /// tokens' `iss` must equal; its keys come from its discovery document unless
+    /// `--oidc-jwks-url` or `--oidc-jwks-file` says where.
+    #[arg(long, env = "LOCKD_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The audience tokens must be for (`aud`); required with `--oidc-issuer`.
+    #[arg(long, env = "LOCKD_OIDC_AUDIENCE", requires = "oidc_issuer")]
+    pub oidc_audience: Option<String>,
+    #[arg(long, env = "LOCKD_OIDC_JWKS_URL", requires = "oidc_issuer", conflicts_with = "oidc_jwks_file")]
+    pub oidc_jwks_url: Option<String>,
+    /// A JWKS file, read again every refresh (replace it to rotate).
+    #[arg(long, env = "LOCKD_OIDC_JWKS_FILE", requires = "oidc_issuer")]
+    pub oidc_jwks_file: Option<PathBuf>,
+    /// A CA (PEM) to trust for the IdP's HTTPS, besides the system's.
+    #[arg(long, env = "LOCKD_OIDC_CA_FILE", requires = "oidc_issuer")]
+    pub oidc_ca_file: Option<PathBuf>,
+    /// The web app's client id at the IdP (a public client, authorization code with PKCE);
+    /// unset: the web app offers no IdP sign-in.
+    #[arg(long, env = "LOCKD_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// Scopes the web app asks for.
+    #[arg(long, env = "LOCKD_OIDC_SCOPES", default_value = "openid profile email offline_access")]
+    pub oidc_scopes: String,
+    /// Claim paths of the person's name, email and roles: a claim name, or dot-separated
+    /// steps into nested claims (`realm_access.roles` for Keycloak, `groups`, or a
+    /// namespaced `https://example.com/roles`).
+    #[arg(long, env = "LOCKD_OIDC_NAME_CLAIM", default_value = "name")]
+    pub oidc_name_claim: String,
+    #[arg(long, env = "LOCKD_OIDC_EMAIL_CLAIM", default_value = "email")]
+    pub oidc_email_claim: String,
+    #[arg(long, env = "LOCKD_OIDC_ROLES_CLAIM", default_value = "roles")]
+    pub oidc_roles_claim: String,
+    /// The role (or group) that makes a person an admin.
+    #[arg(long, env = "LOCKD_OIDC_ADMIN_ROLE", default_value = "lockd-admin")]
+    pub oidc_admin_role: String,
+    /// The role (or group) a person needs to use lockd at all; unset: anyone the IdP signs in.
+    #[arg(long, env = "LOCKD_OIDC_USER_ROLE")]
+    pub oidc_user_role: Option<String>,
+
+    /// HTTPS on the HTTP port: the certificate chain (PEM, leaf first) and its key. Both are
+    /// watched: replace the files (or send SIGHUP) to rotate without a restart.
+    #[arg(long, env = "LOCKD_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+    #[arg(long, env = "LOCKD_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
+    /// How often certificate files are checked for changes, in ms.
+    #[arg(long, env = "LOCKD_TLS_RELOAD_CHECK_MS", default_value_t = 5_000)]
+    pub tls_reload_check_ms: u64,
 
     /// Dev mode: `POST /auth/dev-login` hands out tokens for demo users. Never in production.
     #[arg(long, env = "LOCKD_DEV")]

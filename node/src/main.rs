@@ -3,8 +3,10 @@
 //! down cleanly on SIGTERM or Ctrl-C.
 
 mod alloc;
+mod auth;
 mod config;
 mod seed;
+mod tls;
 
 use std::sync::Arc;
 
@@ -52,7 +54,6 @@ async fn start(replica: tokio::runtime::Handle) -> anyhow::Result<()> {
 }
 
 async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> {
-    let jwt_secret = read_secret(&args.jwt_secret, &args.jwt_secret_file, "jwt-secret")?;
     let cluster_secret = read_secret(&args.cluster_secret, &args.cluster_secret_file, "cluster-secret")?;
     let peers = args.peers.as_deref().map(parse_peers).transpose()?;
     if let Some(peers) = &peers {
@@ -115,9 +116,13 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
         socket_caps: lockd_api::sockets::SocketCaps { per_user: args.sockets_per_user, per_node: args.sockets_max },
         ..ApiConfig::default()
     };
-    let keys = lockd_api::auth::JwtKeys::from_secret(jwt_secret.as_bytes());
-    let keys = Arc::new(if args.dev { keys.accepting_dev_tokens() } else { keys });
-    let state = AppState::new(node.clone(), keys, clock, api_config);
+    let (authenticator, idp_keys) = auth::authenticator(&args, clock.clone())?;
+    if let Some(idp_keys) = idp_keys {
+        // The first fetch runs in the background: a node whose IdP is down still serves the
+        // cluster, and answers tokens 503 until the keys arrive.
+        tokio::spawn(idp_keys.refresh_forever());
+    }
+    let state = AppState::new(node.clone(), Arc::new(authenticator), clock, api_config);
 
     let grpc_incoming = tonic::transport::server::TcpIncoming::bind(args.raft_addr)
         .with_context(|| format!("binding the peer address {}", args.raft_addr))?
@@ -136,17 +141,23 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
         tokio::spawn(seed::demo_appointments(node.clone()));
     }
     let app = lockd_api::router(state, args.web_dir.as_deref());
+    let https = tls::https(&args)?;
+    let mut watched: Vec<(&'static str, Arc<dyn lockd_raft::network::tls::Reload>)> = Vec::new();
+    if let Some(https) = &https {
+        watched.push(("https", https.clone()));
+    }
+    tls::spawn_reloader(watched, args.tls_reload_check_ms);
     let listener = tokio::net::TcpListener::bind(args.http_addr)
         .await
         .with_context(|| format!("binding the HTTP address {}", args.http_addr))?;
-    tracing::info!(node_id = args.node_id, http = %args.http_addr, raft = %args.raft_addr, dev = args.dev, "lockd is serving");
+    tracing::info!(node_id = args.node_id, http = %args.http_addr, raft = %args.raft_addr, https = https.is_some(), dev = args.dev, "lockd is serving");
     anyhow::ensure!(args.http_connections_max > 0, "--http-connections-max must be at least 1");
     anyhow::ensure!(args.http_header_timeout_ms > 0, "--http-header-timeout-ms must be at least 1");
     let http_limits = lockd_api::serve::HttpLimits {
         connections_max: args.http_connections_max,
         header_read_timeout_ms: args.http_header_timeout_ms,
     };
-    lockd_api::serve::serve(listener, app, http_limits, stopped(stop_rx)).await?;
+    lockd_api::serve::serve(listener, app, http_limits, https, stopped(stop_rx)).await?;
 
     node.shutdown().await;
     grpc_task.await.ok();

@@ -164,7 +164,12 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         let log_store = SimLogStore::new(disk);
         let node = LockNode::start(config, log_store, state_machine, clock.clone(), Arc::new(SimChannels)).await?;
         let api_config = ApiConfig { lock_ttl_ms: 3_000, waiter_ttl_ms: 2_000, ..ApiConfig::default() };
-        let state = AppState::new(node.clone(), world.keys.clone(), clock, api_config);
+        let state = AppState::new(
+            node.clone(),
+            Arc::new(lockd_api::auth::Authenticator::shared_secret(world.keys.clone())),
+            clock,
+            api_config,
+        );
         let raft_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, RAFT_PORT)).await?;
         let routes = tonic::service::Routes::new(node.grpc_service()).add_service(state.presence_service());
         tokio::spawn(serve_grpc(SimListener(raft_listener), routes));

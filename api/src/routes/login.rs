@@ -1,10 +1,11 @@
-//! `POST /auth/dev-login`: a signed token for a demo user. Exists only in dev mode.
+//! Sign-in: `GET /auth/config` tells the web app how to sign in (the IdP, dev login or
+//! both); `POST /auth/dev-login` hands out a token for a demo user, in dev mode only.
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::Role;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::JsonBody;
@@ -37,9 +38,9 @@ pub async fn dev_login(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<DevLogin>,
 ) -> Result<Response, Problem> {
-    if !state.config.dev_mode {
+    let Some(keys) = state.auth.dev_keys().filter(|_| state.config.dev_mode) else {
         return Err(Problem::not_found("dev login is off"));
-    }
+    };
     let role = match input.role.as_str() {
         "user" => Role::User,
         "admin" => Role::Admin,
@@ -50,6 +51,45 @@ pub async fn dev_login(
     let identity = Identity { user_id: input.user_id, name: input.name, email: input.email, role };
     identity.clone().in_session("check".into()).validate().map_err(Problem::invalid_input)?;
     let now_secs = state.clock.now_ms() / 1000;
-    let token = state.keys.issue(&identity, now_secs, limits::DEV_TOKEN_TTL_SECS);
+    let token = keys.issue(&identity, now_secs, limits::DEV_TOKEN_TTL_SECS);
     Ok(Json(json!({ "token": token, "expiresInSecs": limits::DEV_TOKEN_TTL_SECS })).into_response())
+}
+
+/// How the web app signs in on this node.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthConfig {
+    /// `POST /auth/dev-login` is served (dev mode).
+    pub dev_login: bool,
+    /// Sign-in with the organisation's identity provider, when one is configured for the web app.
+    pub oidc: Option<OidcClientConfig>,
+}
+
+/// What an OpenID Connect client needs to sign in (authorization code with PKCE).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcClientConfig {
+    /// The issuer; its discovery document is at `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// Space-separated scopes to ask for.
+    pub scopes: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/auth/config",
+    tag = "auth",
+    responses((status = 200, description = "How to sign in", body = AuthConfig)),
+)]
+pub async fn auth_config(State(state): State<AppState>) -> Json<AuthConfig> {
+    let oidc = state.auth.oidc_verifier().and_then(|verifier| {
+        let settings = verifier.settings();
+        settings.web_client_id.as_ref().map(|client_id| OidcClientConfig {
+            issuer: settings.issuer.clone(),
+            client_id: client_id.clone(),
+            scopes: settings.web_scopes.clone(),
+        })
+    });
+    Json(AuthConfig { dev_login: state.config.dev_mode && state.auth.dev_keys().is_some(), oidc })
 }

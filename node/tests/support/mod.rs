@@ -35,6 +35,8 @@ pub struct Cluster {
     dev_mode: bool,
     dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    /// `https` for a cluster started with `--tls-cert-file`.
+    scheme: &'static str,
 }
 
 /// A port for a node to listen on: below the ephemeral range (see the function).
@@ -132,7 +134,29 @@ impl Cluster {
         let founders = nodes.len();
         let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
         let log_filter = log_filter.to_owned();
-        Cluster { nodes, peers, founders, extra_args, log_filter, dev_mode: true, dir, http }
+        Cluster { nodes, peers, founders, extra_args, log_filter, dev_mode: true, dir, http, scheme: "http" }
+    }
+
+    /// Starts with HTTPS on every node's HTTP port (the flags in `extra_args`), talking to
+    /// it with a client that trusts `ca_pem`.
+    pub async fn start_https(size: u64, extra_args: &[&str], ca_pem: &[u8], dev_mode: bool) -> Cluster {
+        let mut cluster = Cluster::prepare(size, extra_args, "warn", "127.0.0.1");
+        cluster.dev_mode = dev_mode;
+        cluster.scheme = "https";
+        cluster.http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
+            .build()
+            .unwrap();
+        for i in 0..cluster.nodes.len() {
+            cluster.spawn(i);
+        }
+        cluster
+    }
+
+    /// The cluster's directory (for files a test hands the nodes).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub fn spawn(&mut self, index: usize) {
@@ -225,7 +249,7 @@ impl Cluster {
     }
 
     pub fn url(&self, index: usize, path: &str) -> String {
-        format!("http://{}{}", self.nodes[index].http, path)
+        format!("{}://{}{}", self.scheme, self.nodes[index].http, path)
     }
 
     pub async fn status(&self, index: usize) -> Option<Value> {

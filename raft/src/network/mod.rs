@@ -5,6 +5,7 @@ mod auth;
 mod client;
 mod forward;
 mod server;
+pub mod tls;
 
 pub use auth::RequireSecret;
 pub use client::{ChannelFactory, Network, PeerClient, Peers, RaftPeer, TcpChannels, peer_endpoint};

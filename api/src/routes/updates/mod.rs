@@ -80,7 +80,11 @@ impl Scope {
 
 /// The token from the `bearer.` subprotocol or the query, verified; and whether the client
 /// offered our subprotocol (then the answer must select it).
-fn authenticate(state: &AppState, headers: &HeaderMap, query: &SocketQuery) -> Result<(Identity, u64, bool), Problem> {
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &SocketQuery,
+) -> Result<(Identity, u64, bool), Problem> {
     let offered: Vec<&str> = headers
         .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -93,7 +97,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap, query: &SocketQuery) -> R
         .or(query.access_token.as_deref())
         .ok_or_else(|| Problem::unauthenticated("offer the subprotocol bearer.<token> (or ?accessToken=)"))?;
     let now_secs = state.clock.now_ms() / 1000;
-    let (identity, exp_secs) = state.keys.verify_with_expiry(token, now_secs)?;
+    let (identity, exp_secs) = state.auth.verify_with_expiry(token, now_secs).await?;
     Ok((identity, exp_secs, offered.contains(&SUBPROTOCOL)))
 }
 
@@ -137,7 +141,7 @@ pub async fn appointment_updates(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
-    let (identity, exp_secs, speaks_lockd) = authenticate(&state, &headers, &query)?;
+    let (identity, exp_secs, speaks_lockd) = authenticate(&state, &headers, &query).await?;
     let id = checked_id(id)?;
     // A tab without a session id is still a viewer, under a session of its own.
     let session_id = query.session_id.clone().unwrap_or_else(|| format!("ws-{}", uuid::Uuid::new_v4()));
@@ -179,7 +183,7 @@ pub async fn all_updates(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
-    let (identity, exp_secs, speaks_lockd) = authenticate(&state, &headers, &query)?;
+    let (identity, exp_secs, speaks_lockd) = authenticate(&state, &headers, &query).await?;
     let actor = identity.in_session(query.session_id.clone().unwrap_or_else(|| "list".to_owned()));
     actor.validate().map_err(Problem::invalid_input)?;
     let permit = state.sockets.admit(&actor.user_id)?;

@@ -1,0 +1,297 @@
+//! Deployable on an untrusted network (issue 22), with real processes: HTTPS on the HTTP port
+//! with certificates the test makes (rcgen) and rotates under a live connection, and user
+//! tokens from a real OpenID Connect provider (npm's `oidc-provider`, run from
+//! `web/e2e/idp/server.mjs`) that rotates its signing keys mid-run.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{Cluster, Tab, appointment};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A CA and leaf certificates it signs for loopback.
+struct Pki {
+    ca: rcgen::Certificate,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, "lockd test CA");
+        let ca = params.self_signed(&ca_key).unwrap();
+        Pki { ca, issuer: rcgen::Issuer::new(params, ca_key) }
+    }
+
+    /// A leaf for 127.0.0.1 and localhost: (certificate PEM, key PEM).
+    fn leaf(&self) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+fn write_leaf(dir: &Path, (cert, key): &(String, String)) {
+    // Key first, then the certificate: a reload between the two writes sees a mismatched
+    // pair and keeps the old one (the node must survive that too).
+    std::fs::write(dir.join("http.key"), key).unwrap();
+    std::fs::write(dir.join("http.crt"), cert).unwrap();
+}
+
+/// A TLS connection to `addr` trusting `ca`, and the leaf certificate it was shown.
+async fn tls_connect(
+    addr: &str,
+    ca: &rcgen::Certificate,
+) -> (tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Vec<u8>) {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let stream = connector.connect(name, tcp).await.unwrap();
+    let leaf = stream.get_ref().1.peer_certificates().unwrap()[0].to_vec();
+    (stream, leaf)
+}
+
+async fn healthz_on(stream: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>) -> String {
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await.unwrap().unwrap();
+    String::from_utf8_lossy(&answer[..n]).lines().next().unwrap_or_default().to_owned()
+}
+
+fn pem_der(pem: &str) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_serves_the_api_and_rotates_its_certificate_without_dropping_a_connection() {
+    let pki = Pki::new();
+    let files = tempfile::tempdir().unwrap();
+    let first = pki.leaf();
+    write_leaf(files.path(), &first);
+    let cert = files.path().join("http.crt");
+    let key = files.path().join("http.key");
+    let flags = [
+        "--tls-cert-file",
+        cert.to_str().unwrap(),
+        "--tls-key-file",
+        key.to_str().unwrap(),
+        "--tls-reload-check-ms",
+        "200",
+    ];
+    let cluster = Cluster::start_https(3, &flags, pki.ca.pem().as_bytes(), true).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let follower = (leader + 1) % 3;
+
+    // The whole API over HTTPS, through a follower (which forwards to the leader).
+    let tab = Tab::new(cluster.login(follower, "alice", "user").await, "alice-tab");
+    let created = tab
+        .request(&cluster.http, Method::POST, cluster.url(follower, "/appointments"))
+        .json(&appointment("tls-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let url = cluster.url(follower, "/appointments/tls-1/acquire-lock");
+    let acquired = tab.request(&cluster.http, Method::POST, url).json(&json!({})).send().await.unwrap();
+    assert_eq!(acquired.status(), 200);
+
+    // Plain HTTP on the HTTPS port gets no answer.
+    let plain = reqwest::Client::new().get(format!("http://{}/healthz", cluster.nodes[follower].http)).send().await;
+    assert!(plain.is_err() || plain.unwrap().status() != 200, "plain HTTP must not be served");
+
+    let addr = cluster.nodes[follower].http.clone();
+    let (mut before, shown) = tls_connect(&addr, &pki.ca).await;
+    assert_eq!(shown, pem_der(&first.0));
+
+    // Rotate: a new key and certificate from the same CA.
+    let second = pki.leaf();
+    write_leaf(files.path(), &second);
+    cluster
+        .eventually(Duration::from_secs(10), "new connections get the new certificate", || async {
+            tls_connect(&addr, &pki.ca).await.1 == pem_der(&second.0)
+        })
+        .await;
+    assert_eq!(healthz_on(&mut before).await, "HTTP/1.1 200 OK", "the connection opened before lives on");
+
+    // A broken rotation (a certificate without its key) keeps the working pair.
+    std::fs::write(files.path().join("http.crt"), pki.leaf().0).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(tls_connect(&addr, &pki.ca).await.1, pem_der(&second.0));
+    assert!(cluster.log(follower).contains("old ones stay in use"), "{}", cluster.log(follower));
+    let health = cluster.http.get(cluster.url(follower, "/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+/// The test identity provider, stopped (by its PID) when dropped.
+struct Idp {
+    child: Child,
+    issuer: String,
+}
+
+impl Idp {
+    fn start(access_token_ttl_secs: u64) -> Idp {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/e2e/idp/server.mjs");
+        assert!(
+            script.parent().unwrap().join("../../node_modules/oidc-provider").exists(),
+            "the test IdP needs web/'s npm packages: run `cd web && npm ci` (deploy/test.sh does)"
+        );
+        let mut child = Command::new("node")
+            .arg(&script)
+            .args(["--port", "0", "--access-token-ttl-secs", &access_token_ttl_secs.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs the test IdP");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("IdP said {line:?}: {e}"));
+        Idp { child, issuer: ready["issuer"].as_str().unwrap().to_owned() }
+    }
+
+    /// An access token for `account` (alice, bob, carol) by the client-credentials grant.
+    async fn token_for(&self, http: &reqwest::Client, account: &str) -> String {
+        let response = http
+            .post(format!("{}/token", self.issuer))
+            .basic_auth(format!("test-{account}"), Some("test-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn rotate_keys(&self, http: &reqwest::Client) -> Vec<String> {
+        let answer: Value =
+            http.post(format!("{}/test/rotate-keys", self.issuer)).send().await.unwrap().json().await.unwrap();
+        answer["kids"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().to_owned()).collect()
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn kid_of(token: &str) -> String {
+    let header = token.split('.').next().unwrap();
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["kid"].as_str().unwrap().to_owned()
+}
+
+async fn status_of(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_from_a_real_identity_provider_are_accepted_mapped_and_survive_its_key_rotation() {
+    let idp = Idp::start(300);
+    let flags = [
+        "--oidc-issuer",
+        &idp.issuer,
+        "--oidc-audience",
+        "urn:lockd",
+        "--oidc-client-id",
+        "lockd-web",
+        "--oidc-roles-claim",
+        "realm_access.roles",
+        "--oidc-user-role",
+        "lockd-user",
+    ];
+    let cluster = Cluster::start_without_dev(3, &flags).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let follower = (leader + 1) % 3;
+    let http = &cluster.http;
+
+    let config: Value = http.get(cluster.url(follower, "/auth/config")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        config,
+        json!({"devLogin": false, "oidc": {"issuer": idp.issuer, "clientId": "lockd-web",
+        "scopes": "openid profile email offline_access"}})
+    );
+
+    let alice = Tab::new(idp.token_for(http, "alice").await, "alice-tab");
+    let bob = Tab::new(idp.token_for(http, "bob").await, "bob-tab");
+    let created = alice.request(http, Method::POST, cluster.url(follower, "/appointments")).json(&appointment("idp-1"));
+    assert_eq!(status_of(created).await.0, 201);
+    let acquire = alice.request(http, Method::POST, cluster.url(follower, "/appointments/idp-1/acquire-lock"));
+    let (status, lock) = status_of(acquire.json(&json!({}))).await;
+    assert_eq!(status, 200, "{lock}");
+    // Bob, on another node, sees who holds it under the name the IdP gave.
+    let other = (leader + 2) % 3;
+    let (status, seen) =
+        status_of(bob.request(http, Method::GET, cluster.url(other, "/appointments/idp-1/lock-status"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["lock"]["holder"]["name"], "Alice Admin", "{seen}");
+    assert_eq!(seen["lock"]["holder"]["userId"], "alice");
+    // Alice is an admin by her role: the recent takeovers are hers to read; Bob's are not.
+    assert_eq!(status_of(alice.request(http, Method::GET, cluster.url(other, "/audit"))).await.0, 200);
+    assert_eq!(status_of(bob.request(http, Method::GET, cluster.url(other, "/audit"))).await.0, 403);
+    // Carol is signed in at the IdP but holds no lockd role.
+    let carol = Tab::new(idp.token_for(http, "carol").await, "carol-tab");
+    let (status, problem) = status_of(carol.request(http, Method::GET, cluster.url(other, "/appointments"))).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("no_access")), "{problem}");
+
+    // A token with the right issuer and audience signed by a key the IdP never published.
+    let stranger = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let claims = json!({"iss": idp.issuer, "aud": "urn:lockd", "sub": "mallory", "exp": now + 300,
+        "realm_access": {"roles": ["lockd-admin"]}});
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid_of(&alice.token));
+    let forged =
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_ec_der(&stranger.serialize_der()))
+            .unwrap();
+    let forged = Tab::new(forged, "mallory-tab");
+    let (status, problem) = status_of(forged.request(http, Method::GET, cluster.url(other, "/appointments"))).await;
+    assert_eq!((status, problem["code"].as_str()), (401, Some("unauthenticated")), "{problem}");
+    // The shared secret's dev tokens are not IdP tokens, and this node is not in dev mode.
+    let (status, _) = status_of(http.post(cluster.url(other, "/auth/dev-login")).json(&json!({}))).await;
+    assert_eq!(status, 404);
+
+    // The IdP rotates its signing key: tokens under the new key are accepted once the node
+    // has fetched the new key set (an unknown kid fetches it, at most every few seconds).
+    let kids = idp.rotate_keys(http).await;
+    let rotated = Tab::new(idp.token_for(http, "bob").await, "bob-tab-2");
+    assert_eq!(kid_of(&rotated.token), kids[0]);
+    assert_ne!(kid_of(&rotated.token), kid_of(&alice.token));
+    cluster
+        .eventually(Duration::from_secs(15), "a token under the rotated key is accepted", || async {
+            let (status, _) = status_of(rotated.request(http, Method::GET, cluster.url(other, "/appointments"))).await;
+            assert!(status == 200 || status == 401, "only 401 while the new key is not known, got {status}");
+            status == 200
+        })
+        .await;
+    // The old key is still published: Alice's token still works, on every node.
+    for node in 0..3 {
+        let (status, _) = status_of(alice.request(http, Method::GET, cluster.url(node, "/appointments"))).await;
+        assert_eq!(status, 200, "node {node}");
+    }
+
+    // The IdP goes away: the nodes keep the keys they have.
+    drop(idp);
+    let heartbeat = alice.request(http, Method::POST, cluster.url(follower, "/appointments/idp-1/heartbeat"));
+    assert_eq!(status_of(heartbeat.json(&json!({}))).await.0, 200);
+}
