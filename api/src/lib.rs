@@ -118,7 +118,7 @@ impl AppState {
         &self,
     ) -> tonic::service::interceptor::InterceptedService<
         lockd_raft::codec::pb::presence_relay_server::PresenceRelayServer<presence::relay::RelayService>,
-        lockd_raft::network::RequireSecret,
+        lockd_raft::network::PeerGuard,
     > {
         presence::relay::RelayService::new(self.presence.clone(), self.relay_stats.clone(), self.node.stopped())
             .into_server(&self.node)

@@ -47,7 +47,19 @@ pub struct Args {
     #[arg(long, env = "LOCKD_JWT_SECRET_FILE")]
     pub jwt_secret_file: Option<PathBuf>,
 
-    /// Secret every RPC between peers carries.
+    /// Mutual TLS between peers (ADR 26): this node's certificate and key, and the cluster's CA
+    /// (every certificate in the file is trusted: old and new during a rotation). A peer's
+    /// certificate must name the host of its member address. Watched like `--tls-cert-file`.
+    /// With these, the cluster secret is not used.
+    #[arg(long, env = "LOCKD_PEER_TLS_CERT_FILE", requires_all = ["peer_tls_key_file", "peer_tls_ca_file"])]
+    pub peer_tls_cert_file: Option<PathBuf>,
+    #[arg(long, env = "LOCKD_PEER_TLS_KEY_FILE", requires = "peer_tls_cert_file")]
+    pub peer_tls_key_file: Option<PathBuf>,
+    #[arg(long, env = "LOCKD_PEER_TLS_CA_FILE", requires = "peer_tls_cert_file")]
+    pub peer_tls_ca_file: Option<PathBuf>,
+
+    /// Secret every RPC between peers carries (without `--peer-tls-*`; dev mode and private
+    /// networks).
     #[arg(long, env = "LOCKD_CLUSTER_SECRET", hide_env_values = true, conflicts_with = "cluster_secret_file")]
     pub cluster_secret: Option<String>,
     #[arg(long, env = "LOCKD_CLUSTER_SECRET_FILE")]

@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::Parser;
 use lockd_api::{ApiConfig, AppState};
 use lockd_raft::clock::{Clock, SystemClock};
-use lockd_raft::network::TcpChannels;
+use lockd_raft::network::{ChannelFactory, PeerAuth, TcpChannels, TlsChannels};
 use lockd_raft::node::{LockNode, NodeConfig, RaftTiming, SnapshotPolicy};
 use tokio::sync::watch;
 
@@ -54,7 +54,11 @@ async fn start(replica: tokio::runtime::Handle) -> anyhow::Result<()> {
 }
 
 async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> {
-    let cluster_secret = read_secret(&args.cluster_secret, &args.cluster_secret_file, "cluster-secret")?;
+    let peer_tls = tls::peer(&args)?;
+    let peer_auth = match &peer_tls {
+        Some(_) => PeerAuth::Certificates,
+        None => PeerAuth::Secret(read_secret(&args.cluster_secret, &args.cluster_secret_file, "cluster-secret")?),
+    };
     let peers = args.peers.as_deref().map(parse_peers).transpose()?;
     if let Some(peers) = &peers {
         let me = peers.get(&args.node_id).context("--peers must include this node's own id")?;
@@ -76,8 +80,12 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
         election_timeout_max_ms: args.election_max_ms,
     };
     let snapshots = SnapshotPolicy { every_entries: args.snapshot_every, keep_log_entries: args.keep_log_entries };
-    let config = NodeConfig { node_id: args.node_id, cluster_secret, timing, snapshots };
-    let channels = Arc::new(TcpChannels { local_ip: Some(args.raft_addr.ip()).filter(|ip| !ip.is_unspecified()) });
+    let config = NodeConfig { node_id: args.node_id, peer_auth, timing, snapshots };
+    let local_ip = Some(args.raft_addr.ip()).filter(|ip| !ip.is_unspecified());
+    let channels: Arc<dyn ChannelFactory> = match &peer_tls {
+        Some(peer_tls) => Arc::new(TlsChannels { local_ip, config: peer_tls.client.clone() }),
+        None => Arc::new(TcpChannels { local_ip }),
+    };
     let node = replica.spawn(LockNode::start(config, log_store, state_machine, clock.clone(), channels)).await??;
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -124,14 +132,28 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
     }
     let state = AppState::new(node.clone(), Arc::new(authenticator), clock, api_config);
 
-    let grpc_incoming = tonic::transport::server::TcpIncoming::bind(args.raft_addr)
-        .with_context(|| format!("binding the peer address {}", args.raft_addr))?
-        .with_nodelay(Some(true));
-    let grpc = lockd_raft::network::peer_server()
-        .add_service(node.grpc_service())
-        .add_service(state.presence_service())
-        .serve_with_incoming_shutdown(grpc_incoming, stopped(stop_rx.clone()));
-    let grpc_task = replica.spawn(grpc);
+    let grpc =
+        lockd_raft::network::peer_server().add_service(node.grpc_service()).add_service(state.presence_service());
+    let grpc_stopped = stopped(stop_rx.clone());
+    let grpc_task = match &peer_tls {
+        None => {
+            let incoming = tonic::transport::server::TcpIncoming::bind(args.raft_addr)
+                .with_context(|| format!("binding the peer address {}", args.raft_addr))?
+                .with_nodelay(Some(true));
+            replica.spawn(async move { grpc.serve_with_incoming_shutdown(incoming, grpc_stopped).await.ok() })
+        }
+        Some(peer_tls) => {
+            let listener = std::net::TcpListener::bind(args.raft_addr)
+                .with_context(|| format!("binding the peer address {}", args.raft_addr))?;
+            listener.set_nonblocking(true)?;
+            let config = peer_tls.server.clone();
+            replica.spawn(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).ok()?;
+                let incoming = lockd_raft::network::tls::incoming(listener, config);
+                grpc.serve_with_incoming_shutdown(incoming, grpc_stopped).await.ok()
+            })
+        }
+    };
 
     if let Some(peers) = peers {
         node.initialize(peers).await?;
@@ -145,6 +167,10 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
     let mut watched: Vec<(&'static str, Arc<dyn lockd_raft::network::tls::Reload>)> = Vec::new();
     if let Some(https) = &https {
         watched.push(("https", https.clone()));
+    }
+    if let Some(peer_tls) = &peer_tls {
+        watched.push(("peer server", peer_tls.server.clone()));
+        watched.push(("peer client", peer_tls.client.clone()));
     }
     tls::spawn_reloader(watched, args.tls_reload_check_ms);
     let listener = tokio::net::TcpListener::bind(args.http_addr)

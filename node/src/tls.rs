@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lockd_api::serve::HttpsConfig;
-use lockd_raft::network::tls::{Reload, Reloading, TlsFiles, server_config};
+use lockd_raft::network::tls::{PeerTls, Reload, Reloading, TlsFiles, server_config};
 
 use crate::config::Args;
 
@@ -19,6 +19,20 @@ pub fn https(args: &Args) -> anyhow::Result<Option<HttpsConfig>> {
         .map_err(anyhow::Error::msg)
         .context("--tls-cert-file/--tls-key-file")?;
     Ok(Some(config))
+}
+
+/// Mutual TLS between peers, if `--peer-tls-cert-file` is set.
+pub fn peer(args: &Args) -> anyhow::Result<Option<PeerTls>> {
+    let (Some(cert), Some(key), Some(ca)) = (&args.peer_tls_cert_file, &args.peer_tls_key_file, &args.peer_tls_ca_file)
+    else {
+        return Ok(None);
+    };
+    if args.cluster_secret.is_some() || args.cluster_secret_file.is_some() {
+        tracing::warn!("peers authenticate with certificates: the cluster secret is not used");
+    }
+    let files = TlsFiles { cert: cert.clone(), key: key.clone(), ca: Some(ca.clone()) };
+    let peer_tls = PeerTls::new(&files).map_err(anyhow::Error::msg).context("--peer-tls-*")?;
+    Ok(Some(peer_tls))
 }
 
 /// Checks every config in `watched` every `check_ms` and rebuilds the changed ones; SIGHUP

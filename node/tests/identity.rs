@@ -11,9 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use lockd_raft::codec::pb;
+use lockd_raft::network::ChannelFactory;
+use lockd_raft::network::tls::{PeerTls, TlsFiles};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Cluster, Tab, appointment};
+use support::{Cluster, Tab, appointment, proxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A CA and leaf certificates it signs for loopback.
@@ -34,8 +37,13 @@ impl Pki {
 
     /// A leaf for 127.0.0.1 and localhost: (certificate PEM, key PEM).
     fn leaf(&self) -> (String, String) {
+        self.leaf_for(&["127.0.0.1", "localhost"])
+    }
+
+    /// A leaf naming `names` (IP addresses become IP SANs).
+    fn leaf_for(&self, names: &[&str]) -> (String, String) {
         let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        let params = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         (cert.pem(), key.serialize_pem())
     }
@@ -294,4 +302,199 @@ async fn tokens_from_a_real_identity_provider_are_accepted_mapped_and_survive_it
     drop(idp);
     let heartbeat = alice.request(http, Method::POST, cluster.url(follower, "/appointments/idp-1/heartbeat"));
     assert_eq!(status_of(heartbeat.json(&json!({}))).await.0, 200);
+}
+
+/// Writes node `id`'s peer certificate (naming its own peer IP) into `dir`.
+fn write_peer_leaf(dir: &Path, id: u64, pki: &Pki) {
+    let (cert, key) = pki.leaf_for(&[&proxy::node_ip(id).to_string()]);
+    std::fs::write(dir.join(format!("node-{id}.key")), key).unwrap();
+    std::fs::write(dir.join(format!("node-{id}.crt")), cert).unwrap();
+}
+
+/// A Raft client to `raft_addr` presenting `cert`/`key` and trusting `ca` (PEM files).
+fn peer_client(
+    raft_addr: &str,
+    files: TlsFiles,
+) -> pb::raft_service_client::RaftServiceClient<tonic::transport::Channel> {
+    let tls = PeerTls::new(&files).unwrap();
+    let channels = lockd_raft::network::TlsChannels { local_ip: None, config: tls.client };
+    pb::raft_service_client::RaftServiceClient::new(channels.channel(raft_addr))
+}
+
+/// A vote that claims to come from node `claimed` at term 0: harmless if it ever got through
+/// (every node is past term 0), refused before that if the certificate does not fit.
+fn vote_from(claimed: u64) -> pb::VoteRequest {
+    pb::VoteRequest {
+        vote: Some(pb::Vote { leader_id: Some(pb::LeaderId { term: 0, node_id: claimed }), committed: false }),
+        last_log_id: None,
+        leadership_transfer: false,
+    }
+}
+
+/// The server certificate `raft_addr` shows a client of `files`, or the handshake's error.
+async fn peer_handshake(raft_addr: &str, files: &TlsFiles) -> Result<Vec<u8>, String> {
+    let config = PeerTls::new(files).unwrap().client.current();
+    let tcp = tokio::net::TcpStream::connect(raft_addr).await.map_err(|e| e.to_string())?;
+    let name =
+        rustls::pki_types::ServerName::try_from(lockd_raft::network::tls::host_of(raft_addr).to_owned()).unwrap();
+    let mut stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| e.to_string())?;
+    // TLS 1.3: the server judges the client's certificate after the client's handshake ends;
+    // a refusal arrives as an alert on the first read.
+    stream.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Ok(stream.get_ref().1.peer_certificates().unwrap()[0].to_vec()),
+        Ok(Ok(_)) => Err("closed".into()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer".into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_with_mutual_tls_refuse_strangers_and_rotate_their_ca_under_load_without_an_election() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_ca, new_ca) = (Pki::new(), Pki::new());
+    for id in 1..=3 {
+        write_peer_leaf(dir.path(), id, &old_ca);
+    }
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, old_ca.ca.pem()).unwrap();
+    let at = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (cert, key, ca) = (at("node-{id}.crt"), at("node-{id}.key"), at("ca.pem"));
+    let flags = [
+        "--peer-tls-cert-file",
+        &cert,
+        "--peer-tls-key-file",
+        &key,
+        "--peer-tls-ca-file",
+        &ca,
+        "--tls-reload-check-ms",
+        "200",
+        "--rate-limits",
+        "off",
+    ];
+    let mut cluster = Cluster::start_on_own_peer_ips(3, &flags).await;
+    let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
+    let follower = (leader + 1) % 3;
+    let term = cluster.status(leader).await.unwrap()["term"].as_u64().unwrap();
+
+    // Writes through a follower: forwarded to the leader, replicated, over mutual TLS.
+    let tab = Tab::new(cluster.login(follower, "alice", "user").await, "alice-tab");
+    let created = tab.request(&cluster.http, Method::POST, cluster.url(follower, "/appointments"));
+    assert_eq!(status_of(created.json(&appointment("peer-tls-1"))).await.0, 201);
+
+    // Strangers on the peer port of the leader.
+    let target = cluster.nodes[leader].raft.clone();
+    let files_of = |id: u64, ca: &Path| TlsFiles {
+        cert: dir.path().join(format!("node-{id}.crt")),
+        key: dir.path().join(format!("node-{id}.key")),
+        ca: Some(ca.to_path_buf()),
+    };
+    // A certificate of another CA: the handshake fails.
+    let stranger_dir = tempfile::tempdir().unwrap();
+    let stranger = Pki::new();
+    write_peer_leaf(stranger_dir.path(), 9, &stranger);
+    std::fs::write(stranger_dir.path().join("ca.pem"), old_ca.ca.pem()).unwrap();
+    let stranger_files = TlsFiles {
+        cert: stranger_dir.path().join("node-9.crt"),
+        key: stranger_dir.path().join("node-9.key"),
+        ca: Some(stranger_dir.path().join("ca.pem")),
+    };
+    assert!(peer_handshake(&target, &stranger_files).await.is_err(), "a foreign CA's certificate gets in");
+    let refused = peer_client(&target, stranger_files).vote(vote_from(9)).await.unwrap_err();
+    assert_ne!(refused.code(), tonic::Code::Ok);
+    // The cluster's CA, but naming no member: every RPC refused.
+    let outsider_dir = tempfile::tempdir().unwrap();
+    write_peer_leaf(outsider_dir.path(), 9, &old_ca);
+    let outsider = TlsFiles {
+        cert: outsider_dir.path().join("node-9.crt"),
+        key: outsider_dir.path().join("node-9.key"),
+        ca: Some(ca_file.clone()),
+    };
+    let mut client = peer_client(&target, outsider);
+    assert_eq!(client.vote(vote_from(9)).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    let forward = pb::ForwardRequest::default();
+    assert_eq!(client.forward(forward).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    assert_eq!(client.read_index(pb::ReadIndexRequest {}).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    // A member's own certificate claiming to be another member.
+    let impostor = (follower + 1) % 3;
+    let follower_id = cluster.nodes[follower].id;
+    let mut client = peer_client(&target, files_of(follower_id, &ca_file));
+    let claimed = cluster.nodes[impostor].id;
+    assert_eq!(client.vote(vote_from(claimed)).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    // Plain TCP with the cluster secret, the old way in: no answer.
+    let plain = lockd_raft::network::TcpChannels::default().channel(&target);
+    let mut plain = pb::raft_service_client::RaftServiceClient::new(plain);
+    assert!(plain.vote(vote_from(follower_id)).await.is_err());
+
+    let after_restart = Tab::new(tab.token.clone(), "alice-tab-2");
+    // Rotate the CA under load: trust both, move every node to the new CA, trust only it.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (http, url, tab, stop) = (cluster.http.clone(), cluster.url(follower, ""), tab, stop.clone());
+        tokio::spawn(async move {
+            let (mut cycles, mut failures) = (0u32, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let acquire = tab.request(&http, Method::POST, format!("{url}/appointments/peer-tls-1/acquire-lock"));
+                let (status, body) = status_of(acquire.json(&json!({}))).await;
+                if status != 200 {
+                    failures.push(format!("acquire {status} {body}"));
+                }
+                let release = tab.request(&http, Method::DELETE, format!("{url}/appointments/peer-tls-1/release-lock"));
+                let (status, body) = status_of(release.json(&json!({}))).await;
+                if status != 204 && status != 200 {
+                    failures.push(format!("release {status} {body}"));
+                }
+                cycles += 1;
+            }
+            (cycles, failures)
+        })
+    };
+    let settle = || tokio::time::sleep(Duration::from_millis(800));
+    settle().await;
+    std::fs::write(&ca_file, format!("{}{}", old_ca.ca.pem(), new_ca.ca.pem())).unwrap();
+    settle().await;
+    for id in 1..=3 {
+        write_peer_leaf(dir.path(), id, &new_ca);
+        settle().await;
+    }
+    std::fs::write(&ca_file, new_ca.ca.pem()).unwrap();
+    settle().await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (cycles, failures) = load.await.unwrap();
+    assert!(failures.is_empty(), "{} of {cycles} cycles failed: {failures:?}", failures.len());
+    assert!(cycles >= 20, "only {cycles} lock cycles ran during the rotation");
+    println!("CA rotated under load: {cycles} lock cycles through node {follower_id}, none failed, term {term} kept");
+    for node in 0..3 {
+        assert_eq!(cluster.status(node).await.unwrap()["term"].as_u64(), Some(term), "node {node} saw an election");
+    }
+
+    // New connections now take only the new CA's certificates, both ways.
+    let new_files = files_of(follower_id, &ca_file);
+    let shown = peer_handshake(&target, &new_files).await.unwrap();
+    let leader_leaf =
+        std::fs::read_to_string(dir.path().join(format!("node-{}.crt", cluster.nodes[leader].id))).unwrap();
+    assert_eq!(shown, pem_der(&leader_leaf));
+    let old_dir = tempfile::tempdir().unwrap();
+    write_peer_leaf(old_dir.path(), follower_id, &old_ca);
+    let old_files = TlsFiles {
+        cert: old_dir.path().join(format!("node-{follower_id}.crt")),
+        key: old_dir.path().join(format!("node-{follower_id}.key")),
+        ca: Some(ca_file.clone()),
+    };
+    assert!(peer_handshake(&target, &old_files).await.is_err(), "the retired CA still gets in");
+    // A follower restarted now connects with its new certificate and catches up.
+    cluster.kill(follower);
+    cluster.spawn(follower);
+    let tab = after_restart;
+    let attempt = std::sync::atomic::AtomicU32::new(0);
+    cluster
+        .eventually(Duration::from_secs(10), "the restarted follower serves writes", || async {
+            let id = format!("peer-tls-after-{}", attempt.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+            let request = tab.request(&cluster.http, Method::POST, cluster.url(follower, "/appointments"));
+            // Refused connections while the node starts count as "not yet".
+            request.json(&appointment(&id)).send().await.is_ok_and(|r| r.status() == 201)
+        })
+        .await;
+    assert_eq!(cluster.status(leader).await.unwrap()["term"].as_u64(), Some(term), "the restart caused an election");
 }

@@ -66,6 +66,8 @@ pub const RAFT_MESSAGE_BYTES_MAX: usize = 512 * 1024 * 1024;
 /// waiting on a dead connection for the operating system's TCP timeout (minutes).
 pub const PEER_KEEPALIVE_INTERVAL_MS: u64 = 1_000;
 pub const PEER_KEEPALIVE_TIMEOUT_MS: u64 = 2_000;
+/// A peer connection must finish its TLS handshake within this (loopback or a LAN: a few ms).
+pub const PEER_TLS_HANDSHAKE_MS: u64 = 5_000;
 /// The longest wait for a follower to append a batch of entries (a heartbeat keeps openraft's
 /// shorter limit). Below the keepalive timeout, so a stalled follower is retried before its
 /// connection is given up.

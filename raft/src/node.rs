@@ -23,7 +23,7 @@ use tokio::time::{Instant, sleep, timeout};
 use crate::clock::Clock;
 use crate::codec::pb;
 use crate::limits;
-use crate::network::{ChannelFactory, ForwardStats, Forwarder, Network, Peers, RaftGrpc, RequireSecret};
+use crate::network::{ChannelFactory, ForwardStats, Forwarder, Network, PeerAuth, PeerGuard, Peers, RaftGrpc};
 use crate::sm::{Command, Op, Response};
 use crate::store::{SharedState, StateMachineStore};
 use crate::types::{NodeId, NodeInfo, TypeConfig};
@@ -73,7 +73,8 @@ impl Default for SnapshotPolicy {
 
 pub struct NodeConfig {
     pub node_id: NodeId,
-    pub cluster_secret: String,
+    /// How peers prove they belong (the cluster secret, or mutual TLS: ADR 26).
+    pub peer_auth: PeerAuth,
     pub timing: RaftTiming,
     pub snapshots: SnapshotPolicy,
 }
@@ -175,7 +176,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     peers: Arc<Peers>,
     forwarder: Forwarder,
-    secret: String,
+    peer_auth: PeerAuth,
     shutdown: watch::Sender<bool>,
     writes: WriteStats,
     admission: std::sync::OnceLock<Arc<dyn WriteAdmission>>,
@@ -220,7 +221,7 @@ impl LockNode {
         .validate()
         .map_err(|e| SubmitError::Fatal(format!("raft config: {e}")))?;
         let shared = state_machine.shared();
-        let peers = Arc::new(Peers::new(channels, &config.cluster_secret, tokio::runtime::Handle::current()));
+        let peers = Arc::new(Peers::new(channels, config.peer_auth.secret(), tokio::runtime::Handle::current()));
         let network = Network::new(peers.clone(), config.node_id);
         let raft = Raft::new(config.node_id, Arc::new(raft_config), network, log_store, state_machine)
             .await
@@ -234,7 +235,7 @@ impl LockNode {
                 clock,
                 forwarder: Forwarder::new(peers.clone()),
                 peers,
-                secret: config.cluster_secret,
+                peer_auth: config.peer_auth,
                 shutdown,
                 writes: WriteStats::default(),
                 admission: std::sync::OnceLock::new(),
@@ -290,22 +291,32 @@ impl LockNode {
         &self.inner.peers
     }
 
-    /// The guard every service between nodes sits behind.
-    pub fn require_secret(&self) -> RequireSecret {
-        RequireSecret::new(&self.inner.secret)
+    /// The guard every service between nodes sits behind: the cluster secret, or (under
+    /// mutual TLS) a certificate naming a current member.
+    pub fn peer_guard(&self) -> PeerGuard {
+        match &self.inner.peer_auth {
+            PeerAuth::Secret(secret) => PeerGuard::Secret(secret.as_str().into()),
+            PeerAuth::Certificates => {
+                let raft = self.inner.raft.clone();
+                PeerGuard::Certificates(Arc::new(move || {
+                    let metrics = raft.metrics();
+                    let metrics = metrics.borrow_watched();
+                    let membership = metrics.membership_config.membership();
+                    membership.nodes().map(|(id, node)| (*id, node.raft_addr.clone())).collect()
+                }))
+            }
+        }
     }
 
-    /// The gRPC service peers call, guarded by the cluster secret.
+    /// The gRPC service peers call, behind [`LockNode::peer_guard`].
     pub fn grpc_service(
         &self,
-    ) -> tonic::service::interceptor::InterceptedService<
-        pb::raft_service_server::RaftServiceServer<RaftGrpc>,
-        RequireSecret,
-    > {
+    ) -> tonic::service::interceptor::InterceptedService<pb::raft_service_server::RaftServiceServer<RaftGrpc>, PeerGuard>
+    {
         let inner = pb::raft_service_server::RaftServiceServer::new(RaftGrpc::new(self.clone()))
             .max_decoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX)
             .max_encoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX);
-        tonic::service::interceptor::InterceptedService::new(inner, self.require_secret())
+        tonic::service::interceptor::InterceptedService::new(inner, self.peer_guard())
     }
 
     /// Forms a new cluster with exactly `members`. Call it with the same map on every

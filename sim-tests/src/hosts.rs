@@ -157,7 +157,7 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
     let serve = async {
         let config = NodeConfig {
             node_id: id,
-            cluster_secret: "simulated-cluster-secret".into(),
+            peer_auth: lockd_raft::network::PeerAuth::Secret("simulated-cluster-secret".into()),
             timing: timing(),
             snapshots: snapshots(),
         };

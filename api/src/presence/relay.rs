@@ -229,11 +229,11 @@ impl RelayService {
         node: &LockNode,
     ) -> tonic::service::interceptor::InterceptedService<
         pb::presence_relay_server::PresenceRelayServer<RelayService>,
-        lockd_raft::network::RequireSecret,
+        lockd_raft::network::PeerGuard,
     > {
         let server = pb::presence_relay_server::PresenceRelayServer::new(self)
             .max_decoding_message_size(limits::PRESENCE_MESSAGE_BYTES_MAX);
-        tonic::service::interceptor::InterceptedService::new(server, node.require_secret())
+        tonic::service::interceptor::InterceptedService::new(server, node.peer_guard())
     }
 }
 

@@ -154,6 +154,22 @@ impl Cluster {
         cluster
     }
 
+    /// Starts with every node's peer port on its own loopback IP (`proxy::node_ip(id)`), so
+    /// that a certificate can name one node; `{id}` in `extra_args` is each node's id.
+    pub async fn start_on_own_peer_ips(size: u64, extra_args: &[&str]) -> Cluster {
+        let mut cluster = Cluster::prepare(size, extra_args, "warn", "127.0.0.1");
+        for node in &mut cluster.nodes {
+            let ip = proxy::node_ip(node.id);
+            node.raft = format!("{ip}:{}", lockd_bench::procs::free_port_on(ip).unwrap());
+        }
+        cluster.peers =
+            cluster.nodes.iter().map(|n| format!("{}={}/{}", n.id, n.raft, n.http)).collect::<Vec<_>>().join(",");
+        for i in 0..cluster.nodes.len() {
+            cluster.spawn(i);
+        }
+        cluster
+    }
+
     /// The cluster's directory (for files a test hands the nodes).
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
@@ -171,7 +187,8 @@ impl Cluster {
         if let Some(peers) = peers {
             command.args(["--peers", &peers]);
         }
-        command.args(&self.extra_args);
+        let id = node.id.to_string();
+        command.args(self.extra_args.iter().map(|arg| arg.replace("{id}", &id)));
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&node.log_path).expect("a log file");
         let child = command
             .args([

@@ -1,39 +1,99 @@
-//! Peer authentication: every RPC between nodes carries the cluster secret, and a node
-//! rejects an RPC without it before it reaches Raft. The secret travels in the clear, so on
-//! an untrusted network the peers' port must sit behind TLS (see docs/operations.md).
+//! Peer authentication, checked on every RPC before it reaches Raft, one of:
+//! - **Mutual TLS** (ADR 26): the peer's certificate chains to the cluster's CA (checked in
+//!   the handshake, `tls.rs`) and names the peer address of a current member; the members it
+//!   names go into the request ([`CertifiedAs`]), and the Raft handlers refuse a vote, an
+//!   append or a snapshot that claims to come from any other node.
+//! - **The cluster secret** (dev mode and plain networks): every RPC carries it, in the
+//!   clear.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Status};
 
+use super::tls::PeerCertificates;
+use crate::types::NodeId;
+
 const HEADER: &str = "x-lockd-cluster-secret";
 
-pub(crate) fn sign<T>(request: &mut Request<T>, secret: &str) {
-    if let Ok(value) = MetadataValue::try_from(secret) {
+pub(crate) fn sign<T>(request: &mut Request<T>, secret: Option<&str>) {
+    if let Some(value) = secret.and_then(|s| MetadataValue::try_from(s).ok()) {
         request.metadata_mut().insert(HEADER, value);
     }
 }
 
-/// A tonic interceptor that admits only requests carrying `secret`.
-#[derive(Clone)]
-pub struct RequireSecret {
-    secret: Arc<str>,
+/// How peers prove they belong to the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerAuth {
+    /// Every RPC carries this secret.
+    Secret(String),
+    /// Mutual TLS with the cluster's CA (the channels and the listener do the handshake).
+    Certificates,
 }
 
-impl RequireSecret {
-    pub fn new(secret: &str) -> Self {
-        RequireSecret { secret: secret.into() }
+impl PeerAuth {
+    /// The secret requests carry, if any.
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            PeerAuth::Secret(secret) => Some(secret),
+            PeerAuth::Certificates => None,
+        }
     }
 }
 
-impl tonic::service::Interceptor for RequireSecret {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        let presented = request.metadata().get(HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-        if constant_time_eq(presented, self.secret.as_bytes()) {
-            Ok(request)
-        } else {
-            Err(Status::unauthenticated("missing or wrong cluster secret"))
+/// The current members and their peer addresses.
+pub type MembersFn = Arc<dyn Fn() -> Vec<(NodeId, String)> + Send + Sync>;
+
+/// The members a request's certificate names (set by [`PeerGuard`] under mutual TLS).
+#[derive(Debug, Clone)]
+pub struct CertifiedAs(pub BTreeSet<NodeId>);
+
+/// Refuses `request` if its certificate names members and `claimed` is not among them.
+pub(crate) fn check_sender<T>(request: &Request<T>, claimed: Option<NodeId>) -> Result<(), Status> {
+    match (request.extensions().get::<CertifiedAs>(), claimed) {
+        (Some(CertifiedAs(named)), Some(id)) if !named.contains(&id) => Err(Status::permission_denied(format!(
+            "the peer's certificate names node(s) {named:?}, but the request claims to come from node {id}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A tonic interceptor in front of every service between peers.
+#[derive(Clone)]
+pub enum PeerGuard {
+    Secret(Arc<str>),
+    Certificates(MembersFn),
+}
+
+impl tonic::service::Interceptor for PeerGuard {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        match self {
+            PeerGuard::Secret(secret) => {
+                let presented = request.metadata().get(HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+                if constant_time_eq(presented, secret.as_bytes()) {
+                    Ok(request)
+                } else {
+                    Err(Status::unauthenticated("missing or wrong cluster secret"))
+                }
+            }
+            PeerGuard::Certificates(members) => {
+                let Some(certificates) = request.extensions().get::<PeerCertificates>() else {
+                    return Err(Status::unauthenticated("peers must connect with mutual TLS"));
+                };
+                let members = members();
+                // A node not yet in a cluster (a joiner before its first append) knows no
+                // members: the CA, checked in the handshake, is all it can go by.
+                if members.is_empty() {
+                    return Ok(request);
+                }
+                let named = certificates.members_named(&members);
+                if named.is_empty() {
+                    return Err(Status::permission_denied("the peer's certificate names no member of this cluster"));
+                }
+                request.extensions_mut().insert(CertifiedAs(named));
+                Ok(request)
+            }
         }
     }
 }
@@ -54,13 +114,13 @@ mod tests {
 
     #[test]
     fn only_the_right_secret_passes() {
-        let mut check = RequireSecret::new("s3cret");
+        let mut check = PeerGuard::Secret("s3cret".into());
         let mut signed = Request::new(());
-        sign(&mut signed, "s3cret");
+        sign(&mut signed, Some("s3cret"));
         assert!(check.call(signed).is_ok());
 
         let mut wrong = Request::new(());
-        sign(&mut wrong, "s3cres");
+        sign(&mut wrong, Some("s3cres"));
         assert_eq!(check.call(wrong).unwrap_err().code(), tonic::Code::Unauthenticated);
         assert_eq!(check.call(Request::new(())).unwrap_err().code(), tonic::Code::Unauthenticated);
     }

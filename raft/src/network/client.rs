@@ -36,6 +36,50 @@ impl ChannelFactory for TcpChannels {
     }
 }
 
+/// Mutual TLS to peers (ADR 26): the connection is made by the connector below with the
+/// client config current at that moment, so a rotated certificate or CA is used by every
+/// connection opened after it; the server must present a certificate of the cluster's CA
+/// that names the host of the member address dialled.
+pub struct TlsChannels {
+    pub local_ip: Option<std::net::IpAddr>,
+    pub config: Arc<super::tls::Reloading<rustls::ClientConfig>>,
+}
+
+impl ChannelFactory for TlsChannels {
+    fn channel(&self, raft_addr: &str) -> Channel {
+        let (config, local_ip, addr) = (self.config.clone(), self.local_ip, raft_addr.to_owned());
+        let connector = tower::service_fn(move |_: tonic::codegen::http::Uri| {
+            let (config, addr) = (config.current(), addr.clone());
+            async move {
+                let tcp = connect_tcp(&addr, local_ip).await?;
+                let host = super::tls::host_of(&addr).to_owned();
+                let name = rustls_pki_types::ServerName::try_from(host)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+                let stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        });
+        peer_endpoint(raft_addr).connect_with_connector_lazy(connector)
+    }
+}
+
+/// A TCP connection to `addr` (`host:port`), from `local_ip` when given, with Nagle off.
+async fn connect_tcp(addr: &str, local_ip: Option<std::net::IpAddr>) -> std::io::Result<tokio::net::TcpStream> {
+    let mut last_error = std::io::Error::new(std::io::ErrorKind::NotFound, format!("{addr} resolves to nothing"));
+    for target in tokio::net::lookup_host(addr).await? {
+        let socket = if target.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        if let Some(ip) = local_ip.filter(|ip| ip.is_ipv4() == target.is_ipv4()) {
+            socket.bind(std::net::SocketAddr::new(ip, 0))?;
+        }
+        socket.set_nodelay(true)?;
+        match socket.connect(target).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last_error = e,
+        }
+    }
+    Err(last_error)
+}
+
 /// The endpoint policy every transport shares: connect timeout and keepalive pings, so a
 /// dead connection is replaced rather than waited on.
 pub fn peer_endpoint(raft_addr: &str) -> Endpoint {
@@ -52,15 +96,15 @@ pub fn peer_endpoint(raft_addr: &str) -> Endpoint {
 pub struct Peers {
     factory: Arc<dyn ChannelFactory>,
     channels: Mutex<BTreeMap<String, Channel>>,
-    secret: Arc<str>,
+    secret: Option<Arc<str>>,
     /// The runtime that drives every channel's connection: the replica's (ADR 6), whichever
     /// runtime first asks for the channel.
     runtime: tokio::runtime::Handle,
 }
 
 impl Peers {
-    pub fn new(factory: Arc<dyn ChannelFactory>, secret: &str, runtime: tokio::runtime::Handle) -> Self {
-        Peers { factory, channels: Mutex::new(BTreeMap::new()), secret: secret.into(), runtime }
+    pub fn new(factory: Arc<dyn ChannelFactory>, secret: Option<&str>, runtime: tokio::runtime::Handle) -> Self {
+        Peers { factory, channels: Mutex::new(BTreeMap::new()), secret: secret.map(Into::into), runtime }
     }
 
     /// The shared channel to a peer, for other services between peers (the presence relay).
@@ -85,7 +129,7 @@ impl Peers {
     /// `message` as a request carrying the cluster secret.
     pub fn signed<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        super::auth::sign(&mut request, &self.secret);
+        super::auth::sign(&mut request, self.secret.as_deref());
         request
     }
 
@@ -102,13 +146,13 @@ impl Peers {
 #[derive(Clone)]
 pub struct PeerClient {
     client: pb::raft_service_client::RaftServiceClient<Channel>,
-    secret: Arc<str>,
+    secret: Option<Arc<str>>,
 }
 
 impl PeerClient {
     pub fn request<T>(&self, message: T, timeout: Option<Duration>) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        super::auth::sign(&mut request, &self.secret);
+        super::auth::sign(&mut request, self.secret.as_deref());
         if let Some(timeout) = timeout {
             request.set_timeout(timeout);
         }

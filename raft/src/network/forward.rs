@@ -275,7 +275,7 @@ mod tests {
         tokio::spawn(server.serve_with_incoming(incoming));
         let peers = Arc::new(Peers::new(
             Arc::new(TcpChannels::default()),
-            "a-test-cluster-secret",
+            Some("a-test-cluster-secret"),
             tokio::runtime::Handle::current(),
         ));
         (Arc::new(Forwarder::new(peers)), addr, seen, gate)

@@ -1,5 +1,5 @@
 //! The gRPC transport between peers (tonic/prost): Raft RPCs, forwarded writes and read
-//! indexes, authenticated by the cluster secret.
+//! indexes, authenticated by mutual TLS or the cluster secret.
 
 mod auth;
 mod client;
@@ -7,8 +7,8 @@ mod forward;
 mod server;
 pub mod tls;
 
-pub use auth::RequireSecret;
-pub use client::{ChannelFactory, Network, PeerClient, Peers, RaftPeer, TcpChannels, peer_endpoint};
+pub use auth::{CertifiedAs, MembersFn, PeerAuth, PeerGuard};
+pub use client::{ChannelFactory, Network, PeerClient, Peers, RaftPeer, TcpChannels, TlsChannels, peer_endpoint};
 pub use forward::{ForwardStats, Forwarder};
 pub use server::RaftGrpc;
 

@@ -3,10 +3,11 @@
 
 use tonic::{Request, Response, Status};
 
+use super::auth::check_sender;
 use crate::codec::{self, pb};
 use crate::limits;
 use crate::node::{LockNode, ProposeError};
-use crate::types::Snapshot;
+use crate::types::{NodeId, Snapshot};
 
 pub struct RaftGrpc {
     node: LockNode,
@@ -16,6 +17,11 @@ impl RaftGrpc {
     pub fn new(node: LockNode) -> Self {
         RaftGrpc { node }
     }
+}
+
+/// The node a Raft RPC says it comes from: the leader (or candidate) of its vote.
+fn claimed_by(vote: Option<&pb::Vote>) -> Option<NodeId> {
+    vote.and_then(|v| v.leader_id.as_ref()).map(|leader| leader.node_id)
 }
 
 fn invalid(e: codec::CodecError) -> Status {
@@ -60,12 +66,14 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
         &self,
         request: Request<pb::AppendEntriesRequest>,
     ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
+        check_sender(&request, claimed_by(request.get_ref().vote.as_ref()))?;
         let rpc = codec::raft::append_request_from_pb(request.into_inner()).map_err(invalid)?;
         let response = self.node.raft().append_entries(rpc).await.map_err(fatal)?;
         Ok(Response::new(codec::raft::append_response_to_pb(&response)))
     }
 
     async fn vote(&self, request: Request<pb::VoteRequest>) -> Result<Response<pb::VoteResponse>, Status> {
+        check_sender(&request, claimed_by(request.get_ref().vote.as_ref()))?;
         let rpc = codec::raft::vote_request_from_pb(request.into_inner()).map_err(invalid)?;
         let response = self.node.raft().vote(rpc).await.map_err(fatal)?;
         Ok(Response::new(codec::raft::vote_response_to_pb(&response)))
@@ -75,6 +83,7 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
         &self,
         request: Request<pb::InstallSnapshotRequest>,
     ) -> Result<Response<pb::InstallSnapshotResponse>, Status> {
+        check_sender(&request, claimed_by(request.get_ref().vote.as_ref()))?;
         let request = request.into_inner();
         let vote = codec::raft::vote_from_pb(request.vote.ok_or_else(|| Status::invalid_argument("missing vote"))?)
             .map_err(invalid)?;

@@ -8,16 +8,28 @@
 //! (a certificate written before its key, a key that does not match) the old config stays
 //! and the check runs again next time: a half-finished rotation never takes a node down.
 //!
+//! Between peers (ADR 26) both ends present a certificate of the cluster's CA: the server
+//! side of the peer port ([`incoming`]) refuses a client without one in the handshake, and
+//! [`PeerCertificates`] says which members a certificate names, for the guard in `auth.rs`.
+//!
 //! Crypto is rustls on ring: no OpenSSL, no C/CMake build (aws-lc).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
 
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::types::NodeId;
 
 /// The crypto every TLS config of the node uses.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -74,6 +86,161 @@ pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, String> {
         .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+fn ca_of(files: &TlsFiles) -> Result<&Path, String> {
+    files.ca.as_deref().ok_or_else(|| "peers need the cluster's CA file".to_owned())
+}
+
+/// The peer port's server side: peers must present a certificate that chains to the CA in
+/// `files.ca` (every certificate in it is trusted: during a CA rotation it holds both).
+pub fn peer_server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, String> {
+    let roots = read_roots(ca_of(files)?)?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider())
+        .build()
+        .map_err(|e| format!("{}: {e}", files.ca.as_ref().expect("checked").display()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(read_certs(&files.cert)?, read_key(&files.key)?)
+        .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}
+
+/// The peer port's client side: the server must present a certificate of the CA naming the
+/// host of the address dialled; this node presents its own.
+pub fn peer_client_config(files: &TlsFiles) -> Result<rustls::ClientConfig, String> {
+    let roots = read_roots(ca_of(files)?)?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(read_certs(&files.cert)?, read_key(&files.key)?)
+        .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}
+
+/// Both sides of the peer port's TLS, rebuilt from the same files.
+#[derive(Clone)]
+pub struct PeerTls {
+    pub server: Arc<Reloading<rustls::ServerConfig>>,
+    pub client: Arc<Reloading<rustls::ClientConfig>>,
+}
+
+impl PeerTls {
+    pub fn new(files: &TlsFiles) -> Result<PeerTls, String> {
+        let (for_server, for_client) = (files.clone(), files.clone());
+        Ok(PeerTls {
+            server: Reloading::new(files, move || peer_server_config(&for_server))?,
+            client: Reloading::new(files, move || peer_client_config(&for_client))?,
+        })
+    }
+}
+
+/// The host part of a member address (`host:port`, `[v6]:port`).
+pub fn host_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(host, _)| host).trim_start_matches('[').trim_end_matches(']')
+}
+
+/// The certificate chain a peer presented in the handshake, leaf first. tonic puts it in
+/// every request's extensions (it is the connection's `ConnectInfo`).
+#[derive(Debug, Clone)]
+pub struct PeerCertificates(pub Arc<Vec<CertificateDer<'static>>>);
+
+impl PeerCertificates {
+    /// The members (id, peer address) whose host the leaf certificate names, by the rules a
+    /// TLS client checks a server name with (DNS names and IP addresses in its SANs).
+    pub fn members_named(&self, members: &[(NodeId, String)]) -> BTreeSet<NodeId> {
+        let Some(leaf) = self.0.first() else { return BTreeSet::new() };
+        let Ok(parsed) = rustls::server::ParsedCertificate::try_from(leaf) else { return BTreeSet::new() };
+        members
+            .iter()
+            .filter(|(_, addr)| {
+                ServerName::try_from(host_of(addr))
+                    .is_ok_and(|name| rustls::client::verify_server_name(&parsed, &name).is_ok())
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+/// A peer's connection after the handshake.
+pub struct PeerStream {
+    inner: tokio_rustls::server::TlsStream<TcpStream>,
+    certificates: PeerCertificates,
+}
+
+impl tonic::transport::server::Connected for PeerStream {
+    type ConnectInfo = PeerCertificates;
+
+    fn connect_info(&self) -> PeerCertificates {
+        self.certificates.clone()
+    }
+}
+
+impl AsyncRead for PeerStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PeerStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// The peer port's connections, each after a mutual-TLS handshake with the config current
+/// at that moment. Handshakes run concurrently, so one slow client holds up nobody; a client
+/// without a valid certificate never becomes a connection.
+pub fn incoming(
+    listener: TcpListener,
+    config: Arc<Reloading<rustls::ServerConfig>>,
+) -> tokio_stream::wrappers::ReceiverStream<Result<PeerStream, std::io::Error>> {
+    let (connections, stream) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let tcp = match listener.accept().await {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a peer connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            if connections.is_closed() {
+                return;
+            }
+            let _ = tcp.set_nodelay(true);
+            let acceptor = tokio_rustls::TlsAcceptor::from(config.current());
+            let connections = connections.clone();
+            tokio::spawn(async move {
+                let handshake = tokio::time::timeout(
+                    Duration::from_millis(crate::limits::PEER_TLS_HANDSHAKE_MS),
+                    acceptor.accept(tcp),
+                );
+                match handshake.await {
+                    Ok(Ok(inner)) => {
+                        let chain = inner.get_ref().1.peer_certificates().unwrap_or_default().to_vec();
+                        let certificates = PeerCertificates(Arc::new(chain));
+                        let _ = connections.send(Ok(PeerStream { inner, certificates })).await;
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %e, "a peer connection failed its TLS handshake"),
+                    Err(_) => tracing::warn!("a peer connection did not finish its TLS handshake in time"),
+                }
+            });
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(stream)
 }
 
 type Stamp = Option<(SystemTime, u64)>;
@@ -195,6 +362,25 @@ mod tests {
         assert_eq!(reloading.current().1, new_cert.pem().into_bytes());
         assert!(!reloading.reload_if_changed().unwrap(), "built once per change");
         assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_certificate_names_the_members_whose_host_is_in_its_alternative_names() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names = vec!["127.0.0.11".to_owned(), "lockd-0.lockd".to_owned()];
+        let cert = rcgen::CertificateParams::new(names).unwrap().self_signed(&key).unwrap();
+        let certificates = PeerCertificates(Arc::new(vec![cert.der().clone()]));
+        let members = [
+            (1, "127.0.0.11:9081".to_owned()),
+            (2, "127.0.0.12:9081".to_owned()),
+            (3, "lockd-0.lockd:9081".to_owned()),
+            (4, "lockd-0.lockd.evil:9081".to_owned()),
+            (5, "[::1]:9081".to_owned()),
+        ];
+        assert_eq!(certificates.members_named(&members), BTreeSet::from([1, 3]));
+        assert!(PeerCertificates(Arc::new(Vec::new())).members_named(&members).is_empty());
+        assert_eq!(host_of("[::1]:9081"), "::1");
+        assert_eq!(host_of("lockd-0.lockd:9081"), "lockd-0.lockd");
     }
 
     #[test]
