@@ -351,7 +351,7 @@ async fn peer_handshake(raft_addr: &str, files: &TlsFiles) -> Result<Vec<u8>, St
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peers_with_mutual_tls_refuse_strangers_and_rotate_their_ca_under_load_without_an_election() {
+async fn peers_with_mutual_tls_refuse_strangers_and_rotate_peer_and_https_certificates_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let (old_ca, new_ca) = (Pki::new(), Pki::new());
     for id in 1..=3 {
@@ -359,8 +359,14 @@ async fn peers_with_mutual_tls_refuse_strangers_and_rotate_their_ca_under_load_w
     }
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, old_ca.ca.pem()).unwrap();
+    // HTTPS too, from a CA of its own; its certificates rotate during the run as well.
+    let https_ca = Pki::new();
+    let https_dir = tempfile::tempdir().unwrap();
+    write_leaf(https_dir.path(), &https_ca.leaf());
     let at = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     let (cert, key, ca) = (at("node-{id}.crt"), at("node-{id}.key"), at("ca.pem"));
+    let https_at = |name: &str| https_dir.path().join(name).to_str().unwrap().to_owned();
+    let (https_cert, https_key) = (https_at("http.crt"), https_at("http.key"));
     let flags = [
         "--peer-tls-cert-file",
         &cert,
@@ -368,12 +374,16 @@ async fn peers_with_mutual_tls_refuse_strangers_and_rotate_their_ca_under_load_w
         &key,
         "--peer-tls-ca-file",
         &ca,
+        "--tls-cert-file",
+        &https_cert,
+        "--tls-key-file",
+        &https_key,
         "--tls-reload-check-ms",
         "200",
         "--rate-limits",
         "off",
     ];
-    let mut cluster = Cluster::start_on_own_peer_ips(3, &flags).await;
+    let mut cluster = Cluster::start_on_own_peer_ips(3, &flags, Some(https_ca.ca.pem().as_bytes())).await;
     let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
     let follower = (leader + 1) % 3;
     let term = cluster.status(leader).await.unwrap()["term"].as_u64().unwrap();
@@ -428,7 +438,8 @@ async fn peers_with_mutual_tls_refuse_strangers_and_rotate_their_ca_under_load_w
     assert!(plain.vote(vote_from(follower_id)).await.is_err());
 
     let after_restart = Tab::new(tab.token.clone(), "alice-tab-2");
-    // Rotate the CA under load: trust both, move every node to the new CA, trust only it.
+    // Rotate under load, over HTTPS: the peers' CA (trust both, move every node to the new
+    // CA, trust only it), and the HTTPS certificate.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = {
         let (http, url, tab, stop) = (cluster.http.clone(), cluster.url(follower, ""), tab, stop.clone());
@@ -458,6 +469,8 @@ async fn peers_with_mutual_tls_refuse_strangers_and_rotate_their_ca_under_load_w
         write_peer_leaf(dir.path(), id, &new_ca);
         settle().await;
     }
+    write_leaf(https_dir.path(), &https_ca.leaf());
+    settle().await;
     std::fs::write(&ca_file, new_ca.ca.pem()).unwrap();
     settle().await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -142,12 +142,7 @@ impl Cluster {
     pub async fn start_https(size: u64, extra_args: &[&str], ca_pem: &[u8], dev_mode: bool) -> Cluster {
         let mut cluster = Cluster::prepare(size, extra_args, "warn", "127.0.0.1");
         cluster.dev_mode = dev_mode;
-        cluster.scheme = "https";
-        cluster.http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
-            .build()
-            .unwrap();
+        cluster.use_https(ca_pem);
         for i in 0..cluster.nodes.len() {
             cluster.spawn(i);
         }
@@ -156,8 +151,12 @@ impl Cluster {
 
     /// Starts with every node's peer port on its own loopback IP (`proxy::node_ip(id)`), so
     /// that a certificate can name one node; `{id}` in `extra_args` is each node's id.
-    pub async fn start_on_own_peer_ips(size: u64, extra_args: &[&str]) -> Cluster {
+    /// With `https_ca`, the nodes serve HTTPS (flags in `extra_args`) and the client trusts it.
+    pub async fn start_on_own_peer_ips(size: u64, extra_args: &[&str], https_ca: Option<&[u8]>) -> Cluster {
         let mut cluster = Cluster::prepare(size, extra_args, "warn", "127.0.0.1");
+        if let Some(ca_pem) = https_ca {
+            cluster.use_https(ca_pem);
+        }
         for node in &mut cluster.nodes {
             let ip = proxy::node_ip(node.id);
             node.raft = format!("{ip}:{}", lockd_bench::procs::free_port_on(ip).unwrap());
@@ -168,6 +167,15 @@ impl Cluster {
             cluster.spawn(i);
         }
         cluster
+    }
+
+    fn use_https(&mut self, ca_pem: &[u8]) {
+        self.scheme = "https";
+        self.http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
+            .build()
+            .unwrap();
     }
 
     /// The cluster's directory (for files a test hands the nodes).
