@@ -179,6 +179,10 @@ pub mod paths {
     pub const READYZ: &str = "/readyz";
     pub const DEV_LOGIN: &str = "/auth/dev-login";
     pub const AUTH_CONFIG: &str = "/auth/config";
+    pub const AUTH_ME: &str = "/auth/me";
+    /// Not an API route: the web app's page the identity provider returns to after sign-in.
+    /// It lies under the API's `/auth` prefix, so it is named for the web app explicitly.
+    pub const SIGN_IN_CALLBACK: &str = "/auth/callback";
     pub const METRICS: &str = "/metrics";
     pub const OPENAPI: &str = "/openapi.json";
 }
@@ -204,6 +208,7 @@ pub const ROUTES: &[&str] = &[
     paths::READYZ,
     paths::DEV_LOGIN,
     paths::AUTH_CONFIG,
+    paths::AUTH_ME,
     paths::METRICS,
     paths::OPENAPI,
 ];
@@ -234,6 +239,7 @@ pub fn router(state: AppState, web_dir: Option<&std::path::Path>) -> Router {
         .route(paths::HEALTHZ, get(cluster::healthz))
         .route(paths::READYZ, get(cluster::readyz))
         .route(paths::AUTH_CONFIG, get(login::auth_config))
+        .route(paths::AUTH_ME, get(login::me))
         .route(paths::METRICS, get(metrics::metrics))
         .route(paths::OPENAPI, get(openapi::document));
     // Mounted in dev mode only: elsewhere the path is an unknown route, and its body is never read.
@@ -280,8 +286,12 @@ fn with_web_app(api: Router, dir: &std::path::Path) -> Router {
     })
 }
 
-/// Whether `path`'s first segment is one of the API's (`/appointments/…`, `/cluster/…`, …).
+/// Whether `path`'s first segment is one of the API's (`/appointments/…`, `/cluster/…`, …),
+/// but for the web app's own pages under those prefixes.
 fn is_api_path(path: &str) -> bool {
+    if path == paths::SIGN_IN_CALLBACK {
+        return false;
+    }
     let first = |p: &str| p.trim_start_matches('/').split('/').next().unwrap_or("").to_owned();
     let segment = first(path);
     ROUTES.iter().any(|route| first(route) == segment)
@@ -355,6 +365,9 @@ mod web_app_tests {
         // The app's own routes get index.html; its files are served as they are.
         assert_eq!(get_path(&app, "/appointment/demo-1").await.2, "<html>app</html>");
         assert_eq!(get_path(&app, "/assets/app.js").await.2, "console.log(1)");
+        // The page the identity provider returns to lies under /auth, and is the app's.
+        assert_eq!(get_path(&app, "/auth/callback?code=x&state=y").await.2, "<html>app</html>");
+        assert_eq!(get_path(&app, "/auth/me").await.2, "api");
         // API routes answer as the API; unknown paths under API prefixes are 404 problems.
         assert_eq!(get_path(&app, "/appointments/demo-1/lock-status").await.2, "api");
         for path in ["/appointments/demo-1/nope", "/appointments/a/b/c/d", "/cluster/whatever", "/auth/x"] {

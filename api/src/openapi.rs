@@ -20,7 +20,7 @@ use crate::routes::{appointments, cluster, locks, login, updates};
         locks::audit, locks::recent_audit,
         updates::appointment_updates, updates::all_updates,
         cluster::status, cluster::healthz, cluster::readyz, cluster::add_member, cluster::remove_member,
-        login::dev_login, login::auth_config, crate::metrics::metrics,
+        login::dev_login, login::auth_config, login::me, crate::metrics::metrics,
     ),
     components(
         schemas(crate::problem::ProblemDoc),

@@ -93,3 +93,36 @@ pub async fn auth_config(State(state): State<AppState>) -> Json<AuthConfig> {
     });
     Json(AuthConfig { dev_login: state.config.dev_mode && state.auth.dev_keys().is_some(), oidc })
 }
+
+/// The signed-in person as this node sees their token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    /// `user` or `admin`.
+    #[schema(value_type = String)]
+    pub role: &'static str,
+}
+
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Who the token says the caller is, and their role", body = Me),
+        (status = 401, response = problems::Unauthenticated),
+        (status = 403, description = "Signed in at the identity provider without a lockd role (`no_access`)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "The identity provider's keys are unavailable (`identity_provider_unavailable`)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn me(identity: Identity) -> Json<Me> {
+    Json(Me {
+        role: crate::dto::role_name(identity.role),
+        user_id: identity.user_id,
+        name: identity.name,
+        email: identity.email,
+    })
+}
