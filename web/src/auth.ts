@@ -1,15 +1,15 @@
 // Who this tab is signed in as, and how: the demo picker (dev mode: a token from
 // `/auth/dev-login`) or the organisation's identity provider (OIDC: `src/oidc.ts`). The node
 // says which it offers (`/auth/config`). Either way the API and the sockets carry the current
-// access token as the bearer (`api/client.ts`, `live/urls.ts`); with the IdP, the person's role
-// is what the server makes of that token (`clusterRole`).
+// access token as the bearer (`api/client.ts`, `live/urls.ts`); with the IdP, who the person is
+// (name, email, role) is what the server makes of that token (`GET /auth/me`, `whoAmI`).
 
 import { create } from "zustand";
-import { clusterRole, devLogin } from "./api/endpoints";
+import { devLogin, whoAmI } from "./api/endpoints";
 import { ApiError, getToken, onSignedOut, setToken } from "./api/client";
 import { CALLBACK_PATH, fetchAuthConfig, type AuthConfig } from "./api/authConfig";
 import { loadAuth, saveAuth, type Auth, type DemoProfile } from "./api/session";
-import { isFresh, jwtClaims, profileFromClaims, renewDelayMs } from "./lib/tokenTiming";
+import { isFresh, jwtClaims, renewDelayMs } from "./lib/tokenTiming";
 import { OidcSession, RenewRefused, type SignedInUser } from "./oidc";
 import { replaceTo } from "./router";
 
@@ -180,23 +180,27 @@ async function startUp(): Promise<void> {
   useAuth.setState({ phase: "signed-out" });
 }
 
-/** Takes `user` (from the IdP) as this tab's sign-in: its token becomes the bearer, and the
- * server says whether it lets them in and as what. */
+/** Takes `user` (from the IdP) as this tab's sign-in. The server says first whether it lets them
+ * in and as whom (`GET /auth/me`, asked with their token while the tab's stays the bearer): the
+ * header shows the name and role the server applies, the same the others see on the lock. */
 async function adopt(user: SignedInUser): Promise<void> {
-  setToken(user.accessToken);
-  const claims = jwtClaims(user.accessToken) ?? user.idClaims;
-  let role: Awaited<ReturnType<typeof clusterRole>>;
+  let me: Awaited<ReturnType<typeof whoAmI>>;
   try {
-    role = await clusterRole();
+    me = await whoAmI(user.accessToken);
   } catch (error) {
+    await leaveAsBefore();
     if (error instanceof ApiError && error.status === 401) {
       expire(`lockd did not accept the sign-in from the identity provider: ${error.problem.detail ?? error.message}`);
       return;
     }
     throw error;
   }
-  if (role.kind === "no-access") {
+  if (me.kind === "no-access" || me.profile.userId !== useAuth.getState().auth?.profile.userId) await leaveAsBefore();
+  if (me.kind === "no-access") {
+    // The server names nobody it refuses: the token's own words, else the ID token's.
+    const claims = jwtClaims(user.accessToken) ?? user.idClaims;
     clearTimeout(renewTimer);
+    setToken(null);
     useAuth.setState({
       phase: "no-access",
       auth: null,
@@ -205,15 +209,25 @@ async function adopt(user: SignedInUser): Promise<void> {
       noAccess: {
         name: text(claims.name) ?? text(user.idClaims.name) ?? text(claims.sub) ?? "",
         email: text(claims.email) ?? text(user.idClaims.email) ?? "",
-        detail: role.detail,
+        detail: me.detail,
       },
     });
     return;
   }
-  const profile = profileFromClaims(claims, role.role) ?? profileFromClaims(user.idClaims, role.role);
-  if (!profile) throw new Error("the identity provider's token names nobody (no subject)");
-  useAuth.setState({ phase: "signed-in", auth: { token: user.accessToken, profile }, via: "oidc", notice: null, noAccess: null });
+  setToken(user.accessToken);
+  useAuth.setState({ phase: "signed-in", auth: { token: user.accessToken, profile: me.profile }, via: "oidc", notice: null, noAccess: null });
   scheduleRenewal(user);
+}
+
+/** Before the tab becomes someone else (another tab signed another person in) or nobody, its
+ * open pages leave as the person they were opened for, with that person's token still the
+ * bearer: the lock released and the unsaved text kept as their draft (`useEditor`'s leave). */
+async function leaveAsBefore(): Promise<void> {
+  if (!useAuth.getState().auth) return;
+  clearTimeout(renewTimer);
+  useAuth.setState({ phase: "starting", auth: null });
+  // The pages unmount in React's commit of that change; their leave reads the bearer then.
+  await new Promise((done) => setTimeout(done, 0));
 }
 
 /** A renewed token for the person signed in. */

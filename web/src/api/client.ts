@@ -49,9 +49,9 @@ export function onSignedOut(handler: () => Promise<boolean>): void {
   onUnauthenticated = handler;
 }
 
-export function authHeaders(extra: Record<string, string> = {}): Record<string, string> {
+export function authHeaders(extra: Record<string, string> = {}, bearer: string | null = token): Record<string, string> {
   const headers: Record<string, string> = { "X-Session-Id": sessionId, ...extra };
-  if (token) headers.Authorization = `Bearer ${token}`;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   return headers;
 }
 
@@ -60,9 +60,13 @@ export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Sent with this token instead of the tab's (a sign-in not taken yet), and a 401 is the
+   * answer: nothing is renewed. */
+  bearer?: string;
 }
 
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  if (options.bearer !== undefined) return request<T>(path, options);
   const sent = token;
   try {
     return await request<T>(path, options);
@@ -76,13 +80,13 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   }
 }
 
-async function request<T>(path: string, { method = "GET", body, headers = {}, signal }: RequestOptions): Promise<T> {
+async function request<T>(path: string, { method = "GET", body, headers = {}, signal, bearer }: RequestOptions): Promise<T> {
   const sentAt = Date.now();
   let response: Response;
   try {
     response = await fetch(path, {
       method,
-      headers: authHeaders(body === undefined ? headers : { "Content-Type": "application/json", ...headers }),
+      headers: authHeaders(body === undefined ? headers : { "Content-Type": "application/json", ...headers }, bearer ?? token),
       body: body === undefined ? null : JSON.stringify(body),
       signal: signal ?? null,
     });
@@ -141,6 +145,10 @@ export function describeError(error: unknown): string {
       return "Only an admin can do that.";
     case "unauthenticated":
       return "Your sign-in expired. Sign in again.";
+    case "no_access":
+      return "Your account has no access to lockd.";
+    case "identity_provider_unavailable":
+      return "lockd cannot check sign-ins with your organisation's identity provider right now. Try again in a moment.";
     case "no_leader":
       return "The cluster is electing a leader. Try again in a moment.";
     case "invalid_input":

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, describeError, onSignedOut, setToken } from "./client";
-import { acquireLock, clusterRole, deleteDraft, getDraft, heartbeat, leaveOnPageHide, saveDraft } from "./endpoints";
+import { acquireLock, deleteDraft, getDraft, heartbeat, leaveOnPageHide, parseMe, saveDraft, whoAmI } from "./endpoints";
 import { sessionId } from "./session";
 
 // A draft as typed: an untrimmed title and a cleared start, with its base version's values.
@@ -113,27 +113,53 @@ describe("heartbeat", () => {
   });
 });
 
-describe("what the server makes of the token", () => {
+describe("who the server takes the token for (GET /auth/me)", () => {
   const answer = (status: number, body: unknown) => () =>
     Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/problem+json" } }));
+  const alice = { userId: "alice", name: "Alice Admin", email: "alice@example.com", role: "admin" };
 
-  it("an admin may read the audit; a user is refused as a user; someone without a lockd role has no access", async () => {
-    vi.stubGlobal("fetch", answer(200, { records: [] }));
-    await expect(clusterRole()).resolves.toEqual({ kind: "member", role: "admin" });
-    vi.stubGlobal("fetch", answer(403, { code: "forbidden", status: 403, detail: "admins only" }));
-    await expect(clusterRole()).resolves.toEqual({ kind: "member", role: "user" });
+  it("is a member with the server's name and role, or someone without a lockd role who has no access", async () => {
+    vi.stubGlobal("fetch", answer(200, alice));
+    await expect(whoAmI("t")).resolves.toEqual({ kind: "member", profile: alice });
+    vi.stubGlobal("fetch", answer(200, { ...alice, userId: "bob", name: "Bob User", role: "user" }));
+    await expect(whoAmI("t")).resolves.toEqual({ kind: "member", profile: { ...alice, userId: "bob", name: "Bob User", role: "user" } });
     vi.stubGlobal("fetch", answer(403, { code: "no_access", status: 403, detail: "your account has neither role" }));
-    await expect(clusterRole()).resolves.toEqual({ kind: "no-access", detail: "your account has neither role" });
+    await expect(whoAmI("t")).resolves.toEqual({ kind: "no-access", detail: "your account has neither role" });
   });
 
-  it("asks for one record of the takeovers", async () => {
-    const urls: string[] = [];
-    vi.stubGlobal("fetch", (url: string) => {
-      urls.push(url);
-      return Promise.resolve(new Response(JSON.stringify({ records: [] }), { status: 200 }));
+  it("passes on a refused token and an identity provider the server cannot reach, in words", async () => {
+    vi.stubGlobal("fetch", answer(401, { code: "unauthenticated", status: 401 }));
+    await expect(whoAmI("t")).rejects.toMatchObject({ status: 401 });
+    vi.stubGlobal("fetch", answer(503, { code: "identity_provider_unavailable", status: 503 }));
+    const error: unknown = await whoAmI("t").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(describeError(error)).toMatch(/identity provider right now/);
+  });
+
+  it("is asked with the token being adopted, never renewed, and the tab's own bearer stays", async () => {
+    const calls: [string, Record<string, string>][] = [];
+    vi.stubGlobal("fetch", (url: string, init: RequestInit) => {
+      calls.push([url, init.headers as Record<string, string>]);
+      return Promise.resolve(new Response(JSON.stringify({ code: "unauthenticated", status: 401 }), { status: 401 }));
     });
-    await clusterRole();
-    expect(urls).toEqual(["/audit?action=taken_over&limit=1"]);
+    setToken("current");
+    let renewals = 0;
+    onSignedOut(() => {
+      renewals += 1;
+      return Promise.resolve(true);
+    });
+    await expect(whoAmI("candidate")).rejects.toMatchObject({ status: 401 });
+    expect(calls.map(([url, headers]) => [url, headers.Authorization])).toEqual([["/auth/me", "Bearer candidate"]]);
+    expect(renewals).toBe(0);
+    onSignedOut(() => Promise.resolve(false));
+  });
+
+  it("must name someone with a known role; an empty name is the user id", () => {
+    expect(parseMe({ ...alice, name: " " })).toEqual({ ...alice, name: "alice" });
+    expect(parseMe({ userId: "u1", name: "U", role: "user" })).toEqual({ userId: "u1", name: "U", email: "", role: "user" });
+    expect(() => parseMe({ ...alice, role: "owner" })).toThrow(/not readable/);
+    expect(() => parseMe({ ...alice, userId: "" })).toThrow(/not readable/);
+    expect(() => parseMe(null)).toThrow(/not readable/);
   });
 });
 

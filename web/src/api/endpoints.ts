@@ -14,9 +14,9 @@ import type {
   DraftBody,
   LockGranted,
   LockStatus,
+  Me,
   NewAppointment,
   Queued,
-  Role,
 } from "./types";
 import type { DemoProfile } from "./session";
 
@@ -33,19 +33,32 @@ export const clusterStatus = () => api<ClusterStatus>("/cluster/status");
 export const recentAudit = (action: string, limit: number) =>
   api<AuditSearch>(`/audit?${new URLSearchParams({ action, limit: String(limit) }).toString()}`);
 
-/** What lockd makes of the caller's token: an admin, a user, or nobody it lets in (a person the
- * identity provider signed in without a lockd role: 403 with a code other than `forbidden`).
- * Asked as the cheapest admin-only read, `GET /audit` for one record: the server has no "who am
- * I" route, and its answer is the role it really applies. */
-export async function clusterRole(): Promise<{ kind: "member"; role: Role } | { kind: "no-access"; detail: string }> {
+/** Who lockd takes `token` for (`GET /auth/me`, with that token, not yet the tab's): the
+ * person, with the name and role the server applies (its claim settings, not what the app reads
+ * in the token), or nobody it lets in: a person the identity provider signed in without a lockd
+ * role (403 `no_access`; the route needs no role, so any 403 means that). 401 and 503
+ * `identity_provider_unavailable` are thrown as they come. */
+export async function whoAmI(token: string): Promise<{ kind: "member"; profile: DemoProfile } | { kind: "no-access"; detail: string }> {
+  let answer: unknown;
   try {
-    await recentAudit("taken_over", 1);
-    return { kind: "member", role: "admin" };
+    answer = await api<unknown>("/auth/me", { bearer: token });
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 403) throw e;
-    if (e.code === "forbidden") return { kind: "member", role: "user" };
     return { kind: "no-access", detail: e.problem.detail ?? e.problem.title ?? e.code };
   }
+  return { kind: "member", profile: parseMe(answer) };
+}
+
+/** `/auth/me`'s answer as the header shows it. Throws on one that names nobody or another role
+ * (the app never guesses a role). */
+export function parseMe(payload: unknown): DemoProfile {
+  const me = (typeof payload === "object" && payload !== null ? payload : {}) as Partial<Record<keyof Me, unknown>>;
+  const userId = typeof me.userId === "string" ? me.userId : "";
+  if (userId === "" || (me.role !== "user" && me.role !== "admin")) {
+    throw new Error("The server's answer about who you are is not readable.");
+  }
+  const name = typeof me.name === "string" && me.name.trim() !== "" ? me.name : userId;
+  return { userId, name, email: typeof me.email === "string" ? me.email : "", role: me.role };
 }
 
 /** The appointment's lock events, oldest first (admins only: 403 otherwise). */

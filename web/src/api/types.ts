@@ -166,6 +166,14 @@ export interface Viewer {
   pointer: { x: number; y: number } | null;
 }
 
+/** `GET /auth/me`: the caller as the node reads their token. */
+export interface Me {
+  userId: string;
+  name: string;
+  email: string;
+  role: Role;
+}
+
 export interface ClusterStatus {
   nodeId: number;
   leaderId: number | null;

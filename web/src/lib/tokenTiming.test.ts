@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isFresh, jwtClaims, profileFromClaims, renewDelayMs, renewLeadMs, tokenTimes } from "./tokenTiming";
+import { isFresh, jwtClaims, renewDelayMs, renewLeadMs, tokenTimes } from "./tokenTiming";
 
 const base64url = (text: string) =>
   btoa(String.fromCharCode(...new TextEncoder().encode(text)))
@@ -19,18 +19,6 @@ describe("an access token's claims", () => {
     expect(jwtClaims("opaque-token")).toBeNull();
     expect(jwtClaims("a.%%%.c")).toBeNull();
     expect(jwtClaims(`x.${base64url("[1]")}.y`)).toBeNull();
-  });
-
-  it("name the person: the subject is the user id; the name falls back to the username, then the id", () => {
-    expect(profileFromClaims({ sub: "alice", name: "Alice Admin", email: "alice@example.com" }, "admin")).toEqual({
-      userId: "alice",
-      name: "Alice Admin",
-      email: "alice@example.com",
-      role: "admin",
-    });
-    expect(profileFromClaims({ sub: "u1", preferred_username: "bob" }, "user")).toEqual({ userId: "u1", name: "bob", email: "", role: "user" });
-    expect(profileFromClaims({ sub: "u2", name: " " }, "user")?.name).toBe("u2");
-    expect(profileFromClaims({ name: "Nobody" }, "user")).toBeNull();
   });
 });
 

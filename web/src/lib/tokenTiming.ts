@@ -1,8 +1,6 @@
-// An identity provider's access token, as this app needs to know it: who it names (for the
-// screens; the server verifies the token and decides) and when to renew it.
-
-import type { DemoProfile } from "../api/session";
-import type { Role } from "../api/types";
+// An identity provider's access token, as this app needs to know it: whom it names (the
+// subject, and words for a person lockd refuses; who the person is for lockd, name and role, is
+// the server's answer, `GET /auth/me`) and when to renew it.
 
 /** A JWT's payload, not verified (only the server can: it holds the IdP's keys), or null when
  * `token` is not a readable JWT. */
@@ -17,20 +15,6 @@ export function jwtClaims(token: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
-}
-
-const text = (value: unknown): string | null => (typeof value === "string" && value.trim() !== "" ? value : null);
-
-/** The person a token names, with the role the server gave them. */
-export function profileFromClaims(claims: Record<string, unknown>, role: Role): DemoProfile | null {
-  const userId = text(claims.sub);
-  if (!userId) return null;
-  return {
-    userId,
-    name: text(claims.name) ?? text(claims.preferred_username) ?? userId,
-    email: text(claims.email) ?? "",
-    role,
-  };
 }
 
 /** Renewal starts this long before the token expires: a third of its life, between 2 s and a
