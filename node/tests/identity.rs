@@ -214,8 +214,17 @@ async fn status_of(request: reqwest::RequestBuilder) -> (u16, Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tokens_from_a_real_identity_provider_are_accepted_mapped_and_survive_its_key_rotation() {
+async fn a_cluster_with_https_peer_tls_and_a_real_identity_provider_serves_its_people() {
     let idp = Idp::start(300);
+    // Deployed as on an untrusted network: HTTPS, mutual TLS between peers, no dev mode.
+    let dir = tempfile::tempdir().unwrap();
+    let (peer_ca, https_ca) = (Pki::new(), Pki::new());
+    for id in 1..=3 {
+        write_peer_leaf(dir.path(), id, &peer_ca);
+    }
+    std::fs::write(dir.path().join("ca.pem"), peer_ca.ca.pem()).unwrap();
+    write_leaf(dir.path(), &https_ca.leaf());
+    let at = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     let flags = [
         "--oidc-issuer",
         &idp.issuer,
@@ -227,8 +236,18 @@ async fn tokens_from_a_real_identity_provider_are_accepted_mapped_and_survive_it
         "realm_access.roles",
         "--oidc-user-role",
         "lockd-user",
+        "--tls-cert-file",
+        &at("http.crt"),
+        "--tls-key-file",
+        &at("http.key"),
+        "--peer-tls-cert-file",
+        &at("node-{id}.crt"),
+        "--peer-tls-key-file",
+        &at("node-{id}.key"),
+        "--peer-tls-ca-file",
+        &at("ca.pem"),
     ];
-    let cluster = Cluster::start_without_dev(3, &flags).await;
+    let cluster = Cluster::start_on_own_peer_ips(3, &flags, Some(https_ca.ca.pem().as_bytes()), false).await;
     let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
     let follower = (leader + 1) % 3;
     let http = &cluster.http;
@@ -383,7 +402,7 @@ async fn peers_with_mutual_tls_refuse_strangers_and_rotate_peer_and_https_certif
         "--rate-limits",
         "off",
     ];
-    let mut cluster = Cluster::start_on_own_peer_ips(3, &flags, Some(https_ca.ca.pem().as_bytes())).await;
+    let mut cluster = Cluster::start_on_own_peer_ips(3, &flags, Some(https_ca.ca.pem().as_bytes()), true).await;
     let leader = cluster.wait_for_leader(&[0, 1, 2]).await;
     let follower = (leader + 1) % 3;
     let term = cluster.status(leader).await.unwrap()["term"].as_u64().unwrap();

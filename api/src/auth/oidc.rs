@@ -193,6 +193,24 @@ mod tests {
     struct TestKey {
         pkcs8_der: Vec<u8>,
         jwk: Jwk,
+        alg: Algorithm,
+    }
+
+    impl TestKey {
+        fn encoding(&self) -> EncodingKey {
+            match self.alg {
+                Algorithm::EdDSA => EncodingKey::from_ed_der(&self.pkcs8_der),
+                _ => EncodingKey::from_ec_der(&self.pkcs8_der),
+            }
+        }
+    }
+
+    /// An Ed25519 key pair (EdDSA), as an IdP such as Okta or a custom issuer may publish.
+    fn ed25519_key(kid: &str) -> TestKey {
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let x = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, pair.public_key_raw());
+        let jwk = serde_json::from_value(json!({"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": x})).unwrap();
+        TestKey { pkcs8_der: pair.serialize_der(), jwk, alg: Algorithm::EdDSA }
     }
 
     fn test_key(kid: &str) -> TestKey {
@@ -205,7 +223,7 @@ mod tests {
             "x": b64(&point[1..33]), "y": b64(&point[33..65]),
         }))
         .unwrap();
-        TestKey { pkcs8_der: pair.serialize_der(), jwk }
+        TestKey { pkcs8_der: pair.serialize_der(), jwk, alg: Algorithm::ES256 }
     }
 
     struct Fixed(JwkSet);
@@ -238,9 +256,9 @@ mod tests {
     }
 
     fn sign(key: &TestKey, claims: Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
+        let mut header = Header::new(key.alg);
         header.kid = key.jwk.common.key_id.clone();
-        encode(&header, &claims, &EncodingKey::from_ec_der(&key.pkcs8_der)).unwrap()
+        encode(&header, &claims, &key.encoding()).unwrap()
     }
 
     fn claims(roles: &[&str]) -> Value {
@@ -273,6 +291,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn eddsa_and_es256_keys_of_one_set_each_verify_their_own_tokens() {
+        let (ec, ed) = (test_key("ec"), ed25519_key("ed"));
+        let v = verifier(&[&ec, &ed], None);
+        assert_eq!(check(&v, &sign(&ed, claims(&[]))).await.unwrap().0.user_id, "f81d4fae-7dec");
+        assert_eq!(check(&v, &sign(&ec, claims(&[]))).await.unwrap().0.user_id, "f81d4fae-7dec");
+        // An EdDSA token naming the EC key's kid finds no key for its algorithm.
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("ec".into());
+        let token = encode(&header, &claims(&[]), &ed.encoding()).unwrap();
+        assert_eq!(check(&v, &token).await.unwrap_err().code, "unauthenticated");
+    }
+
+    #[tokio::test]
     async fn wrong_issuer_audience_expiry_or_key_are_refused() {
         let key = test_key("k1");
         let stranger = test_key("k1");
@@ -295,7 +326,7 @@ mod tests {
         }
         let mut unknown = Header::new(Algorithm::ES256);
         unknown.kid = Some("k9".into());
-        let token = encode(&unknown, &claims(&[]), &EncodingKey::from_ec_der(&key.pkcs8_der)).unwrap();
+        let token = encode(&unknown, &claims(&[]), &key.encoding()).unwrap();
         assert!(check(&v, &token).await.unwrap_err().detail.contains("k9"));
     }
 

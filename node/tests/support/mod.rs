@@ -152,8 +152,14 @@ impl Cluster {
     /// Starts with every node's peer port on its own loopback IP (`proxy::node_ip(id)`), so
     /// that a certificate can name one node; `{id}` in `extra_args` is each node's id.
     /// With `https_ca`, the nodes serve HTTPS (flags in `extra_args`) and the client trusts it.
-    pub async fn start_on_own_peer_ips(size: u64, extra_args: &[&str], https_ca: Option<&[u8]>) -> Cluster {
+    pub async fn start_on_own_peer_ips(
+        size: u64,
+        extra_args: &[&str],
+        https_ca: Option<&[u8]>,
+        dev_mode: bool,
+    ) -> Cluster {
         let mut cluster = Cluster::prepare(size, extra_args, "warn", "127.0.0.1");
+        cluster.dev_mode = dev_mode;
         if let Some(ca_pem) = https_ca {
             cluster.use_https(ca_pem);
         }
