@@ -1,6 +1,6 @@
 // Page helpers shared by the browser tests.
 
-import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
+import { expect, test, type Browser, type BrowserType, type LaunchOptions, type Locator, type Page } from "@playwright/test";
 import { join } from "node:path";
 import { devToken, screenshotDir, startCluster, type Cluster, type ClusterOptions } from "./cluster";
 
@@ -18,6 +18,24 @@ export function clusterForFile(options: ClusterOptions = {}): () => Cluster {
     if (!cluster) throw new Error("the cluster did not start");
     return cluster;
   };
+}
+
+/**
+ * A Chromium for a `secure` cluster: launched (with the config's own options) with the pin
+ * `--ignore-certificate-errors-spki-list` of the key the nodes serve HTTPS with. Chosen over a
+ * context's `ignoreHTTPSErrors`, which takes any certificate at all, from any server: the pin
+ * takes only this run's key, so a node serving another certificate (or none) still fails the
+ * test. Chromium's trust store itself cannot be given the run's CA without NSS's tools, and a
+ * pinned key is accepted whatever its chain and names say; those are checked by Node instead,
+ * against the CA alone (`cluster.fetch`, `e2e/tls.ts`). A launch flag, so this browser is the
+ * spec's own, not the shared `browser` fixture; close it after.
+ */
+export async function browserTrusting(browserType: BrowserType, launchOptions: LaunchOptions, cluster: Cluster): Promise<Browser> {
+  if (!cluster.pki) throw new Error("the cluster serves plain HTTP: no certificate to trust");
+  return browserType.launch({
+    ...launchOptions,
+    args: [...(launchOptions.args ?? []), `--ignore-certificate-errors-spki-list=${cluster.pki.httpsSpkiPin}`],
+  });
 }
 
 /** The element's box on the page; it must be rendered. */

@@ -1,5 +1,7 @@
 // A real 3-node lockd cluster on loopback for the browser tests: the lockd binary of this
 // checkout, serving the built app (web/dist) on every node. Started and stopped by the tests.
+// `secure` starts it as production runs it: HTTPS, mutual TLS between peers and no shared
+// secrets (`e2e/tls.ts` makes the certificates).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -7,6 +9,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { fetchTrusting, makeTestPki, type NodeFetch, type TestPki } from "./tls";
 
 const repo = resolve(import.meta.dirname, "..", "..");
 
@@ -21,8 +24,16 @@ export interface ClusterOptions {
   lockTtlMs?: number;
   /** How long a holder's closed tab keeps the lock before the server drops it. */
   disconnectGraceMs?: number;
-  /** Dev mode (`--dev`: the demo sign-in); on unless false. */
+  /** Dev mode (`--dev`: the demo sign-in): on unless false; with `secure`, off unless true. */
   dev?: boolean;
+  /**
+   * As production runs it: HTTPS on every node (`--tls-cert-file`, a certificate naming
+   * 127.0.0.1 and localhost), mutual TLS between peers (`--peer-tls-*`, each node its own key
+   * pair and certificate naming 127.0.0.1, the host of its member address), all of a CA made
+   * for the run; no cluster secret (the peers' certificates say who they are), no JWT secret
+   * and no dev mode (tokens come from the identity provider `extraArgs` names: `oidcFlags`).
+   */
+  secure?: boolean;
   /** More flags for every node (an identity provider's, `e2e/idp.ts`). */
   extraArgs?: string[];
   /** A token to look for the demo appointments with, where dev login is off. */
@@ -30,11 +41,17 @@ export interface ClusterOptions {
 }
 
 export interface Cluster {
-  /** http://127.0.0.1:port of each node, node 1 first. */
+  /** http(s)://127.0.0.1:port of each node, node 1 first. */
   urls: string[];
-  /** http://127.0.0.1:port of node `id` (1-based). */
+  /** http(s)://127.0.0.1:port of node `id` (1-based). */
   url(id: number): string;
   dataDir: string;
+  /** 127.0.0.1:port of each node's peer (Raft, gRPC) listener, node 1 first. */
+  peerAddrs: string[];
+  /** The run's CA and certificates, when `secure`. */
+  pki: TestPki | null;
+  /** `fetch` for the nodes: over HTTPS it trusts the run's CA alone and checks the node's name. */
+  fetch: NodeFetch;
   /** The node id of the current leader, as node 1 sees it. */
   leader(): Promise<number>;
   /** SIGKILL node `id` (1-based) and wait until it is gone. */
@@ -92,13 +109,36 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 }
 
 async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
+  const secure = options.secure === true;
+  const dev = options.dev ?? !secure;
+  if (!dev && !options.probeToken) throw new Error("a cluster without dev mode needs a probeToken (an identity provider's)");
   const dataDir = mkdtempSync(join(tmpdir(), "lockd-e2e-"));
-  const jwtSecret = join(dataDir, "jwt-secret");
-  const clusterSecret = join(dataDir, "cluster-secret");
-  writeFileSync(jwtSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
-  writeFileSync(clusterSecret, randomBytes(32).toString("hex"), { mode: 0o600 });
+  const secretFile = (name: string) => {
+    const file = join(dataDir, name);
+    writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 });
+    return file;
+  };
+  // Without dev mode a secure cluster trusts only the identity provider's tokens.
+  const secrets = secure
+    ? dev
+      ? ["--jwt-secret-file", secretFile("jwt-secret")]
+      : []
+    : ["--jwt-secret-file", secretFile("jwt-secret"), "--cluster-secret-file", secretFile("cluster-secret")];
   const ports = await freePorts(6);
   const nodes = [1, 2, 3].map((id) => ({ id, http: nth(ports, 2 * (id - 1)), raft: nth(ports, 2 * (id - 1) + 1) }));
+  const pki = secure ? makeTestPki(join(dataDir, "tls"), nodes.map((n) => n.id)) : null;
+  const tlsArgs = (id: number): string[] => {
+    if (!pki) return [];
+    const peer = pki.peers.get(id);
+    if (!peer) throw new Error(`no peer certificate for node ${id}`);
+    return [
+      "--tls-cert-file", pki.https.certFile,
+      "--tls-key-file", pki.https.keyFile,
+      "--peer-tls-cert-file", peer.certFile,
+      "--peer-tls-key-file", peer.keyFile,
+      "--peer-tls-ca-file", pki.caFile,
+    ];
+  };
   const peers = nodes.map((n) => `${n.id}=127.0.0.1:${n.raft}/127.0.0.1:${n.http}`).join(",");
   const launch = (n: (typeof nodes)[number]): ChildProcess => {
     const log = openSync(join(dataDir, `node-${n.id}.log`), "a");
@@ -108,11 +148,11 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       "--http-addr", `127.0.0.1:${n.http}`,
       "--raft-addr", `127.0.0.1:${n.raft}`,
       "--peers", peers,
-      ...(options.dev === false ? [] : ["--dev"]),
+      ...(dev ? ["--dev"] : []),
       // LOCKD_WEB_DIR: another build of the app, e.g. the previous commit's, to see a new test fail on it.
       "--web-dir", process.env.LOCKD_WEB_DIR ?? join(repo, "web", "dist"),
-      "--jwt-secret-file", jwtSecret,
-      "--cluster-secret-file", clusterSecret,
+      ...secrets,
+      ...tlsArgs(n.id),
       "--lock-ttl-ms", String(options.lockTtlMs ?? 300_000),
       "--disconnect-grace-ms", String(options.disconnectGraceMs ?? 5_000),
       ...(n.id === 1 ? ["--seed-demo"] : []),
@@ -121,7 +161,8 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     return spawn(lockdBinary(), args, { stdio: ["ignore", log, log] });
   };
   const children = nodes.map(launch);
-  const urls = nodes.map((n) => `http://127.0.0.1:${n.http}`);
+  const urls = nodes.map((n) => `${secure ? "https" : "http"}://127.0.0.1:${n.http}`);
+  const get: NodeFetch = pki ? fetchTrusting(pki.caPem) : (url, init) => fetch(url, init);
   const stop = async () => {
     await Promise.all(
       children.map(
@@ -143,7 +184,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
   };
   try {
     for (const url of urls) {
-      await waitFor(`${url}/readyz`, async () => (await fetch(`${url}/readyz`)).ok, 60_000, children);
+      await waitFor(`${url}/readyz`, async () => (await get(`${url}/readyz`)).ok, 60_000, children);
     }
     // The demo appointments are created by node 1 once a leader exists.
     await waitFor(
@@ -152,7 +193,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
         const token = options.probeToken
           ? await options.probeToken(nth(urls, 1))
           : await devToken(nth(urls, 1), { userId: "probe", name: "Probe", email: "probe@example.com", role: "user" });
-        const answer = await fetch(`${urls[2]}/appointments`, { headers: { Authorization: `Bearer ${token}` } });
+        const answer = await get(`${nth(urls, 2)}/appointments`, { headers: { Authorization: `Bearer ${token}` } });
         const body = (await answer.json()) as { appointments?: unknown[] };
         return (body.appointments?.length ?? 0) >= 4;
       },
@@ -176,9 +217,12 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     urls,
     url: (id) => nth(urls, id - 1),
     dataDir,
+    peerAddrs: nodes.map((n) => `127.0.0.1:${n.raft}`),
+    pki,
+    fetch: get,
     stop,
     async leader() {
-      const status = (await (await fetch(`${urls[0]}/cluster/status`)).json()) as { leaderId: number | null };
+      const status = (await (await get(`${nth(urls, 0)}/cluster/status`)).json()) as { leaderId: number | null };
       if (status.leaderId === null) throw new Error("no leader");
       return status.leaderId;
     },
@@ -191,7 +235,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       const child = launch(nth(nodes, id - 1));
       children[id - 1] = child;
       const url = nth(urls, id - 1);
-      await waitFor(`${url}/readyz after a restart`, async () => (await fetch(`${url}/readyz`)).ok, 60_000, [child]);
+      await waitFor(`${url}/readyz after a restart`, async () => (await get(`${url}/readyz`)).ok, 60_000, [child]);
     },
   };
 }

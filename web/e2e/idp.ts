@@ -1,6 +1,7 @@
 // The test identity provider (`e2e/idp/server.mjs`, the real oidc-provider) for the browser
 // tests: started and stopped by a spec, with the lockd flags that trust it.
 
+import type { Page } from "@playwright/test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { resolve } from "node:path";
@@ -25,6 +26,21 @@ export function oidcFlags(idp: Idp): string[] {
     "--oidc-admin-role", "lockd-admin",
     "--oidc-user-role", "lockd-user",
   ];
+}
+
+/** On the sign-in screen, through the IdP's own login page, back where the person started. */
+export async function signInAtIdp(page: Page, account: string): Promise<void> {
+  await page.getByRole("button", { name: "Sign in with your organisation" }).click();
+  await page.getByLabel("Account").fill(account);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** The access token the page holds (oidc-client-ts's user, shared by the tabs). */
+export async function accessToken(page: Page, issuer: string): Promise<string | null> {
+  return page.evaluate((key) => {
+    const raw = localStorage.getItem(key);
+    return raw ? (JSON.parse(raw) as { access_token: string }).access_token : null;
+  }, `oidc.user:${issuer}:lockd-web`);
 }
 
 export async function startIdp({ accessTokenTtlSecs = 300 }: { accessTokenTtlSecs?: number } = {}): Promise<Idp> {

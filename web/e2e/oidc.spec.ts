@@ -6,7 +6,7 @@
 
 import { expect, test, type Browser, type Page, type WebSocket } from "@playwright/test";
 import { startCluster, type Cluster } from "./cluster";
-import { oidcFlags, startIdp, type Idp } from "./idp";
+import { accessToken, oidcFlags, signInAtIdp, startIdp, type Idp } from "./idp";
 
 const TOKEN_TTL_SECS = 10;
 
@@ -26,22 +26,7 @@ const the = () => {
   return { idp, cluster };
 };
 
-/** The access token the page holds (oidc-client-ts's user, shared by the tabs). */
-async function accessToken(page: Page, issuer: string): Promise<string | null> {
-  return page.evaluate((key) => {
-    const raw = localStorage.getItem(key);
-    return raw ? (JSON.parse(raw) as { access_token: string }).access_token : null;
-  }, `oidc.user:${issuer}:lockd-web`);
-}
-
 const kidOf = (jwt: string | null) => (jwt ? (JSON.parse(Buffer.from(jwt.split(".")[0] ?? "", "base64url").toString()) as { kid: string }).kid : null);
-
-/** On the sign-in screen, through the IdP's own login page, back where the person started. */
-async function signInAtIdp(page: Page, account: string): Promise<void> {
-  await page.getByRole("button", { name: "Sign in with your organisation" }).click();
-  await page.getByLabel("Account").fill(account);
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
 
 async function newPage(browser: Browser, baseURL: string): Promise<Page> {
   return (await browser.newContext({ baseURL })).newPage();

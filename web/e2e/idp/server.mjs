@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A real OpenID Connect provider for the tests: the `oidc-provider` package (not a mock that
 // signs tokens), on loopback, with three people and the clients lockd's tests need. Used by
-// the browser test `e2e/oidc.spec.ts` and by the Rust real-process tests.
+// the browser tests `e2e/oidc.spec.ts` and `e2e/secure.spec.ts` and by the Rust real-process tests.
 //
 // Start:
 //   node web/e2e/idp/server.mjs --port <n|0> [--access-token-ttl-secs 300] [--redirect-uri <uri> ...]
@@ -39,11 +39,13 @@
 //                types authorization_code and refresh_token. Redirect URIs: any
 //                http://127.0.0.1:<port>/auth/callback or http://localhost:<port>/auth/callback
 //                (registered as application_type "native", for which oidc-provider ignores the
-//                port of a loopback redirect, as RFC 8252 section 7.3 allows), plus each
-//                --redirect-uri given exactly. Post-logout redirect: the app's "/" on those
-//                hosts (any port) and each --redirect-uri's origin + "/". CORS on the token
-//                and other endpoints: from any http://127.0.0.1:<port> or
-//                http://localhost:<port> origin and the --redirect-uri origins.
+//                port of a loopback redirect, as RFC 8252 section 7.3 allows), the same on
+//                https (a cluster serving HTTPS on loopback, e2e/secure.spec.ts: see
+//                `allowHttpsLoopback`), plus each --redirect-uri given exactly. Post-logout
+//                redirect: the app's "/" on those hosts (any port, http or https) and each
+//                --redirect-uri's origin + "/". CORS on the token and other endpoints: from any
+//                http(s)://127.0.0.1:<port> or http(s)://localhost:<port> origin and the
+//                --redirect-uri origins.
 //   test-alice, test-bob, test-carol
 //                confidential clients, secret "test-secret" (client_secret_basic or
 //                client_secret_post), grant type client_credentials. Their access token is a
@@ -176,10 +178,31 @@ class SharedAdapter {
 
 // ---- the provider
 
-const isLoopbackOrigin = (origin) => {
+const isLoopbackOrigin = (origin, protocols = ["http:", "https:"]) => {
   const url = URL.parse(origin);
-  return !!url && url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "localhost") && url.origin === origin;
+  return !!url && protocols.includes(url.protocol) && (url.hostname === "127.0.0.1" || url.hostname === "localhost") && url.origin === origin;
 };
+/** `uri` is exactly https://<loopback host>:<any port><path>. */
+const isHttpsLoopback = (uri, path) => {
+  const url = URL.parse(uri);
+  return !!url && isLoopbackOrigin(url.origin, ["https:"]) && uri === `${url.origin}${path}`;
+};
+
+/** The web app served over HTTPS on loopback (a test cluster with --tls-cert-file) returns to
+ * its callback on whatever port the test picked, like the http one. oidc-provider cannot be
+ * told so by registration: it refuses a loopback https redirect URI for a native client, and
+ * its port-free match (RFC 8252 section 7.3) is for http only. So this provider's client class
+ * allows it too, the way oidc-provider's own recipe for redirect URI wildcards extends
+ * `redirectUriAllowed` (recipes/redirect_uri_wildcards.md); only for lockd-web. */
+function allowHttpsLoopback(provider) {
+  const { redirectUriAllowed, postLogoutRedirectUriAllowed } = provider.Client.prototype;
+  provider.Client.prototype.redirectUriAllowed = function (value) {
+    return redirectUriAllowed.call(this, value) || (this.clientId === "lockd-web" && isHttpsLoopback(value, "/auth/callback"));
+  };
+  provider.Client.prototype.postLogoutRedirectUriAllowed = function (value) {
+    return postLogoutRedirectUriAllowed.call(this, value) || (this.clientId === "lockd-web" && isHttpsLoopback(value, "/"));
+  };
+}
 
 const clients = [
   {
@@ -315,6 +338,7 @@ function buildProvider() {
       PreAuthorizedCode: 600,
     },
   });
+  allowHttpsLoopback(provider);
   provider.on("server_error", (_ctx, error) => console.error("idp server_error:", error));
   return { provider, handle: provider.callback() };
 }
