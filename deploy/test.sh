@@ -57,8 +57,11 @@ bench_smoke() {
     lockd_apt_install etcd-server
     local out
     out=$(mktemp -d)
-    "$CARGO_TARGET_DIR/debug/lockd-bench" --quick --out "$out" --lockd-bin "$CARGO_TARGET_DIR/debug/lockd"
-    local rc=$?
+    local rc=0
+    "$CARGO_TARGET_DIR/debug/lockd-bench" --quick --out "$out" --lockd-bin "$CARGO_TARGET_DIR/debug/lockd" || rc=$?
+    # And with TLS on both systems (HTTPS/WSS, gRPC over TLS, mutual TLS between peers).
+    "$CARGO_TARGET_DIR/debug/lockd-bench" --quick --tls --workloads uncontended,contended,fanout \
+        --clients 1,8 --out "$out/tls" --lockd-bin "$CARGO_TARGET_DIR/debug/lockd" || rc=$?
     rm -rf "$out"
     return $rc
 }

@@ -15,6 +15,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::procs::{Server, free_ports};
 use crate::system::{Attempt, Client, System};
+use crate::tls::BenchTls;
 
 /// The lease a client holds its keys under: lockd's lease, so a lost client frees its locks
 /// after the same time.
@@ -25,19 +26,23 @@ pub struct EtcdCluster {
     pub urls: Vec<String>,
     /// One connection per member, made on first use (the member must be up).
     connections: tokio::sync::Mutex<Vec<Option<Etcd>>>,
+    /// With `--tls`: the CA the members' certificates chain to.
+    ca_pem: Option<String>,
 }
 
 impl EtcdCluster {
-    pub fn start(binary: &Path, dir: &Path, size: usize) -> anyhow::Result<EtcdCluster> {
+    /// With `tls`, members serve their clients over TLS and each other over mutual TLS.
+    pub fn start(binary: &Path, dir: &Path, size: usize, tls: Option<&BenchTls>) -> anyhow::Result<EtcdCluster> {
         std::fs::create_dir_all(dir)?;
         let ports = free_ports(size * 2)?;
-        let client_urls: Vec<String> = (0..size).map(|i| format!("http://127.0.0.1:{}", ports[i])).collect();
-        let peer_urls: Vec<String> = (0..size).map(|i| format!("http://127.0.0.1:{}", ports[size + i])).collect();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let client_urls: Vec<String> = (0..size).map(|i| format!("{scheme}://127.0.0.1:{}", ports[i])).collect();
+        let peer_urls: Vec<String> = (0..size).map(|i| format!("{scheme}://127.0.0.1:{}", ports[size + i])).collect();
         let initial = (0..size).map(|i| format!("m{}={}", i + 1, peer_urls[i])).collect::<Vec<_>>().join(",");
         let mut servers = Vec::new();
         for i in 0..size {
             let name = format!("m{}", i + 1);
-            let args: Vec<String> = [
+            let mut args: Vec<String> = [
                 "--name",
                 &name,
                 "--data-dir",
@@ -64,6 +69,17 @@ impl EtcdCluster {
             .iter()
             .map(|s| s.to_string())
             .collect();
+            if let Some(tls) = tls {
+                let server = format!("etcd-{}", i + 1);
+                args.extend([
+                    format!("--cert-file={}", tls.cert(&server)),
+                    format!("--key-file={}", tls.key(&server)),
+                    format!("--peer-cert-file={}", tls.cert(&server)),
+                    format!("--peer-key-file={}", tls.key(&server)),
+                    format!("--peer-trusted-ca-file={}", tls.ca()),
+                    "--peer-client-cert-auth".to_owned(),
+                ]);
+            }
             let mut server = Server::new(
                 &format!("etcd-{}", i + 1),
                 binary,
@@ -74,7 +90,8 @@ impl EtcdCluster {
             server.start()?;
             servers.push(server);
         }
-        Ok(EtcdCluster { servers, urls: client_urls, connections: tokio::sync::Mutex::new(vec![None; size]) })
+        let ca_pem = tls.map(|tls| tls.ca_pem.clone());
+        Ok(EtcdCluster { servers, urls: client_urls, connections: tokio::sync::Mutex::new(vec![None; size]), ca_pem })
     }
 
     /// The shared connection to member `node`.
@@ -83,8 +100,14 @@ impl EtcdCluster {
         if let Some(client) = &connections[node] {
             return Ok(client.clone());
         }
-        let options =
+        let mut options =
             ConnectOptions::new().with_timeout(Duration::from_secs(5)).with_connect_timeout(Duration::from_secs(2));
+        if let Some(ca_pem) = &self.ca_pem {
+            let tls = etcd_client::TlsOptions::new()
+                .ca_certificate(etcd_client::Certificate::from_pem(ca_pem))
+                .domain_name("127.0.0.1");
+            options = options.with_tls(tls);
+        }
         let client = Etcd::connect([self.urls[node].as_str()], Some(options))
             .await
             .with_context(|| format!("connecting to etcd member {}", node + 1))?;

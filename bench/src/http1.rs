@@ -3,6 +3,7 @@
 //! what it spends per request is taken from them: a connection owned by one client needs no
 //! shared pool, and an answer is read only for the fields the workload checks.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -29,13 +30,18 @@ pub struct Connections {
     /// `host:port` of each node's HTTP address.
     authorities: Vec<String>,
     senders: Vec<Option<SendRequest<Full<Bytes>>>>,
+    /// HTTPS with this config (`https://` URLs).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Connections {
-    pub fn new(urls: &[String]) -> Connections {
-        let authorities: Vec<String> = urls.iter().map(|url| url.trim_start_matches("http://").to_owned()).collect();
+    pub fn new(urls: &[String], tls: Option<Arc<rustls::ClientConfig>>) -> Connections {
+        let authorities: Vec<String> = urls
+            .iter()
+            .map(|url| url.trim_start_matches("http://").trim_start_matches("https://").to_owned())
+            .collect();
         let senders = authorities.iter().map(|_| None).collect();
-        Connections { authorities, senders }
+        Connections { authorities, senders, tls }
     }
 
     /// How many nodes there are.
@@ -72,7 +78,7 @@ impl Connections {
         let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
         let sender = match &mut self.senders[node] {
             Some(sender) if !sender.is_closed() => sender,
-            slot => slot.insert(connect(authority).await?),
+            slot => slot.insert(connect(authority, self.tls.as_ref()).await?),
         };
         sender.ready().await.map_err(|e| e.to_string())?;
         let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
@@ -82,13 +88,25 @@ impl Connections {
     }
 }
 
-async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
+async fn connect(authority: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<SendRequest<Full<Bytes>>, String> {
     let stream =
         tokio::net::TcpStream::connect(authority).await.map_err(|e| format!("connecting to {authority}: {e}"))?;
     // Small requests and answers: no Nagle delay (the nodes turn it off on their side too).
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let Some(tls) = tls else { return handshake(stream).await };
+    let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host).to_owned();
+    let name = rustls::pki_types::ServerName::try_from(host).map_err(|e| e.to_string())?;
+    let stream =
+        tokio_rustls::TlsConnector::from(tls.clone()).connect(name, stream).await.map_err(|e| e.to_string())?;
+    handshake(stream).await
+}
+
+async fn handshake<I>(io: I) -> Result<SendRequest<Full<Bytes>>, String>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| e.to_string())?;
     // Ends when the sender is dropped or the node closes the connection.
     tokio::spawn(async move {
         let _ = connection.await;

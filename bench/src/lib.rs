@@ -11,4 +11,5 @@ pub mod safety;
 pub mod sockets;
 pub mod stats;
 pub mod system;
+pub mod tls;
 pub mod workloads;

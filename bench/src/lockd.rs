@@ -2,6 +2,7 @@
 //! browser or an API client would talk to it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -18,6 +19,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::http1::{Call, Connections};
 use crate::procs::{Server, free_ports};
 use crate::system::{Attempt, Client, System};
+use crate::tls::BenchTls;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -30,12 +32,21 @@ pub struct LockdCluster {
     servers: Vec<Server>,
     pub urls: Vec<String>,
     http: reqwest::Client,
+    /// With `--tls`: HTTPS and WSS trusting the run's CA.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl LockdCluster {
     /// Starts `size` nodes of `binary` with data under `dir`. Rate limits are off: the
     /// benchmark's few users would otherwise be held to 5 lock attempts a second.
-    pub fn start(binary: &Path, dir: &Path, size: usize, extra_args: &[String]) -> anyhow::Result<LockdCluster> {
+    /// With `tls`, the nodes serve HTTPS and talk to each other over mutual TLS.
+    pub fn start(
+        binary: &Path,
+        dir: &Path,
+        size: usize,
+        extra_args: &[String],
+        tls: Option<&BenchTls>,
+    ) -> anyhow::Result<LockdCluster> {
         std::fs::create_dir_all(dir)?;
         let ports = free_ports(size * 2)?;
         let http_addrs: Vec<String> = (0..size).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
@@ -56,14 +67,28 @@ impl LockdCluster {
                 &peers,
                 "--jwt-secret",
                 JWT_SECRET,
-                "--cluster-secret",
-                CLUSTER_SECRET,
                 "--rate-limits",
                 "off",
             ]
             .iter()
             .map(|s| s.to_string())
             .collect();
+            let name = format!("lockd-{}", i + 1);
+            match tls {
+                None => args.extend(["--cluster-secret".to_owned(), CLUSTER_SECRET.to_owned()]),
+                Some(tls) => args.extend([
+                    "--tls-cert-file".to_owned(),
+                    tls.cert(&name),
+                    "--tls-key-file".to_owned(),
+                    tls.key(&name),
+                    "--peer-tls-cert-file".to_owned(),
+                    tls.cert(&name),
+                    "--peer-tls-key-file".to_owned(),
+                    tls.key(&name),
+                    "--peer-tls-ca-file".to_owned(),
+                    tls.ca(),
+                ]),
+            }
             args.push("--data-dir".into());
             args.push(data_dir.display().to_string());
             args.extend(extra_args.iter().cloned());
@@ -76,9 +101,14 @@ impl LockdCluster {
             server.start()?;
             servers.push(server);
         }
-        let urls = http_addrs.iter().map(|a| format!("http://{a}")).collect();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).pool_max_idle_per_host(512).build()?;
-        Ok(LockdCluster { servers, urls, http })
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let urls = http_addrs.iter().map(|a| format!("{scheme}://{a}")).collect();
+        let mut http = reqwest::Client::builder().timeout(Duration::from_secs(5)).pool_max_idle_per_host(512);
+        if let Some(tls) = tls {
+            http = http.add_root_certificate(reqwest::Certificate::from_pem(tls.ca_pem.as_bytes())?);
+        }
+        let tls = tls.map(BenchTls::client_config).transpose()?;
+        Ok(LockdCluster { servers, urls, http: http.build()?, tls })
     }
 
     pub fn token(user: &str, role: &str) -> String {
@@ -101,14 +131,15 @@ impl LockdCluster {
 
     /// Opens a socket on `path` of node `node` as `user`.
     pub async fn socket(&self, node: usize, path: &str, user: &str) -> anyhow::Result<Socket> {
-        let url = format!("{}{path}", self.urls[node]).replace("http://", "ws://");
+        let url = format!("{}{path}", self.urls[node]).replace("http://", "ws://").replace("https://", "wss://");
         let mut request = url.into_client_request()?;
         request
             .headers_mut()
             .insert("sec-websocket-protocol", format!("lockd, bearer.{}", LockdCluster::token(user, "user")).parse()?);
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .read_buffer_size(SOCKET_READ_BUFFER_BYTES);
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false)
+        let connector = self.tls.clone().map(tokio_tungstenite::Connector::Rustls);
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), false, connector)
             .await
             .with_context(|| format!("websocket {path} on node {node}"))?;
         Ok(socket)
@@ -202,7 +233,7 @@ impl System for LockdCluster {
             None => None,
         };
         Ok(LockdClient {
-            connections: Connections::new(&self.urls),
+            connections: Connections::new(&self.urls, self.tls.clone()),
             node: home,
             bearer: LockdCluster::token(&user, "user"),
             session,

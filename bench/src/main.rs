@@ -16,6 +16,7 @@ use lockd_bench::report::{Machine, Report, SystemRun};
 use lockd_bench::safety::History;
 use lockd_bench::stats::ms;
 use lockd_bench::system::System;
+use lockd_bench::tls::BenchTls;
 use lockd_bench::{pointers, sockets, workloads};
 
 #[derive(Parser, Debug)]
@@ -65,6 +66,10 @@ struct Args {
     /// Clients racing for the one lock of the contended workload.
     #[arg(long, default_value_t = 64)]
     contenders: usize,
+    /// Both systems with TLS: to their clients (lockd HTTPS and WSS, etcd gRPC over TLS) and
+    /// mutual TLS between their peers, from a CA made for the run (the price of TLS).
+    #[arg(long)]
+    tls: bool,
     /// Extra flags for every lockd node (e.g. for a before/after comparison of a setting).
     #[arg(long, allow_hyphen_values = true, value_delimiter = ' ')]
     lockd_args: Vec<String>,
@@ -96,12 +101,18 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("machine: {:?}", report.machine);
     for name in &args.systems {
         let dir = tempfile::Builder::new().prefix("lockd-bench-").tempdir_in(&args.work_dir)?;
+        let servers: Vec<String> = (1..=3).map(|i| format!("{name}-{i}")).collect();
+        let tls = args.tls.then(|| BenchTls::create(&dir.path().join("tls"), &servers)).transpose()?;
         let run = match name.as_str() {
             "lockd" => {
                 let extra: Vec<String> = args.lockd_args.iter().filter(|a| !a.is_empty()).cloned().collect();
-                run_system(|run: &str| LockdCluster::start(&lockd_bin, &dir.path().join(run), 3, &extra), &args).await
+                let start = |run: &str| LockdCluster::start(&lockd_bin, &dir.path().join(run), 3, &extra, tls.as_ref());
+                run_system(start, &args).await
             }
-            "etcd" => run_system(|run: &str| EtcdCluster::start(&args.etcd_bin, &dir.path().join(run), 3), &args).await,
+            "etcd" => {
+                let start = |run: &str| EtcdCluster::start(&args.etcd_bin, &dir.path().join(run), 3, tls.as_ref());
+                run_system(start, &args).await
+            }
             other => anyhow::bail!("unknown system {other:?}: lockd or etcd"),
         };
         match run {

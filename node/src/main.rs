@@ -176,7 +176,7 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
     let listener = tokio::net::TcpListener::bind(args.http_addr)
         .await
         .with_context(|| format!("binding the HTTP address {}", args.http_addr))?;
-    tracing::info!(node_id = args.node_id, http = %args.http_addr, raft = %args.raft_addr, https = https.is_some(), dev = args.dev, "lockd is serving");
+    tracing::info!(node_id = args.node_id, http = %args.http_addr, raft = %args.raft_addr, https = https.is_some(), peer_tls = peer_tls.is_some(), oidc = args.oidc_issuer.is_some(), dev = args.dev, "lockd is serving");
     anyhow::ensure!(args.http_connections_max > 0, "--http-connections-max must be at least 1");
     anyhow::ensure!(args.http_header_timeout_ms > 0, "--http-header-timeout-ms must be at least 1");
     let http_limits = lockd_api::serve::HttpLimits {

@@ -5,7 +5,10 @@
 //! - A known `kid` whose key set is fresh enough is used without any I/O.
 //! - An unknown `kid` (the IdP rotated) fetches the set again, at most once per
 //!   `refetch_min_interval_ms` for the whole node, one fetch at a time: a client sending
-//!   made-up `kid`s costs the IdP one request per interval, not one per token.
+//!   made-up `kid`s costs the IdP one request per interval, not one per token. A request that
+//!   meets the limit waits for it (at most the interval) and shares the next fetch, so a token
+//!   under a key the IdP has just started using is accepted a moment late, never refused: a
+//!   refusal would look the same as a forged token to the client.
 //! - A background task refreshes the set every `refresh_every_ms`, so a key the IdP stopped
 //!   publishing stops being accepted; while the IdP is unreachable the last set keeps being
 //!   served, for at most `stale_max_ms` after its last successful fetch. After that every
@@ -108,6 +111,14 @@ impl KeyCache {
         if let Some(key) = self.lookup(kid, alg) {
             return Ok(key);
         }
+        let wait_ms = self.until_refetch_allowed_ms();
+        if wait_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+            // Another request may have fetched while this one waited.
+            if let Some(key) = self.lookup(kid, alg) {
+                return Ok(key);
+            }
+        }
         self.refetch_if_due().await;
         if let Some(key) = self.lookup(kid, alg) {
             return Ok(key);
@@ -168,6 +179,13 @@ impl KeyCache {
                 _ => None,
             },
         }
+    }
+
+    /// How long until the rate limit allows the next fetch (0: now).
+    fn until_refetch_allowed_ms(&self) -> u64 {
+        let keys = self.keys.read().expect("not poisoned");
+        keys.attempted_at_ms
+            .map_or(0, |at| (at + self.policy.refetch_min_interval_ms).saturating_sub(self.clock.now_ms()))
     }
 
     async fn refetch_if_due(&self) {
@@ -323,11 +341,21 @@ mod tests {
 
     use super::*;
 
-    struct ManualClock(AtomicU64);
-    impl Clock for ManualClock {
+    /// The node's clock as tokio's (paused in these tests): a wait for the rate limit passes
+    /// in no real time, and `tokio::time::advance` moves both.
+    struct TokioClock(tokio::time::Instant);
+    impl Clock for TokioClock {
         fn now_ms(&self) -> u64 {
-            self.0.load(Ordering::SeqCst)
+            1_000_000 + self.0.elapsed().as_millis() as u64
         }
+    }
+
+    fn clock() -> Arc<TokioClock> {
+        Arc::new(TokioClock(tokio::time::Instant::now()))
+    }
+
+    async fn advance_ms(ms: u64) {
+        tokio::time::advance(std::time::Duration::from_millis(ms)).await;
     }
 
     /// A source whose answer the test sets, counting fetches.
@@ -363,61 +391,72 @@ mod tests {
         Ok(JwkSet { keys })
     }
 
-    fn cache(source: &FakeSource, clock: &Arc<ManualClock>) -> KeyCache {
+    fn cache(source: &FakeSource, clock: &Arc<TokioClock>) -> KeyCache {
         let policy =
             CachePolicy { refetch_min_interval_ms: 10_000, refresh_every_ms: 300_000, stale_max_ms: 3_600_000 };
         KeyCache::new(Box::new(source.clone()), clock.clone(), policy)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_unknown_kid_fetches_again_at_most_once_per_interval() {
-        let clock = Arc::new(ManualClock(AtomicU64::new(1_000_000)));
+        let clock = clock();
         let source = FakeSource::new();
         *source.answer.lock().unwrap() = set(vec![ec_key("k1")]);
-        let cache = cache(&source, &clock);
+        let cache = Arc::new(cache(&source, &clock));
         cache.refresh().await.unwrap();
         assert!(cache.key_for(Some("k1"), Algorithm::ES256).await.is_ok());
         assert_eq!(source.fetches.load(Ordering::SeqCst), 1, "a known kid costs no fetch");
 
-        // The IdP rotates: a token with the new kid is accepted after one fetch...
-        clock.0.fetch_add(10_000, Ordering::SeqCst);
+        // The IdP rotates right after a fetch: the token under the new key waits for the
+        // rate limit and is accepted, not refused.
+        advance_ms(1_000).await;
         *source.answer.lock().unwrap() = set(vec![ec_key("k2"), ec_key("k1")]);
+        let started = tokio::time::Instant::now();
         assert!(cache.key_for(Some("k2"), Algorithm::ES256).await.is_ok());
+        assert_eq!(started.elapsed().as_millis(), 9_000, "it waited out the rest of the interval");
         assert_eq!(source.fetches.load(Ordering::SeqCst), 2);
-        // ...and a flood of made-up kids within the interval fetches nothing more.
-        for i in 0..100 {
-            let err = cache.key_for(Some(&format!("forged-{i}")), Algorithm::ES256).await.err().unwrap();
-            assert!(matches!(err, KeyError::Unknown(_)), "{err:?}");
+
+        // A flood of made-up kids at once shares one fetch after the interval.
+        let flood = (0..100).map(|i| {
+            let cache = cache.clone();
+            async move { cache.key_for(Some(&format!("forged-{i}")), Algorithm::ES256).await }
+        });
+        let answers = futures::future::join_all(flood).await;
+        let errors: Vec<Option<KeyError>> = answers.iter().map(|a| a.as_ref().err().cloned()).collect();
+        assert!(errors.iter().all(|e| matches!(e, Some(KeyError::Unknown(_)))), "{errors:?}");
+        assert_eq!(source.fetches.load(Ordering::SeqCst), 3, "100 unknown kids, one fetch");
+        // One after another, they cost one fetch per interval.
+        let started = tokio::time::Instant::now();
+        for i in 0..3 {
+            assert!(cache.key_for(Some(&format!("again-{i}")), Algorithm::ES256).await.is_err());
         }
-        assert_eq!(source.fetches.load(Ordering::SeqCst), 2);
-        clock.0.fetch_add(10_000, Ordering::SeqCst);
-        assert!(cache.key_for(Some("forged"), Algorithm::ES256).await.is_err());
-        assert_eq!(source.fetches.load(Ordering::SeqCst), 3, "one fetch per interval");
+        assert_eq!(source.fetches.load(Ordering::SeqCst), 6);
+        assert!(started.elapsed().as_millis() >= 30_000);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_last_keys_are_served_while_the_idp_is_down_for_a_bounded_time() {
-        let clock = Arc::new(ManualClock(AtomicU64::new(1_000_000)));
+        let clock = clock();
         let source = FakeSource::new();
         *source.answer.lock().unwrap() = set(vec![ec_key("k1")]);
         let cache = cache(&source, &clock);
         cache.refresh().await.unwrap();
         *source.answer.lock().unwrap() = Err("connection refused".into());
-        clock.0.fetch_add(3_600_000, Ordering::SeqCst);
+        advance_ms(3_600_000).await;
         assert!(cache.refresh().await.is_err());
         assert!(cache.key_for(Some("k1"), Algorithm::ES256).await.is_ok(), "stale but within the bound");
-        clock.0.fetch_add(1, Ordering::SeqCst);
+        advance_ms(1).await;
         let err = cache.key_for(Some("k1"), Algorithm::ES256).await.err().unwrap();
         assert!(matches!(&err, KeyError::Unavailable(why) if why.contains("connection refused")), "{err:?}");
         // The IdP comes back: the next due fetch serves again.
-        clock.0.fetch_add(10_000, Ordering::SeqCst);
+        advance_ms(10_000).await;
         *source.answer.lock().unwrap() = set(vec![ec_key("k1")]);
         assert!(cache.key_for(Some("k1"), Algorithm::ES256).await.is_ok());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_key_the_idp_stops_publishing_stops_verifying_at_the_next_refresh() {
-        let clock = Arc::new(ManualClock(AtomicU64::new(1_000_000)));
+        let clock = clock();
         let source = FakeSource::new();
         *source.answer.lock().unwrap() = set(vec![ec_key("old"), ec_key("new")]);
         let cache = cache(&source, &clock);
@@ -442,9 +481,9 @@ mod tests {
         assert_eq!(ok.algorithms, vec![Algorithm::ES256]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn without_a_kid_only_a_single_fitting_key_is_used() {
-        let clock = Arc::new(ManualClock(AtomicU64::new(1_000_000)));
+        let clock = clock();
         let source = FakeSource::new();
         *source.answer.lock().unwrap() = set(vec![ec_key("k1")]);
         let cache = cache(&source, &clock);

@@ -236,7 +236,9 @@ mod tests {
 
     fn verifier(keys: &[&TestKey], user_role: Option<&str>) -> OidcVerifier {
         let set = JwkSet { keys: keys.iter().map(|k| k.jwk.clone()).collect() };
-        let cache = KeyCache::new(Box::new(Fixed(set)), Arc::new(SystemClock), CachePolicy::default());
+        // No rate limit on refetches here: the cache's own tests cover it.
+        let policy = CachePolicy { refetch_min_interval_ms: 0, ..CachePolicy::default() };
+        let cache = KeyCache::new(Box::new(Fixed(set)), Arc::new(SystemClock), policy);
         let settings = OidcSettings {
             issuer: "https://idp.example".into(),
             audience: "urn:lockd".into(),
