@@ -440,11 +440,24 @@ async fn peers_with_mutual_tls_refuse_strangers_and_rotate_peer_and_https_certif
         key: outsider_dir.path().join("node-9.key"),
         ca: Some(ca_file.clone()),
     };
+    let relay_channel = {
+        let tls = PeerTls::new(&outsider).unwrap();
+        lockd_raft::network::TlsChannels { local_ip: None, config: tls.client }.channel(&target)
+    };
     let mut client = peer_client(&target, outsider);
-    assert_eq!(client.vote(vote_from(9)).await.unwrap_err().code(), tonic::Code::PermissionDenied);
-    let forward = pb::ForwardRequest::default();
-    assert_eq!(client.forward(forward).await.unwrap_err().code(), tonic::Code::PermissionDenied);
-    assert_eq!(client.read_index(pb::ReadIndexRequest {}).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    // Every RPC of both services between peers: Raft, forwarded writes, reads, presence.
+    let denied = tonic::Code::PermissionDenied;
+    assert_eq!(client.vote(vote_from(9)).await.unwrap_err().code(), denied);
+    let append = pb::AppendEntriesRequest { vote: vote_from(9).vote, ..Default::default() };
+    assert_eq!(client.append_entries(append).await.unwrap_err().code(), denied);
+    let snapshot = pb::InstallSnapshotRequest { vote: vote_from(9).vote, ..Default::default() };
+    assert_eq!(client.install_snapshot(snapshot).await.unwrap_err().code(), denied);
+    assert_eq!(client.forward(pb::ForwardRequest::default()).await.unwrap_err().code(), denied);
+    assert_eq!(client.forward_batch(pb::ForwardBatchRequest::default()).await.unwrap_err().code(), denied);
+    assert_eq!(client.read_index(pb::ReadIndexRequest {}).await.unwrap_err().code(), denied);
+    let mut relay = pb::presence_relay_client::PresenceRelayClient::new(relay_channel);
+    let batches = futures::stream::iter(vec![pb::PresenceBatch::default()]);
+    assert_eq!(relay.relay(batches).await.unwrap_err().code(), denied);
     // A member's own certificate claiming to be another member.
     let impostor = (follower + 1) % 3;
     let follower_id = cluster.nodes[follower].id;
