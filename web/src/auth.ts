@@ -1,12 +1,13 @@
 // Who this tab is signed in as, and how: the demo picker (dev mode: a token from
 // `/auth/dev-login`) or the organisation's identity provider (OIDC: `src/oidc.ts`). The node
 // says which it offers (`/auth/config`). Either way the API and the sockets carry the current
-// access token as the bearer (`api/client.ts`, `live/urls.ts`); with the IdP, who the person is
+// access token as the bearer (`lockd.ts`); with the IdP, who the person is
 // (name, email, role) is what the server makes of that token (`GET /auth/me`, `whoAmI`).
 
 import { create } from "zustand";
-import { devLogin, whoAmI } from "./api/endpoints";
-import { ApiError, getToken, onSignedOut, setToken } from "./api/client";
+import { ApiError } from "@lockd/client";
+import { whoAmI } from "./api/endpoints";
+import { getToken, lockd, onSignedOut, setToken } from "./lockd";
 import { CALLBACK_PATH, fetchAuthConfig, type AuthConfig } from "./api/authConfig";
 import { loadAuth, saveAuth, type Auth, type DemoProfile } from "./api/session";
 import { isFresh, jwtClaims, renewDelayMs } from "./lib/tokenTiming";
@@ -84,7 +85,7 @@ export const useAuth = create<AuthStore>((set, get) => ({
   },
 
   async signIn(profile) {
-    const { token } = await devLogin(profile);
+    const { token } = await lockd.api.devLogin(profile);
     const auth = { token, profile };
     clearTimeout(renewTimer);
     setToken(token);
@@ -186,7 +187,7 @@ async function startUp(): Promise<void> {
 async function adopt(user: SignedInUser): Promise<void> {
   let me: Awaited<ReturnType<typeof whoAmI>>;
   try {
-    me = await whoAmI(user.accessToken);
+    me = await whoAmI(user.accessToken, lockd.api);
   } catch (error) {
     await leaveAsBefore();
     if (error instanceof ApiError && error.status === 401) {
@@ -283,8 +284,15 @@ function message(error: unknown): string {
 
 // A rejected token (expired, or signed by another cluster): in dev mode a fresh one for the
 // same person; with the IdP one renewal. Either way the request is then tried once more
-// (`api/client.ts`). Else the sign-in screen.
-onSignedOut(async () => {
+// (@lockd/client). Else the sign-in screen. A socket closed for its token's age reconnects
+// with a fresh one (`refresh`).
+onSignedOut({
+  onRequest: renewRefusedToken,
+  onSocket: () => useAuth.getState().refresh(),
+  userId: () => useAuth.getState().auth?.profile.userId ?? null,
+});
+
+async function renewRefusedToken(): Promise<boolean> {
   const store = useAuth.getState();
   if (store.via === "oidc" && store.phase === "signed-in") {
     const before = getToken();
@@ -302,7 +310,7 @@ onSignedOut(async () => {
     }
   }
   return false;
-});
+}
 
 // Another tab renewed the IdP's token, or signed out: this tab follows.
 window.addEventListener("storage", (event) => {

@@ -3,8 +3,10 @@ import { createRoot } from "react-dom/client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { MotionConfig } from "motion/react";
 import { App } from "./App";
-import { ApiError } from "./api/client";
+import { ApiError } from "@lockd/client";
+import { LockdProvider } from "@lockd/react";
 import { useAuth } from "./auth";
+import { lockd } from "./lockd";
 import "./index.css";
 
 const queryClient = new QueryClient({
@@ -26,9 +28,11 @@ if (!root) throw new Error("index.html has no #root");
 createRoot(root).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
-      <MotionConfig reducedMotion="user">
-        <App />
-      </MotionConfig>
+      <LockdProvider client={lockd}>
+        <MotionConfig reducedMotion="user">
+          <App />
+        </MotionConfig>
+      </LockdProvider>
     </QueryClientProvider>
   </StrictMode>,
 );

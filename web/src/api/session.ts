@@ -1,11 +1,10 @@
-// Who this tab is. The sign-in is shared by the browser's tabs (localStorage), so a tab opened
-// by URL is signed in already; each tab also keeps its own copy (sessionStorage), which wins
-// on a reload, so a tab signed in as someone else stays that person. The session id is per
-// page load: a lock belongs to a session, so a second tab, or a duplicated one (which copies
-// sessionStorage), never shares it.
+// Who this tab is signed in as (the demo sign-in). The sign-in is shared by the browser's tabs
+// (localStorage), so a tab opened by URL is signed in already; each tab also keeps its own
+// copy (sessionStorage), which wins on a reload, so a tab signed in as someone else stays that
+// person. The session id is per page load (`lockd.ts`): a lock belongs to a session, so a
+// second tab, or a duplicated one (which copies sessionStorage), never shares it.
 
-import { randomId } from "../lib/randomId";
-import type { Role } from "./types";
+import type { Role } from "@lockd/client";
 
 export interface DemoProfile {
   userId: string;
@@ -20,12 +19,6 @@ export interface Auth {
 }
 
 const STORAGE_KEY = "lockd.auth";
-
-export const sessionId: string = newSessionId();
-
-function newSessionId(): string {
-  return `tab-${randomId()}`;
-}
 
 /** The part of `Storage` used here. */
 type AuthStorage = Pick<Storage, "getItem" | "setItem" | "removeItem">;

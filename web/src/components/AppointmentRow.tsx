@@ -1,6 +1,6 @@
 import { AnimatePresence, motion } from "motion/react";
-import { sessionId } from "../api/session";
-import type { AppointmentWithLock } from "../api/types";
+import type { AppointmentWithLock } from "@lockd/client";
+import { sessionId } from "../lockd";
 import { formatWhen } from "../lib/format";
 import { appointmentPath } from "../router";
 import { AppLink } from "./AppLink";

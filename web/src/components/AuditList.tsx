@@ -1,4 +1,4 @@
-import type { AuditRecord } from "../api/types";
+import type { AuditRecord } from "@lockd/client";
 import { describeAudit, formatAuditTime } from "../lib/auditWords";
 import { appointmentPath } from "../router";
 import { AppLink } from "./AppLink";
@@ -23,7 +23,7 @@ export function AuditList({
   return (
     <ol className={`divide-y divide-slate-200 rounded-xl border border-slate-200 bg-white shadow-sm ${className}`} data-testid={testId}>
       {records.map((record) => (
-        <li key={`${record.appointmentId ?? ""}-${record.seq}`} className="flex flex-col gap-1 px-5 py-3 sm:flex-row sm:items-baseline sm:gap-4" data-testid="audit-record" data-action={record.action}>
+        <li key={`${record.appointmentId}-${record.seq}`} className="flex flex-col gap-1 px-5 py-3 sm:flex-row sm:items-baseline sm:gap-4" data-testid="audit-record" data-action={record.action}>
           <time dateTime={record.at} className="shrink-0 text-xs tabular-nums text-slate-600 sm:w-44">
             {formatAuditTime(record.at)}
           </time>

@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef } from "react";
 import { useQuery } from "@tanstack/react-query";
-import { describeError } from "../api/client";
-import { getAudit } from "../api/endpoints";
+import { describeError } from "@lockd/client";
+import { lockd } from "../lockd";
 import { queryKeys } from "../api/queryKeys";
 import { AuditList } from "./AuditList";
 import { Button } from "./Button";
@@ -15,7 +15,7 @@ import { Button } from "./Button";
 export function AuditPanel({ appointmentId, roomIndex, onClose }: { appointmentId: string; roomIndex: number; onClose: () => void }) {
   const titleId = useId();
   const heading = useRef<HTMLHeadingElement>(null);
-  const audit = useQuery({ queryKey: queryKeys.audit(appointmentId), queryFn: () => getAudit(appointmentId) });
+  const audit = useQuery({ queryKey: queryKeys.audit(appointmentId), queryFn: () => lockd.api.audit(appointmentId) });
   useEffect(() => heading.current?.focus(), []);
   const { refetch } = audit;
   useEffect(() => {

@@ -1,4 +1,5 @@
-import { initials, userColor } from "../lib/colors";
+import { userColor } from "@lockd/client";
+import { initials } from "../lib/initials";
 
 interface AvatarProps {
   userId: string;

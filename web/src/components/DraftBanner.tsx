@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from "react";
-import { describeError } from "../api/client";
+import { describeError } from "@lockd/client";
 import type { OfferedDraft } from "../editor/editForm";
 import { timeAgo } from "../lib/format";
-import { serverClock } from "../lib/serverClock";
+import { lockd } from "../lockd";
 import { Button } from "./Button";
 
 interface DraftBannerProps {
@@ -53,7 +53,7 @@ export function DraftBanner({ draft, holding, onRestore, onHide, onDiscard }: Dr
       ) : (
         <>
           <span className="flex-1">
-            You have unsaved changes from {timeAgo(draft.savedAt, serverClock.now())} (based on version {draft.baseVersion})
+            You have unsaved changes from {timeAgo(draft.savedAt, lockd.clock.now())} (based on version {draft.baseVersion})
             {draft.source === "browser" ? ", kept in this browser." : "."}
             {!holding && " Start editing to restore them."}
           </span>

@@ -3,7 +3,7 @@
 // form (so it lands on the same field whatever the window size), eased with a spring.
 
 import { motion } from "motion/react";
-import { userColor } from "../lib/colors";
+import { userColor } from "@lockd/client";
 
 interface FollowingPointerProps {
   userId: string;

@@ -1,5 +1,5 @@
 import { motion } from "motion/react";
-import { formatRemaining } from "../lib/countdown";
+import { formatRemaining } from "@lockd/client";
 import { Button } from "./Button";
 
 interface HandOverToastProps {

@@ -1,11 +1,8 @@
 import { useState } from "react";
-import type { Lock } from "../api/types";
+import { formatDuration, formatRemaining, LOST_WHILE_DISCONNECTED, type Lock } from "@lockd/client";
 import { FIELD_LABELS, type FieldName } from "../editor/editForm";
 import type { LossReport } from "../editor/useEditor";
 import { writtenReason } from "../lib/auditWords";
-import { formatRemaining } from "../lib/countdown";
-import { formatDuration } from "../lib/lease";
-import { LOST_WHILE_DISCONNECTED } from "../live/room";
 import { Button } from "./Button";
 import { Dialog } from "./Dialog";
 

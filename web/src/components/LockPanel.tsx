@@ -1,11 +1,10 @@
 import { AnimatePresence, motion } from "motion/react";
-import { sessionId } from "../api/session";
+import { countdownCaption, formatRemaining } from "@lockd/client";
+import { useClusterNow } from "@lockd/react";
 import type { Editor } from "../editor/useEditor";
 import { ACTIVITY_TICK_MS, COUNTDOWN_WARN_MS } from "../lib/constants";
 import { editingSince } from "../lib/activity";
-import { useServerNow } from "../lib/useServerNow";
-import { countdownCaption } from "../lib/claim";
-import { formatRemaining } from "../lib/countdown";
+import { sessionId } from "../lockd";
 import { askToNotify } from "../lib/systemNotification";
 import { Avatar } from "./Avatar";
 import { Button } from "./Button";
@@ -35,7 +34,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
   const { role, lock, queue, busy, claiming } = session;
   // Handed over from the queue, its holder not started yet (as anyone sees it).
   const handed = Boolean(lock?.claimBy);
-  const serverNowMs = useServerNow(ACTIVITY_TICK_MS);
+  const serverNowMs = useClusterNow(ACTIVITY_TICK_MS);
   const myPlace = queue.find((w) => w.person.sessionId === sessionId)?.position;
   const countdown = remainingMs === null ? null : formatRemaining(remainingMs);
   const tone = role === "holder" ? "border-indigo-200 bg-indigo-50" : lock ? "border-amber-200 bg-amber-50" : "border-emerald-200 bg-emerald-50";
@@ -120,7 +119,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
 
       <div className="mt-3 flex flex-wrap items-center gap-2">
         {!lock && (
-          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void session.startEditing()}>
+          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void session.acquire()}>
             Start editing
           </Button>
         )}
@@ -129,7 +128,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
             <Button variant="primary" busy={busy === "renew"} data-focus-next onClick={onStartTurn}>
               Start editing
             </Button>
-            <Button variant="ghost" disabled={busy !== null} onClick={() => void session.run("done", () => session.release(lock.fencingToken))}>
+            <Button variant="ghost" disabled={busy !== null} onClick={() => void session.release()}>
               Pass it on
             </Button>
           </>
@@ -159,7 +158,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
           </>
         )}
         {lock && otherTab && (
-          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void session.continueInThisTab(lock)}>
+          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void session.continueHere(lock)}>
             Continue here
           </Button>
         )}
@@ -195,7 +194,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
       {session.error && (
         <p role="alert" className="mt-3 flex items-start justify-between gap-3 rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800" data-testid="lock-error">
           <span>{session.error}</span>
-          <button type="button" className="text-rose-700 underline" onClick={session.clearError}>
+          <button type="button" className="text-rose-700 underline" onClick={() => session.setError(null)}>
             Dismiss
           </button>
         </p>

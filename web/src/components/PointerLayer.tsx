@@ -1,31 +1,23 @@
 import { useEffect, useState, type RefObject } from "react";
 import { AnimatePresence } from "motion/react";
-import { useStore, type StoreApi } from "zustand";
-import { POINTER_IDLE_MS } from "../lib/constants";
+import { useFollowingPointers } from "@lockd/react";
 import { fieldRects, fromWire, type Rect } from "../lib/pointerAnchor";
-import type { RoomState } from "../live/room";
 import { FollowingPointer } from "./FollowingPointer";
 
 /** Others' pointers over the form, each on the field it points at in their layout
- * (`lib/pointerAnchor.ts`), clipped to the form so none can widen the page. */
-export function PointerLayer({ store, formBox }: { store: StoreApi<RoomState>; formBox: RefObject<HTMLDivElement | null> }) {
-  const pointers = useStore(store, (s) => s.pointers);
-  const [now, setNow] = useState(() => Date.now());
-  const hasPointers = Object.keys(pointers).length > 0;
-  useEffect(() => {
-    if (!hasPointers) return;
-    const timer = setInterval(() => setNow(Date.now()), 1_000);
-    return () => clearInterval(timer);
-  }, [hasPointers]);
+ * (`lib/pointerAnchor.ts`), clipped to the form so none can widen the page. The pointers and
+ * their idleness are @lockd/react's; the look (Motion springs) and the anchoring are the app's. */
+export function PointerLayer({ appointmentId, formBox }: { appointmentId: string; formBox: RefObject<HTMLDivElement | null> }) {
+  const pointers = useFollowingPointers(appointmentId);
   const layout = useFormLayout(formBox);
   return (
     <div className="pointer-events-none absolute inset-0 overflow-hidden rounded-xl" aria-hidden="true" data-testid="pointer-layer">
       <AnimatePresence>
         {layout &&
-          Object.values(pointers).map((p) => {
+          pointers.map((p) => {
             const at = fromWire(p, layout.fields, layout.form);
             if (!at) return null;
-            return <FollowingPointer key={p.sessionId} userId={p.userId} name={p.name} x={at.x} y={at.y} idle={now - p.movedAtMs > POINTER_IDLE_MS} />;
+            return <FollowingPointer key={p.sessionId} userId={p.userId} name={p.name} x={at.x} y={at.y} idle={p.idle} />;
           })}
       </AnimatePresence>
     </div>

@@ -1,7 +1,7 @@
 import { AnimatePresence, motion } from "motion/react";
-import { sessionId } from "../api/session";
-import type { Lock, Viewer, Waiter } from "../api/types";
+import type { Lock, Viewer, Waiter } from "@lockd/client";
 import { useAuth } from "../auth";
+import { sessionId } from "../lockd";
 import { Avatar } from "./Avatar";
 
 interface PresenceStripProps {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
-import type { Appointment } from "../api/types";
+import type { Appointment } from "@lockd/client";
 import { toForm } from "../lib/form";
 import { change, dirtyFields, draftOf, mergeOnConflict, newerDraft, offeredFromServer, worthRestoring, rebaseOnSave, formFromDraft, startEdit, type EditForm, type OfferedDraft } from "./editForm";
 
 const v1: Appointment = {
   id: "demo-1",
   version: 1,
+  status: "scheduled",
   updatedBy: "alice",
+  updatedByName: "Alice Martin",
   updatedAt: "2026-03-01T08:00:00.000Z",
   title: "Check-up",
   startsAt: "2026-03-01T09:00:00.000Z",

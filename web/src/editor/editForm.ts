@@ -3,7 +3,7 @@
 // save's answer and a version conflict are folded in field by field, so nothing typed in the
 // meantime, and nothing someone else saved in a field this person never touched, is lost.
 
-import type { Appointment, AppointmentFields, Draft, DraftBody, DraftFields } from "../api/types";
+import type { Appointment, AppointmentFields, Draft, DraftBody, DraftFields } from "@lockd/client";
 import { timeInputOf, toForm, validateForm, type FormValues } from "../lib/form";
 
 export type FieldName = keyof FormValues;
@@ -96,9 +96,10 @@ export function mergeOnConflict(form: EditForm, theirs: Appointment): { form: Ed
   return { form: { base: { version: theirs.version, values: theirValues, exact: true }, values, errors: {} }, clashes };
 }
 
-/** The six fields of `values` and nothing else (the server refuses unknown fields). */
+/** The six fields of `values` and nothing else (the server refuses unknown fields); a field a
+ * draft leaves out (the document makes each optional) is empty. */
 function textOf(values: DraftFields): FormValues {
-  const { title, startsAt, endsAt, client, location, notes } = values;
+  const { title = "", startsAt = "", endsAt = "", client = "", location = "", notes = "" } = values;
   return { title, startsAt, endsAt, client, location, notes };
 }
 
@@ -127,7 +128,8 @@ export interface OfferedDraft {
 
 /** The form's values of a draft's text: text as it is, times as the inputs can hold them. */
 function formOfText(text: DraftFields): FormValues {
-  return { ...textOf(text), startsAt: timeInputOf(text.startsAt), endsAt: timeInputOf(text.endsAt) };
+  const values = textOf(text);
+  return { ...values, startsAt: timeInputOf(values.startsAt), endsAt: timeInputOf(values.endsAt) };
 }
 
 export function offeredFromServer(draft: Draft): OfferedDraft {

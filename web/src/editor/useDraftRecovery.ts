@@ -7,11 +7,9 @@
 
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { deleteDraft, getDraft, saveDraft } from "../api/endpoints";
+import type { LiveRoom, LossNotice } from "@lockd/client";
 import { queryKeys } from "../api/queryKeys";
-import { serverClock } from "../lib/serverClock";
-import type { LossNotice } from "../live/room";
-import type { Room } from "../live/useRoom";
+import { lockd } from "../lockd";
 import { dirtyFields, draftOf, newerDraft, offeredFromServer, type EditForm, type FieldName, type OfferedDraft } from "./editForm";
 import { browserStorage, dropLocalDraft, keepLocalDraft, keyOf, readLocalDraft, type LocalDraft } from "./localDrafts";
 
@@ -30,10 +28,10 @@ export interface LossReport {
 const offeredFromBrowser = (draft: LocalDraft | null): OfferedDraft | null =>
   draft && { source: "browser", baseVersion: draft.baseVersion, savedAt: draft.savedAt, values: draft.values, base: draft.base };
 
-export function useDraftRecovery(appointmentId: string, userId: string | null, room: Room, lastForm: () => EditForm | null) {
+export function useDraftRecovery(appointmentId: string, userId: string | null, room: LiveRoom, lastForm: () => EditForm | null) {
   const queryClient = useQueryClient();
   const [lossReport, setLossReport] = useState<LossReport | null>(null);
-  const draftQuery = useQuery({ queryKey: queryKeys.draft(appointmentId), queryFn: () => getDraft(appointmentId), retry: false });
+  const draftQuery = useQuery({ queryKey: queryKeys.draft(appointmentId), queryFn: () => lockd.api.getDraft(appointmentId), retry: false });
   // The copy this browser held when the page opened, or kept when a loss's draft could not
   // reach the server: offered back like a server draft. (Not the copy kept while typing now,
   // which is the form itself.)
@@ -47,7 +45,7 @@ export function useDraftRecovery(appointmentId: string, userId: string | null, r
         userId,
         appointmentId,
         baseVersion: form.base.version,
-        savedAt: new Date(serverClock.now()).toISOString(),
+        savedAt: new Date(lockd.clock.now()).toISOString(),
         values: form.values,
         base: form.base.exact ? form.base.values : null,
       };
@@ -76,7 +74,7 @@ export function useDraftRecovery(appointmentId: string, userId: string | null, r
         const settle = (draft: DraftFate) => setLossReport((report) => (report?.notice === notice ? { ...report, draft } : report));
         // This browser first: it cannot fail for want of a network.
         const local = keepLocally(form);
-        saveDraft(appointmentId, draftOf(form)).then(
+        lockd.api.saveDraft(appointmentId, draftOf(form)).then(
           () => {
             dropLocal();
             settle("kept");
@@ -112,7 +110,7 @@ export function useDraftRecovery(appointmentId: string, userId: string | null, r
   /** The person throws the offered draft away: the server's and this browser's copy both, so
    * neither comes back on the next visit. */
   const discard = useCallback(async () => {
-    await deleteDraft(appointmentId);
+    await lockd.api.deleteDraft(appointmentId);
     dropLocal();
     queryClient.setQueryData(queryKeys.draft(appointmentId), null);
   }, [appointmentId, dropLocal, queryClient]);

@@ -3,7 +3,7 @@
 // through the pure functions of `editForm.ts`. Viewers see the live appointment instead.
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Appointment, Lock } from "../api/types";
+import type { Appointment, Lock } from "@lockd/client";
 import { emptyForm, toForm, type FormValues } from "../lib/form";
 import { change, dirtyFields, startEdit, type EditForm } from "./editForm";
 

@@ -1,24 +1,18 @@
-// The editing session of this tab, composed of three parts: the lock (`useLockSession`), the
+// The editing session of this tab, composed of three parts: the lock (@lockd/react's `useEditLock`), the
 // form (`useEditForm`, pure rules in `editForm.ts`) and draft recovery (`useDraftRecovery`).
 // What joins them lives here: saving (a save's answer rebases the form), the conflict (merge
 // per field), restoring a draft, and leaving the page.
 
 import { useCallback, useEffect, useState } from "react";
-import { useStore } from "zustand";
-import { ApiError } from "../api/client";
-import { leaveOnPageHide, saveAppointment, saveDraft } from "../api/endpoints";
-import type { Appointment, AppointmentStatus } from "../api/types";
+import { ApiError, type Appointment, type AppointmentStatus } from "@lockd/client";
+import { useEditLock, useStoreValue } from "@lockd/react";
 import { useAuth } from "../auth";
 import { fieldsOf, toFields, toForm, updateBody, validateForm } from "../lib/form";
-import type { Room } from "../live/useRoom";
-import { sessionId } from "../api/session";
-import { myRole } from "../live/room";
+import { lockd } from "../lockd";
 import { dirtyFields, draftOf, formFromDraft, mergeOnConflict, rebaseOnSave, type EditForm, type FieldClash, type FieldName, type OfferedDraft } from "./editForm";
 import { useDraftRecovery } from "./useDraftRecovery";
 import { useEditForm } from "./useEditForm";
-import { useLockSession } from "./useLockSession";
 
-export type { Busy } from "./useLockSession";
 export type { LossReport } from "./useDraftRecovery";
 
 /** A save met a newer version: theirs, and once "keep mine" ran, the fields both changed. */
@@ -27,9 +21,10 @@ export interface Conflict {
   clashes: FieldClash[] | null;
 }
 
-export function useEditor(appointmentId: string, room: Room) {
-  const appointment = useStore(room.store, (s) => s.appointment);
-  const session = useLockSession(appointmentId, room);
+export function useEditor(appointmentId: string) {
+  const session = useEditLock(appointmentId);
+  const { room, controller } = session;
+  const appointment = useStoreValue(room.store, (s) => s.appointment);
   const holding = session.role === "holder";
   const form = useEditForm(appointment, session.lock, holding);
   const userId = useAuth((s) => s.auth?.profile.userId ?? null);
@@ -65,7 +60,7 @@ export function useEditor(appointmentId: string, room: Room) {
             const sent = edit.values;
             try {
               const status = room.store.getState().appointment?.status;
-              const saved = await saveAppointment(appointmentId, updateBody(toFields(sent), status), edit.base.version, token);
+              const saved = await lockd.api.saveAppointment(appointmentId, updateBody(toFields(sent), status), edit.base.version, token);
               room.dispatch({ type: "local.saved", appointment: saved });
               // Typed meanwhile stays: the saved version is the new base.
               form.update(token, (current) => rebaseOnSave(current, sent, saved));
@@ -82,12 +77,12 @@ export function useEditor(appointmentId: string, room: Room) {
               throw e;
             }
           }
-          if (thenRelease) await session.release(token);
+          if (thenRelease) await controller.release(token);
         },
         // The conflict panel says it; one message is enough.
         (e) => e instanceof ApiError && e.code === "version_conflict" && e.problem.current !== undefined,
       ),
-    [appointmentId, form, room, run, renewed, session, dropLocal, refreshDraft],
+    [appointmentId, form, room, run, renewed, controller, dropLocal, refreshDraft],
   );
 
   const save = (thenRelease: boolean) => {
@@ -105,7 +100,7 @@ export function useEditor(appointmentId: string, room: Room) {
         const token = fencingToken;
         if (!current || token === null) return;
         try {
-          const saved = await saveAppointment(appointmentId, updateBody(fieldsOf(current), status), current.version, token);
+          const saved = await lockd.api.saveAppointment(appointmentId, updateBody(fieldsOf(current), status), current.version, token);
           room.dispatch({ type: "local.saved", appointment: saved });
           form.update(token, (f) => rebaseOnSave(f, f.base.values, saved));
           renewed();
@@ -121,7 +116,7 @@ export function useEditor(appointmentId: string, room: Room) {
     if (fencingToken === null) return;
     form.update(fencingToken, (current) => ({ ...current, values: current.base.values, errors: {} }));
     dropLocal();
-    session.clearError();
+    session.setError(null);
   };
 
   /** The draft of version `draft.baseVersion`, merged later against its own base values when
@@ -137,7 +132,7 @@ export function useEditor(appointmentId: string, room: Room) {
       const edit = form.edit;
       if (!conflict || !edit || fencingToken === null) return;
       // What was typed stays findable as the draft.
-      await saveDraft(appointmentId, draftOf(edit));
+      await lockd.api.saveDraft(appointmentId, draftOf(edit));
       refreshDraft();
       const values = toForm(conflict.theirs);
       form.update(fencingToken, () => ({ base: { version: conflict.theirs.version, values, exact: true }, values, errors: {} }));
@@ -182,15 +177,9 @@ export function useEditor(appointmentId: string, room: Room) {
   const { latest: lastForm } = form;
   useEffect(() => {
     const leave = () => {
-      const state = room.store.getState();
       const edit = lastForm();
-      const role = myRole(state, sessionId);
-      if (role === "holder" && state.lock) {
-        const unsaved = edit !== null && dirtyFields(edit).length > 0;
-        leaveOnPageHide(appointmentId, state.lock.fencingToken, unsaved ? draftOf(edit) : null);
-      } else if (role === "queued") {
-        leaveOnPageHide(appointmentId, null, null);
-      }
+      const unsaved = edit !== null && dirtyFields(edit).length > 0;
+      controller.leave(unsaved ? draftOf(edit) : null);
     };
     const onPageHide = () => {
       leave();
@@ -210,7 +199,7 @@ export function useEditor(appointmentId: string, room: Room) {
       window.removeEventListener("pageshow", onPageShow);
       leave();
     };
-  }, [appointmentId, room, lastForm, refreshDraft]);
+  }, [controller, room, lastForm, refreshDraft]);
 
   return { session, form, drafts, appointment, conflict, invalidAttempt, save, setStatus, discardChanges, restoreDraft, conflictLoadLatest, conflictKeepMine, chooseField, saveChosen };
 }

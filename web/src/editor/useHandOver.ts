@@ -3,19 +3,18 @@
 // dismiss it), and while they look away a badge in the tab's title and a system notification
 // where they allowed them; those two go as soon as they come back.
 
-import { useCallback, useEffect, useRef } from "react";
-import { useStore } from "zustand";
+import { useEffect, useRef } from "react";
+import { claimWindowMs, formatDuration } from "@lockd/client";
+import type { EditLockView } from "@lockd/react";
 import { isLooking, onComeBack } from "../lib/attention";
-import { formatDuration } from "../lib/lease";
 import { showSystemNotice } from "../lib/systemNotification";
 import { setTitleBadge } from "../lib/titleBadge";
-import { claimWindowMs } from "../live/room";
-import type { Room } from "../live/useRoom";
 
 export const TURN_BADGE = "Your turn";
 
-export function useHandOver(appointmentId: string, room: Room, appointmentTitle: string, onNoticeClick: () => void) {
-  const handOver = useStore(room.store, (s) => s.handOver);
+export function useHandOver(lock: Pick<EditLockView, "room" | "handOver" | "seenHandOver">, appointmentTitle: string, onNoticeClick: () => void) {
+  const { room, handOver, seenHandOver: seen } = lock;
+  const { appointmentId } = room;
   const token = handOver?.fencingToken ?? null;
 
   // The latest words and click handler, for an effect that runs once per hand-over.
@@ -53,8 +52,6 @@ export function useHandOver(appointmentId: string, room: Room, appointmentTitle:
     };
   }, [token, room, appointmentId]);
 
-  /** The person acted on it, dismissed it, or the page goes: the notice is done. */
-  const seen = useCallback(() => room.dispatch({ type: "local.handover_seen" }), [room]);
-
+  // `seen`: the person acted on it, dismissed it, or the page goes: the notice is done.
   return { handOver, seen };
 }

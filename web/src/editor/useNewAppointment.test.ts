@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api/client";
+import { ApiError } from "@lockd/client";
 import { problemOf } from "./useNewAppointment";
 
 describe("a refused create, at its field", () => {

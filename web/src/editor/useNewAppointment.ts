@@ -4,10 +4,9 @@
 
 import { useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { ApiError, describeError } from "../api/client";
-import { createAppointment, idempotencyKey } from "../api/endpoints";
+import { ApiError, describeError, idempotencyKey, type Appointment, type AppointmentWithLock, type NewAppointment } from "@lockd/client";
 import { queryKeys } from "../api/queryKeys";
-import type { Appointment, AppointmentWithLock, NewAppointment } from "../api/types";
+import { lockd } from "../lockd";
 import { changedFields } from "./editForm";
 import { fieldOfProblem, newAppointmentValues, toFields, validateForm, validateId, type FormValues } from "../lib/form";
 
@@ -104,9 +103,9 @@ export function useNewAppointment(onCreated: (appointment: Appointment) => void)
     setBusy(true);
     setProblem(null);
     try {
-      const created = await createAppointment(body, key);
+      const created = await lockd.api.createAppointment(body, key);
       keepTyped(null);
-      const row: AppointmentWithLock = { ...created, lock: null, queueLength: 0 };
+      const row: AppointmentWithLock = { ...created, lock: null, queueLength: 0, viewers: 0 };
       queryClient.setQueryData(queryKeys.appointment(created.id), row);
       void queryClient.invalidateQueries({ queryKey: queryKeys.appointments() });
       onCreated(created);

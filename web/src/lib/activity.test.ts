@@ -15,7 +15,7 @@ describe("activity in words", () => {
 
   it("names the saver: the server's name, a name seen here, else the id", () => {
     expect(saverName({ updatedBy: "carol", updatedByName: "Carol Diaz" }, {})).toBe("Carol Diaz");
-    expect(saverName({ updatedBy: "carol" }, { carol: "Carol D." })).toBe("Carol D.");
+    expect(saverName({ updatedBy: "carol", updatedByName: "" }, { carol: "Carol D." })).toBe("Carol D.");
     expect(saverName({ updatedBy: "carol", updatedByName: "" }, {})).toBe("carol");
   });
 

@@ -1,7 +1,7 @@
 // Who did what when, in words: "Editing since 10:42 · idle 3 min", "Last saved by Carol Diaz
 // at 10:51". Times in the browser's locale and zone; "now" on the cluster's clock.
 
-import type { Appointment, Lock } from "../api/types";
+import type { Appointment, Lock } from "@lockd/client";
 
 /** "10:42" (or "10:42 AM", as the locale writes it). */
 export function clockTime(iso: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AuditRecord, Person } from "../api/types";
+import type { AuditRecord, Person } from "@lockd/client";
 import { describeAudit } from "./auditWords";
 
 const person = (userId: string, name: string): Person => ({ userId, sessionId: `tab-${userId}`, name, email: `${userId}@x`, role: "user" });
@@ -7,6 +7,7 @@ const alice = person("alice", "Alice Martin");
 const carol = person("carol", "Carol Diaz");
 const record = (action: string, by: Person | null, from: Person | null, reason = ""): AuditRecord => ({
   seq: 1,
+  appointmentId: "demo-1",
   at: "2026-01-01T10:42:00Z",
   action,
   by,

@@ -1,8 +1,8 @@
 // An audit record in words, for people: names, not ids; what happened, not the action's code.
 
-import type { AuditRecord, Person } from "../api/types";
+import type { AuditRecord, Person } from "@lockd/client";
 
-const nameOf = (person: Person | null, fallback: string) => (person ? person.name || person.userId : fallback);
+const nameOf = (person: Person | null | undefined, fallback: string) => (person ? person.name || person.userId : fallback);
 
 /** Only a reason the admin wrote is quoted (older apps sent a stock one when none was given). */
 export function writtenReason(reason: string): string | null {

@@ -1,6 +1,6 @@
 // The appointment form's values: what the inputs hold, and the conversion to the API's fields.
 
-import type { AppointmentFields, AppointmentStatus, AppointmentUpdate } from "../api/types";
+import type { AppointmentFields, AppointmentStatus, AppointmentUpdate } from "@lockd/client";
 import { NEW_APPOINTMENT_MINUTES } from "./constants";
 import { fromLocalInput, toLocalInput } from "./format";
 
@@ -44,9 +44,14 @@ export function fieldsOf(appointment: AppointmentFields): AppointmentFields {
 }
 
 /** An update's body: every field, and the status when the server keeps one (an update replaces
- * them all, so the status is sent back as it is; a server without one refuses the field). */
-export function updateBody(fields: AppointmentFields, status: AppointmentStatus | undefined): AppointmentUpdate {
-  return status === undefined ? fields : { ...fields, status };
+ * them all, so the status is sent back as it is; a server without one refuses the field). The
+ * appointment's `status` is a string in the document; only the two an update takes are sent. */
+export function updateBody(fields: AppointmentFields, status: string | undefined): AppointmentUpdate {
+  return isStatus(status) ? { ...fields, status } : fields;
+}
+
+function isStatus(status: string | undefined): status is AppointmentStatus {
+  return status === "scheduled" || status === "cancelled";
 }
 
 /** A time kept as text (a draft) as the value of a datetime-local input: the input's own text

@@ -1,7 +1,7 @@
 // Finding an appointment in the list: words to search the title, client and location, and a
 // day. Pure, over the rows the list shows.
 
-import type { Appointment } from "../api/types";
+import type { Appointment } from "@lockd/client";
 
 export interface ListFilter {
   /** Words, each to be found in the title, client or location (any case, any accents). */

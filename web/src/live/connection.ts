@@ -1,8 +1,8 @@
 // The connection shown in the header: the socket of the page on screen, and the node serving us.
 
 import { create } from "zustand";
-import { clusterStatus } from "../api/endpoints";
-import type { ConnectionState } from "./socket";
+import type { ConnectionState } from "@lockd/client";
+import { lockd } from "../lockd";
 
 interface ConnectionStore extends ConnectionState {
   nodeId: number | null;
@@ -23,6 +23,6 @@ export const useConnection = create<ConnectionStore>((set) => ({
 export function reportConnection(state: ConnectionState): void {
   useConnection.getState().set(state);
   if (state.status === "open") {
-    clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId }), () => {});
+    lockd.api.clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId }), () => {});
   }
 }

@@ -1,10 +1,8 @@
 import { queryKeys } from "../api/queryKeys";
 import { useEffect, useRef, useState, type PointerEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
-import { useStore } from "zustand";
-import { describeError, ApiError } from "../api/client";
-import { getAppointment } from "../api/endpoints";
-import type { Lock } from "../api/types";
+import { ApiError, describeError, heldInOtherTab, holderAway, nameOf, promptBeforeExpiryMs, type Lock } from "@lockd/client";
+import { usePointerSender, useStoreValue } from "@lockd/react";
 import { useAuth } from "../auth";
 import { AppointmentForm } from "../components/AppointmentForm";
 import { Button } from "../components/Button";
@@ -16,27 +14,20 @@ import { useEditor } from "../editor/useEditor";
 import { useHandOver } from "../editor/useHandOver";
 import { HandOverToast } from "../components/HandOverToast";
 import { ConflictPanel } from "../components/ConflictPanel";
-import { promptBeforeExpiryMs } from "../lib/lease";
-import { heldInOtherTab, holderAway, nameOf } from "../live/room";
-import { sessionId } from "../api/session";
+import { lockd, sessionId } from "../lockd";
 import { formatWhen } from "../lib/format";
 import { lastSaved } from "../lib/activity";
 import { worthRestoring } from "../editor/editForm";
-import { PointerThrottle } from "../lib/pointerThrottle";
 import { anchorOf } from "../lib/pointerAnchor";
-import { useRemaining } from "../lib/useRemaining";
-import { lockDeadline } from "../lib/claim";
-import { serverClock } from "../lib/serverClock";
-import { useRoom } from "../live/useRoom";
+import { reportConnection } from "../live/connection";
 import { navigate } from "../router";
 import { AuditPanel } from "../components/AuditPanel";
 import { DraftBanner } from "../components/DraftBanner";
 
 export function AppointmentPage({ id }: { id: string }) {
   // The REST read tells a missing appointment from a slow socket, and shows data at once.
-  const initial = useQuery({ queryKey: queryKeys.appointment(id), queryFn: () => getAppointment(id) });
+  const initial = useQuery({ queryKey: queryKeys.appointment(id), queryFn: () => lockd.api.getAppointment(id) });
   const missing = initial.error instanceof ApiError && initial.error.status === 404;
-  const room = useRoom(id, !missing);
   if (missing) {
     return (
       <div className="rounded-xl border border-slate-200 bg-white p-6" role="alert">
@@ -47,37 +38,35 @@ export function AppointmentPage({ id }: { id: string }) {
       </div>
     );
   }
-  return <Editor id={id} room={room} fallbackError={initial.error ? describeError(initial.error) : null} />;
+  return <Editor id={id} fallbackError={initial.error ? describeError(initial.error) : null} />;
 }
 
-function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<typeof useRoom>; fallbackError: string | null }) {
+function Editor({ id, fallbackError }: { id: string; fallbackError: string | null }) {
   const profile = useAuth((s) => s.auth?.profile);
-  const editor = useEditor(id, room);
+  const editor = useEditor(id);
   const { session, form, drafts } = editor;
-  const synced = useStore(room.store, (s) => s.synced);
-  const viewers = useStore(room.store, (s) => s.viewers);
-  const announcement = useStore(room.store, (s) => s.announcement);
-  const names = useStore(room.store, (s) => s.names);
-  const away = useStore(room.store, (s) => holderAway(s, sessionId));
-  const otherTab = useStore(room.store, (s) => heldInOtherTab(s, { sessionId, userId: profile?.userId }));
+  const { room, synced } = session;
+  const viewers = useStoreValue(room.store, (s) => s.viewers);
+  const announcement = useStoreValue(room.store, (s) => s.announcement);
+  const names = useStoreValue(room.store, (s) => s.names);
+  const away = useStoreValue(room.store, (s) => holderAway(s, sessionId));
+  const otherTab = useStoreValue(room.store, (s) => heldInOtherTab(s, { sessionId, userId: profile?.userId }));
   // A lock handed over and not started yet counts down its claim window, not its lease.
-  const remaining = useRemaining(lockDeadline(session.lock));
+  const remaining = session.remainingMs;
   // The grant an admin is about to take over, as shown when they asked.
   const [takeoverFrom, setTakeoverFrom] = useState<Lock | null>(null);
   const [draftDismissedAt, setDraftDismissedAt] = useState<string | null>(null);
   const [auditOpen, setAuditOpen] = useState(false);
   const [cancelAsked, setCancelAsked] = useState(false);
-  const roomIndex = useStore(room.store, (s) => s.index);
+  const roomIndex = useStoreValue(room.store, (s) => s.index);
   const formBox = useRef<HTMLDivElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
-  const [throttle] = useState(
-    () =>
-      new PointerThrottle({
-        move: (x, y) => room.socket.send({ type: "pointer", x, y }),
-        leave: () => room.socket.send({ type: "pointerLeave" }),
-      }),
-  );
-  useEffect(() => () => throttle.cancel(), [throttle]);
+  const pointer = usePointerSender(id);
+  // The header's indicator follows this page's socket.
+  useEffect(() => {
+    reportConnection(room.connection.getState());
+    return room.connection.subscribe(reportConnection);
+  }, [room]);
 
   const holding = session.role === "holder";
   // Holding and started: a lock handed over waits for the person before the form is theirs.
@@ -87,10 +76,10 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
   /** "Start editing" on the turn's notice (in the page or the system's): the person starts. */
   const startTurn = () => {
     if (session.claiming) void session.confirmClaim();
-    room.dispatch({ type: "local.handover_seen" });
+    session.seenHandOver();
     focusTitle();
   };
-  const turn = useHandOver(id, room, appointment?.title ?? "", startTurn);
+  const turn = useHandOver(session, appointment?.title ?? "", startTurn);
   const promptOpen =
     editing &&
     remaining !== null &&
@@ -142,7 +131,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
     const box = formBox.current;
     if (!box) return;
     const anchor = anchorOf(box, event.clientX, event.clientY);
-    if (anchor) throttle.move(anchor.x, anchor.y);
+    if (anchor) pointer.move(anchor.x, anchor.y);
     session.activity();
   };
 
@@ -180,7 +169,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
           <p className="text-sm text-slate-600">
             {formatWhen(appointment.startsAt, appointment.endsAt)} · <span data-testid="version">version {appointment.version}</span>
             {" · "}
-            <span data-testid="last-saved">{lastSaved(appointment, names, serverClock.now())}</span>
+            <span data-testid="last-saved">{lastSaved(appointment, names, lockd.clock.now())}</span>
             {isAdmin && (
               <>
                 {" · "}
@@ -265,7 +254,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         ref={formBox}
         className={`relative rounded-xl border bg-white p-5 shadow-sm transition-colors ${holding ? "border-indigo-300" : "border-slate-200"}`}
         onPointerMove={onPointerMove}
-        onPointerLeave={() => throttle.leave()}
+        onPointerLeave={pointer.leave}
         data-testid="form-box"
       >
         <AppointmentForm
@@ -281,7 +270,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
           onActivity={session.activity}
           readOnlyReason={readOnlyReason}
         />
-        <PointerLayer store={room.store} formBox={formBox} />
+        <PointerLayer appointmentId={id} formBox={formBox} />
       </div>
 
       <p className="sr-only" aria-live="polite" data-testid="announcer">
@@ -294,7 +283,7 @@ function Editor({ id, room, fallbackError }: { id: string; room: ReturnType<type
         busy={session.busy === "takeover"}
         onClose={() => setTakeoverFrom(null)}
         onConfirm={(reason) => {
-          if (takeoverFrom) void session.requestControl(takeoverFrom, reason).finally(() => setTakeoverFrom(null));
+          if (takeoverFrom) void session.takeover(takeoverFrom, reason).finally(() => setTakeoverFrom(null));
         }}
       />
       <CancelAppointmentDialog

@@ -1,26 +1,20 @@
 import { queryKeys } from "../api/queryKeys";
 import { useEffect, useReducer, useRef, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { listAppointments } from "../api/endpoints";
-import { describeError } from "../api/client";
-import type { ListMessage } from "../api/types";
+import { describeError, emptyList, mergeRow, reduceList, viewersOf, type ListMessage } from "@lockd/client";
 import { useAuth } from "../auth";
+import { lockd } from "../lockd";
 import { AppLink } from "../components/AppLink";
 import { AppointmentRow } from "../components/AppointmentRow";
 import { ListFilterBar } from "../components/ListFilterBar";
 import { reportConnection } from "../live/connection";
-import { emptyList, mergeRow, reduceList, viewersOf } from "../live/list";
-import { LiveSocket } from "../live/socket";
-import { socketProtocols, socketUrl } from "../live/urls";
 import { NEW_PATH, TAKEOVERS_PATH } from "../router";
 import { lastSaved } from "../lib/activity";
 import { dayOptions, filterFromSearch, matchesFilter, noFilter, searchOfFilter, type ListFilter } from "../lib/listFilter";
-import { serverClock } from "../lib/serverClock";
 
 export function ListPage() {
   const queryClient = useQueryClient();
-  const query = useQuery({ queryKey: queryKeys.appointments(), queryFn: listAppointments });
-  const refresh = useAuth((s) => s.refresh);
+  const query = useQuery({ queryKey: queryKeys.appointments(), queryFn: () => lockd.api.listAppointments() });
   const profile = useAuth((s) => s.auth?.profile);
   const [live, dispatch] = useReducer(reduceList, emptyList);
   const [filter, setFilter] = useState<ListFilter>(() => filterFromSearch(window.location.search));
@@ -37,9 +31,7 @@ export function ListPage() {
   }, [loaded]);
 
   useEffect(() => {
-    const socket = new LiveSocket<ListMessage>({
-      url: () => socketUrl("/updates"),
-      protocols: socketProtocols,
+    const socket = lockd.openSocket<ListMessage>("/updates", {
       onMessage: (message) => {
         if (message.type === "pong" || message.type === "error" || message.type === "pointer" || message.type === "presence") return;
         // A new appointment: the REST list has its fields.
@@ -49,11 +41,10 @@ export function ListPage() {
         dispatch(message);
       },
       onStatus: reportConnection,
-      onAuthExpired: refresh,
     });
     socket.start();
     return () => socket.stop();
-  }, [queryClient, refresh]);
+  }, [queryClient]);
 
   if (query.isPending) return <p className="text-sm text-slate-500">Loading appointments…</p>;
   if (query.isError)
@@ -65,7 +56,7 @@ export function ListPage() {
   const appointments = query.data.appointments.map((a) => mergeRow(a, live.rows[a.id])).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
   // Savers named by id only (older servers): the names this page saw, and this person's own.
   const names = profile ? { ...live.names, [profile.userId]: profile.name } : live.names;
-  const nowMs = serverClock.now();
+  const nowMs = lockd.clock.now();
   const shown = appointments.filter((a) => matchesFilter(a, filter));
   return (
     <section aria-labelledby="list-title">

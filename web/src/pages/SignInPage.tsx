@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { describeError } from "../api/client";
+import { describeError } from "@lockd/client";
 import { idpHost, signInChoice } from "../api/authConfig";
 import { DEMO_PROFILES, type DemoProfile } from "../api/session";
 import { useAuth } from "../auth";

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from "react";
 import { useQuery } from "@tanstack/react-query";
-import { describeError } from "../api/client";
-import { listAppointments, recentAudit } from "../api/endpoints";
+import { describeError } from "@lockd/client";
+import { lockd } from "../lockd";
 import { queryKeys } from "../api/queryKeys";
 import { useAuth } from "../auth";
 import { AppLink } from "../components/AppLink";
@@ -16,12 +16,12 @@ export function TakeoversPage() {
   const heading = useRef<HTMLHeadingElement>(null);
   const takeovers = useQuery({
     queryKey: queryKeys.recentAudit("taken_over"),
-    queryFn: () => recentAudit("taken_over", RECENT_TAKEOVERS_MAX),
+    queryFn: () => lockd.api.recentAudit("taken_over", RECENT_TAKEOVERS_MAX),
     enabled: isAdmin,
     refetchOnMount: "always",
   });
   // The appointments' titles, to name each link.
-  const appointments = useQuery({ queryKey: queryKeys.appointments(), queryFn: listAppointments, enabled: isAdmin });
+  const appointments = useQuery({ queryKey: queryKeys.appointments(), queryFn: () => lockd.api.listAppointments(), enabled: isAdmin });
   useEffect(() => heading.current?.focus(), []);
   const titles = new Map(appointments.data?.appointments.map((a) => [a.id, a.title]));
 
