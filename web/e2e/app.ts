@@ -2,7 +2,7 @@
 
 import { expect, test, type Browser, type BrowserType, type LaunchOptions, type Locator, type Page } from "@playwright/test";
 import { join } from "node:path";
-import { devToken, screenshotDir, startCluster, type Cluster, type ClusterOptions } from "./cluster";
+import { devToken, nth, screenshotDir, startCluster, type Cluster, type ClusterOptions } from "./cluster";
 
 /** A cluster for the whole spec file: started before its first test, stopped after its last.
  * Call the returned function inside a test to reach it. */
@@ -73,6 +73,14 @@ export async function signedInAs(browser: Browser, url: string, profile: { userI
   await page.goto("/");
   await expect(page.getByTestId("current-user")).toBeVisible();
   return { name: profile.name, page };
+}
+
+/** The latest record of an appointment's audit trail, read as an admin through the node at `url`. */
+export async function lastAuditRecord(url: string, appointmentId: string): Promise<{ action: string; by?: { userId: string } | null; from?: { userId: string } | null }> {
+  const token = await devToken(url, { userId: "carol", name: "Carol Diaz", email: "carol@example.com", role: "admin" });
+  const answer = await fetch(`${url}/appointments/${appointmentId}/audit`, { headers: { Authorization: `Bearer ${token}` } });
+  const audit = (await answer.json()) as { records: { action: string; by?: { userId: string } | null; from?: { userId: string } | null }[] };
+  return nth(audit.records, audit.records.length - 1);
 }
 
 export async function openAppointment(person: Person, id: string): Promise<void> {

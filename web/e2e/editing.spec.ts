@@ -2,11 +2,11 @@
 // in their own browser context, connected to different nodes.
 
 import { expect, test } from "@playwright/test";
-import { devToken, nth, screenshotDir } from "./cluster";
+import { screenshotDir } from "./cluster";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { animatedPng } from "./apng";
-import { boxOf, clusterForFile, expectAllDisabled, expectAllEnabled, openAppointment, shot, signedIn, type Person } from "./app";
+import { boxOf, clusterForFile, expectAllDisabled, expectAllEnabled, lastAuditRecord, openAppointment, shot, signedIn, type Person } from "./app";
 
 // A long disconnect grace: when a closed tab's lock frees at once, the tab's own keepalive
 // release did it, not the server noticing the socket is gone.
@@ -180,11 +180,7 @@ test("edit locks, live viewers, pointers, takeover, drafts, conflicts, the queue
     await bob.page.close();
     // The server would only drop the lock after 120 s (the grace): this is the tab's release.
     await expect(alice.page.getByTestId("lock-panel")).toContainText("No one is editing", { timeout: 10_000 });
-    const token = await devToken(node3, { userId: "carol", name: "Carol Diaz", email: "carol@example.com", role: "admin" });
-    const audit = (await (await fetch(`${node3}/appointments/demo-1/audit`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
-      records: { action: string; by?: { userId: string } | null; from?: { userId: string } | null }[];
-    };
-    const last = nth(audit.records, audit.records.length - 1);
+    const last = await lastAuditRecord(node3, "demo-1");
     expect(last.action).toBe("released");
     expect(last.by?.userId ?? last.from?.userId).toBe("bob");
   });

@@ -3,7 +3,8 @@
 // registry cache), type-checks and builds the example `examples/locked-form`, served from its
 // own origin against a real 3-node cluster that allows it (`--cors-origins`). Two people: one
 // takes the lock and types, the other sees who, cannot type, and sees the first one's pointer;
-// then the first one's node dies and the client fails over to the next node.
+// then the first one's node dies and the client fails over to the next node; a closed tab
+// releases its lock at once.
 
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { boxOf } from "./app";
+import { boxOf, lastAuditRecord } from "./app";
 import { startCluster, type Cluster } from "./cluster";
 
 const web = resolve(import.meta.dirname, "..");
@@ -35,7 +36,8 @@ test.beforeAll(async () => {
   npm(project, ["run", "build"]);
   server = await serve(join(project, "dist"));
   origin = `http://127.0.0.1:${port(server)}`;
-  cluster = await startCluster({ extraArgs: ["--cors-origins", origin] });
+  // A long disconnect grace: a closed tab's lock that frees at once was freed by the tab.
+  cluster = await startCluster({ disconnectGraceMs: 120_000, extraArgs: ["--cors-origins", origin] });
 });
 
 test.afterAll(async () => {
@@ -88,6 +90,16 @@ test("a fresh project's locked form: the holder types, the other watches their n
     }).toPass({ timeout: 60_000 });
     await expect(alice.getByLabel("Title")).toBeDisabled();
     await expect(bob.getByRole("button", { name: "Edit" })).toBeEnabled();
+  });
+
+  await test.step("Bob takes it and closes his tab: released at once by the tab, fenced by his token", async () => {
+    await bob.getByRole("button", { name: "Edit" }).click();
+    await expect(alice.getByTestId("holder")).toHaveText("Bob is editing");
+    await bob.close();
+    await expect(alice.getByTestId("holder")).toHaveText("Nobody is editing", { timeout: 10_000 });
+    const last = await lastAuditRecord(n2, "demo-2");
+    expect(last.action).toBe("released");
+    expect(last.by?.userId ?? last.from?.userId).toBe("bob");
   });
 });
 

@@ -22,7 +22,8 @@ export interface Conflict {
 }
 
 export function useEditor(appointmentId: string) {
-  const session = useEditLock(appointmentId);
+  // The page's own leave (below) keeps unsaved text as a draft before the release.
+  const session = useEditLock(appointmentId, { leaveOnPageHide: false });
   const { room, controller } = session;
   const appointment = useStoreValue(room.store, (s) => s.appointment);
   const holding = session.role === "holder";

@@ -131,4 +131,15 @@ describe("EditLock", () => {
     editLock.leave(draft);
     expect(log).toEqual(["leave 7 with draft", "leave null no draft"]);
   });
+
+  it("leaves when the page goes, until told to stop", () => {
+    const { editLock, snapshot, log } = harness();
+    const page = new EventTarget();
+    snapshot(lock(me, 7));
+    const stop = editLock.leaveOnPageHide(page);
+    page.dispatchEvent(new Event("pagehide"));
+    stop();
+    page.dispatchEvent(new Event("pagehide"));
+    expect(log).toEqual(["leave 7 no draft"]);
+  });
 });

@@ -170,6 +170,16 @@ export class EditLock {
     this.room.dispatch({ type: "local.granted", lock });
   }
 
+  /** Leaves (`leave()`, no draft) when the page goes (`pagehide`: a closed tab, a navigation
+   * away), until the returned function is called. An app that keeps unsaved text as a draft
+   * calls `leave(draft)` from its own `pagehide` instead. `target`: the window (a fake in tests). */
+  leaveOnPageHide(target: Pick<EventTarget, "addEventListener" | "removeEventListener"> | undefined = pageEvents()): () => void {
+    if (!target) return () => {};
+    const onPageHide = () => this.leave();
+    target.addEventListener("pagehide", onPageHide);
+    return () => target.removeEventListener("pagehide", onPageHide);
+  }
+
   /** The page goes: release this tab's grant (fenced) with `draft` kept first, or leave the
    * queue. Sent so as to outlive the page; the server frees the lock on disconnect anyway. */
   leave(draft: DraftBody | null = null): void {
@@ -178,4 +188,10 @@ export class EditLock {
     if (role === "holder" && state.lock) this.calls.leaveOnPageHide(this.appointmentId, state.lock.fencingToken, draft);
     else if (role === "queued") this.calls.leaveOnPageHide(this.appointmentId, null, null);
   }
+}
+
+/** The window's page events, where there is a window. */
+function pageEvents(): Pick<EventTarget, "addEventListener" | "removeEventListener"> | undefined {
+  const page = globalThis as Partial<EventTarget>;
+  return page.addEventListener && page.removeEventListener ? (page as EventTarget) : undefined;
 }

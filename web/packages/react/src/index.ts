@@ -2,7 +2,7 @@
 // bundlers keep only what an app uses ("sideEffects": false).
 
 export { LockdProvider, useLockdClient } from "./context";
-export { useEditLock, type Busy, type EditLockView } from "./useEditLock";
+export { useEditLock, type Busy, type EditLockOptions, type EditLockView } from "./useEditLock";
 export { usePresence, type Presence } from "./usePresence";
 export { useFollowingPointers, usePointerSender, type FollowedPointer, type PointerSender } from "./usePointers";
 export { FollowingPointers, type FollowingPointersProps } from "./FollowingPointers";

@@ -78,12 +78,22 @@ export interface EditLockView {
   seenHandOver: () => void;
 }
 
-export function useEditLock(appointmentId: string, { enabled = true }: { enabled?: boolean } = {}): EditLockView {
+export interface EditLockOptions {
+  /** Connect to the room (default true). */
+  enabled?: boolean;
+  /** Release this tab's lock, or its place in the queue, when the page goes (default true).
+   * An app that keeps unsaved text as a draft first turns it off and calls
+   * `controller.leave(draft)` from its own `pagehide`. */
+  leaveOnPageHide?: boolean;
+}
+
+export function useEditLock(appointmentId: string, { enabled = true, leaveOnPageHide = true }: EditLockOptions = {}): EditLockView {
   const client = useLockdClient();
   const controller = useMemo(() => client.lock(appointmentId), [client, appointmentId]);
   const { room } = controller;
   useEffect(() => (enabled ? room.retain() : undefined), [room, enabled]);
   useEffect(() => controller.keepAlive(), [controller]);
+  useEffect(() => (leaveOnPageHide ? controller.leaveOnPageHide() : undefined), [controller, leaveOnPageHide]);
 
   const lock = useStoreValue(room.store, (s) => s.lock);
   const queue = useStoreValue(room.store, (s) => s.queue);
