@@ -15,6 +15,13 @@ import type { TokenSource } from "./token";
 import type { AppointmentUpdate, DraftBody, NewAppointment } from "./types";
 
 type DevLogin = paths["/auth/dev-login"]["post"]["requestBody"]["content"]["application/json"];
+type AuditQuery = NonNullable<paths["/audit"]["get"]["parameters"]["query"]>;
+type IfMatch = NonNullable<NonNullable<paths["/appointments/{id}"]["put"]["parameters"]["header"]>["If-Match"]>;
+
+/** `If-Match` carries the version the save is based on. On the wire every header is text; the
+ * document has typed it both as a number and as the `ETag`'s text, so it is sent as text and
+ * typed as the document says. */
+const ifMatch = (version: number) => String(version) as unknown as IfMatch;
 
 export interface ApiOptions {
   pool: NodePool;
@@ -84,7 +91,7 @@ export class LockdApi implements LockCalls {
     const key = idempotencyKey();
     return this.send((headers) =>
       this.http.PUT("/appointments/{id}", {
-        params: { path: path(id), header: { ...this.write(key), "If-Match": version, "X-Fencing-Token": fencingToken } },
+        params: { path: path(id), header: { ...this.write(key), "If-Match": ifMatch(version), "X-Fencing-Token": fencingToken } },
         body,
         headers,
       }),
@@ -159,7 +166,7 @@ export class LockdApi implements LockCalls {
   }
 
   /** The latest lock events of one `action` across the cluster, newest first (admins). */
-  recentAudit(action: string, limit: number) {
+  recentAudit(action: NonNullable<AuditQuery["action"]>, limit: number) {
     return this.send((headers) => this.http.GET("/audit", { params: { query: { action, limit } }, headers }));
   }
 
