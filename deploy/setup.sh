@@ -53,3 +53,20 @@ lockd_web_install() {
         cp web/package-lock.json "$stamp"
     fi
 }
+
+# Schemathesis for the contract test (node/tests/contract.rs), pinned in
+# deploy/python/requirements.txt, in a virtualenv of its own; reinstalled only when the pins
+# change. The test finds it through LOCKD_SCHEMATHESIS.
+lockd_schemathesis_install() {
+    command -v python3 >/dev/null 2>&1 || lockd_apt_install python3
+    python3 -c 'import venv, ensurepip' 2>/dev/null || lockd_apt_install python3-venv
+    local venv="$HOME/.cache/lockd/venv"
+    local stamp="$venv/.lockd-installed"
+    if [ ! -f "$stamp" ] || ! cmp -s deploy/python/requirements.txt "$stamp"; then
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r deploy/python/requirements.txt
+        cp deploy/python/requirements.txt "$stamp"
+    fi
+    export LOCKD_SCHEMATHESIS="$venv/bin/schemathesis"
+}

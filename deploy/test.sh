@@ -38,8 +38,10 @@ clippy() {
     cargo clippy --workspace --all-targets --locked -- -D warnings
 }
 stage "clippy" clippy
-# The real-process identity tests run the test IdP from web/e2e/idp (npm's oidc-provider).
+# The real-process identity tests run the test IdP from web/e2e/idp (npm's oidc-provider);
+# the contract test runs Schemathesis (PyPI, pinned) against a live node.
 lockd_web_install
+lockd_schemathesis_install
 # --show-output: the simulation's report (seeds, faults, operations checked) shows on success too.
 stage "cargo test" cargo test --workspace --locked --no-fail-fast -- --show-output
 web_unit() {

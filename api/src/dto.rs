@@ -3,6 +3,8 @@
 
 use lockd_raft::sm;
 use serde::{Deserialize, Serialize};
+
+use crate::problem::Problem;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
@@ -279,6 +281,7 @@ impl From<DraftText> for sm::DraftText {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DraftInput {
+    #[serde(deserialize_with = "integral::u64")]
     pub base_version: u64,
     #[serde(default)]
     pub title: String,
@@ -362,13 +365,18 @@ pub enum StatusInput {
 }
 
 impl AppointmentInput {
-    pub fn into_fields(self) -> Result<sm::AppointmentFields, String> {
-        crate::text::check_single_line("title", &self.title)?;
-        crate::text::check_single_line("client", &self.client)?;
-        crate::text::check_single_line("location", &self.location)?;
+    /// The core's fields, or why not: 400 for what the API document states (lengths,
+    /// characters, the time format), 422 for its rules in words (a title not blank, times
+    /// from 1970 on and in order).
+    pub fn into_fields(self) -> Result<sm::AppointmentFields, Problem> {
+        for (what, value) in [("title", &self.title), ("client", &self.client), ("location", &self.location)] {
+            crate::text::check_single_line(what, value).map_err(Problem::invalid_input)?;
+        }
+        let starts_at_ms = parse_time("startsAt", &self.starts_at)?;
+        let ends_at_ms = parse_time("endsAt", &self.ends_at)?;
         let fields = sm::AppointmentFields {
-            starts_at_ms: parse_rfc3339("startsAt", &self.starts_at)?,
-            ends_at_ms: parse_rfc3339("endsAt", &self.ends_at)?,
+            starts_at_ms,
+            ends_at_ms,
             title: self.title,
             client: self.client,
             location: self.location,
@@ -378,9 +386,30 @@ impl AppointmentInput {
                 StatusInput::Cancelled => sm::AppointmentStatus::Cancelled,
             },
         };
-        fields.validate()?;
-        Ok(fields)
+        let Err(refused) = fields.validate() else { return Ok(fields) };
+        // The core checks bounds and the rules in words together. Asked again with the rules
+        // in words kept (a title of as many visible characters, times in order), it tells
+        // whether the request broke the document (400) or only those rules (422).
+        let mut shaped = fields.clone();
+        shaped.title = fields.title.chars().map(|c| if c.is_control() { c } else { 'x' }).collect();
+        if shaped.title.is_empty() {
+            // An empty title breaks the document (`minLength`), not only a rule in words.
+            return Err(Problem::invalid_input(refused));
+        }
+        shaped.ends_at_ms = shaped.starts_at_ms.saturating_add(1);
+        match shaped.validate() {
+            Ok(()) => Err(Problem::unprocessable(refused)),
+            Err(e) => Err(Problem::invalid_input(e)),
+        }
     }
+}
+
+/// An RFC 3339 time (400 if it is not one) from 1970 on (422 if earlier).
+fn parse_time(what: &str, value: &str) -> Result<u64, Problem> {
+    let t = OffsetDateTime::parse(value, &Rfc3339)
+        .map_err(|_| Problem::invalid_input(format!("{what} must be an RFC 3339 time")))?;
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| Problem::unprocessable(format!("{what} must be from 1970 on")))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -388,6 +417,7 @@ impl AppointmentInput {
 pub struct AcquireInput {
     #[serde(default)]
     pub wait: bool,
+    #[serde(default, deserialize_with = "integral::option_u64")]
     pub ttl_ms: Option<u64>,
 }
 
@@ -396,6 +426,7 @@ pub struct AcquireInput {
 pub struct TakeoverInput {
     #[serde(default)]
     pub reason: String,
+    #[serde(default, deserialize_with = "integral::option_u64")]
     pub expected_fencing_token: Option<u64>,
 }
 
@@ -414,7 +445,9 @@ pub struct HeartbeatInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContinueHereInput {
     /// Only if the lock is still this grant (409 `takeover_conflict` otherwise).
+    #[serde(default, deserialize_with = "integral::option_u64")]
     pub expected_fencing_token: Option<u64>,
+    #[serde(default, deserialize_with = "integral::option_u64")]
     pub ttl_ms: Option<u64>,
 }
 
@@ -452,9 +485,52 @@ pub struct LockStatus {
     pub server_time: String,
 }
 
+/// Whole numbers in request bodies as JSON Schema (and so the API document) counts them:
+/// `5.0` is the integer 5. serde alone refuses it, and a client's JSON library may write it.
+pub mod integral {
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    /// 2^64, the first float past `u64::MAX`.
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+
+    fn whole(number: serde_json::Number) -> Option<u64> {
+        number
+            .as_u64()
+            .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && (0.0..U64_END).contains(f)).map(|f| f as u64))
+    }
+
+    pub fn u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        let number = serde_json::Number::deserialize(deserializer)?;
+        whole(number.clone()).ok_or_else(|| D::Error::custom(format!("{number} is not a whole number from 0")))
+    }
+
+    pub fn option_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+        match Option::<serde_json::Number>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(number) => whole(number.clone())
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number from 0"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        let parse = |json: &str| serde_json::from_str::<AcquireInput>(json).map(|a| a.ttl_ms);
+        assert_eq!(parse(r#"{"ttlMs": 6000}"#).unwrap(), Some(6000));
+        assert_eq!(parse(r#"{"ttlMs": 6000.0}"#).unwrap(), Some(6000));
+        assert_eq!(parse(r#"{"ttlMs": null}"#).unwrap(), None);
+        assert_eq!(parse("{}").unwrap(), None);
+        for bad in
+            [r#"{"ttlMs": 6000.5}"#, r#"{"ttlMs": -1}"#, r#"{"ttlMs": 1.8446744073709552e19}"#, r#"{"ttlMs": "6"}"#]
+        {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn times_round_trip_through_rfc3339_in_utc() {

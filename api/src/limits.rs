@@ -28,6 +28,12 @@ pub const DEV_TOKEN_TTL_SECS: u64 = 12 * 60 * 60;
 pub const LOCK_TTL_MS_DEFAULT: u64 = 5 * 60 * 1_000;
 /// Default lease of a place in a wait queue; the client renews it with heartbeats.
 pub const WAITER_TTL_MS_DEFAULT: u64 = 60 * 1_000;
+/// A node being added must accept a connection on its peer port within this (one that was
+/// just started has this long to open it).
+pub const MEMBER_PROBE_TIMEOUT_MS: u64 = 5_000;
+/// A node being added gets this long to catch up as a learner before it is made a voter; a
+/// large log's snapshot over a slow link may need more: then the operator adds it again.
+pub const MEMBER_CATCH_UP_MS_MAX: u64 = 60_000;
 /// Audit records one request returns.
 pub const AUDIT_PAGE_MAX: usize = 256;
 /// A client gets this long to send a request's head; a kept-alive connection waiting for its

@@ -33,6 +33,13 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, "invalid_input", detail)
     }
 
+    /// The request fits the API document but breaks a rule the document states in words only
+    /// (an end after the start, a title that is not blank): 422, so that 400 keeps meaning
+    /// "the request breaks the document".
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+    }
+
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
     }

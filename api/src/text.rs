@@ -38,6 +38,33 @@ pub fn display_text(value: &str, chars_max: usize) -> String {
     value.chars().filter(|c| !is_refused(*c) && !c.is_control()).take(chars_max).collect::<String>().trim().to_owned()
 }
 
+/// The characters a single-line field refuses, as ranges over the code space, for the
+/// OpenAPI document's patterns: [`check_single_line`]'s and the core's control characters.
+pub fn single_line_refused_ranges() -> Vec<(char, char)> {
+    ranges_where(|c| is_refused(c) || c.is_control())
+}
+
+/// The characters the core refuses in multi-line text (controls but tab and line feed).
+pub fn multi_line_refused_ranges() -> Vec<(char, char)> {
+    ranges_where(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// The characters the core refuses in any text it bounds (drafts keep the rest as typed).
+pub fn control_ranges() -> Vec<(char, char)> {
+    ranges_where(char::is_control)
+}
+
+fn ranges_where(refused: impl Fn(char) -> bool) -> Vec<(char, char)> {
+    let mut ranges: Vec<(char, char)> = Vec::new();
+    for c in (0..=char::MAX as u32).filter_map(char::from_u32).filter(|c| refused(*c)) {
+        match ranges.last_mut() {
+            Some((_, end)) if u32::from(*end) + 1 == u32::from(c) => *end = c,
+            _ => ranges.push((c, c)),
+        }
+    }
+    ranges
+}
+
 fn is_refused(c: char) -> bool {
     match c.general_category() {
         GeneralCategory::Format => c != ZERO_WIDTH_JOINER && c != ZERO_WIDTH_NON_JOINER,

@@ -250,7 +250,8 @@ async fn bad_input_is_refused_with_problem_json_and_changes_nothing() {
             alice.request(&http, Method::POST, cluster.url(node, "/appointments")).json(&json!({
                 "title": "x", "startsAt": "2030-01-01T10:00:00Z", "endsAt": "2030-01-01T09:00:00Z"
             })),
-            400,
+            // Fits the API document, breaks a rule it states in words (ADR 28).
+            422,
             "invalid_input",
         ),
     ];
@@ -283,8 +284,16 @@ async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter_then_is_removed(
     let created = admin.request(&http, Method::POST, cluster.url(leader, "/appointments")).json(&appointment("join-1"));
     assert_eq!(created.send().await.unwrap().status(), 201);
 
+    // Before the new node listens, the leader refuses to add it: it would retry it for ever.
+    let joiner_id = cluster.nodes.len() as u64 + 1;
+    let not_started = json!({ "nodeId": joiner_id, "raftAddr": "127.0.0.1:1", "httpAddr": "127.0.0.1:2" });
+    let early = admin.request(&http, Method::POST, cluster.url(leader, "/cluster/members")).json(&not_started);
+    let (status, problem) = json_of(early.send().await.unwrap()).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("member_unreachable")), "{problem}");
+
     let joiner = cluster.spawn_joiner();
     let node = &cluster.nodes[joiner];
+    assert_eq!(node.id, joiner_id);
     let body = json!({ "nodeId": node.id, "raftAddr": node.raft, "httpAddr": node.http });
     let follower = (leader + 1) % 3;
     let misdirected = admin.request(&http, Method::POST, cluster.url(follower, "/cluster/members")).json(&body);

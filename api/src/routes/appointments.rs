@@ -113,7 +113,7 @@ pub async fn create(
         Some(id) => checked_id(id)?,
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let fields = input.into_fields().map_err(Problem::invalid_input)?;
+    let fields = input.into_fields()?;
     let op = Op::CreateAppointment { actor, appointment_id, fields };
     let applied = state.node.submit(request_id(&headers)?, op).await?;
     match applied_or_problem(&state, applied.response)? {
@@ -137,8 +137,8 @@ pub async fn create(
     params(
         ("id" = String, Path, description = "Appointment id"),
         WriteHeaders,
-        ("X-Fencing-Token" = Option<u64>, Header, description = "The lock's fencing token"),
-        ("If-Match" = Option<u64>, Header, description = "The appointment version the change is based on"),
+        ("X-Fencing-Token" = u64, Header, description = "The lock's fencing token"),
+        ("If-Match" = String, Header, description = "The appointment version the change is based on, as the ETag gives it (`\"7\"`) or bare (`7`)"),
     ),
     request_body = crate::dto::AppointmentInput,
     security(("bearer" = [])),
@@ -148,6 +148,7 @@ pub async fn create(
         (status = 401, response = problems::Unauthenticated),
         (status = 409, description = "not_holder, stale_token or version_conflict (with the current appointment)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 404, response = problems::NoSuchAppointment),
+        (status = 428, description = "No If-Match: a save must say which version it changes", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = problems::NoLeader),
     ),
 )]
@@ -164,9 +165,9 @@ pub async fn update(
     let fencing_token =
         fencing_token_header(&headers)?.ok_or_else(|| Problem::invalid_input("send X-Fencing-Token: <token>"))?;
     if input.id.as_ref().is_some_and(|body_id| *body_id != appointment_id) {
-        return Err(Problem::invalid_input("the body may not change the id"));
+        return Err(Problem::unprocessable("the body may not change the id"));
     }
-    let fields = input.into_fields().map_err(Problem::invalid_input)?;
+    let fields = input.into_fields()?;
     let op = Op::UpdateAppointment { actor, appointment_id, fencing_token, expected_version, fields };
     let applied = state.node.submit(request_id(&headers)?, op).await?;
     match applied_or_problem(&state, applied.response)? {

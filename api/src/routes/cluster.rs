@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::JsonBody;
-use crate::AppState;
 use crate::auth::Identity;
 use crate::problem::Problem;
 use crate::problem::responses as problems;
+use crate::{AppState, limits};
 
 #[utoipa::path(
     get,
@@ -97,6 +97,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddMember {
+    #[serde(deserialize_with = "crate::dto::integral::u64")]
     pub node_id: u64,
     pub raft_addr: String,
     pub http_addr: String,
@@ -114,7 +115,11 @@ pub struct AddMember {
         (status = 200, description = "Added and promoted to voter", body = Object),
         (status = 401, response = problems::Unauthenticated),
         (status = 403, response = problems::Forbidden),
+        (status = 409, description = "already_exists: that node is already a voter", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 421, response = problems::NotLeader),
+        (status = 422, description = "An address that is not host:port (`invalid_input`), or nothing answers at raftAddr (`member_unreachable`)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "membership_change_failed", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 504, description = "member_not_caught_up: the new node did not catch up in time; it stays a learner", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ),
 )]
 pub async fn add_member(
@@ -127,19 +132,34 @@ pub async fn add_member(
     }
     for addr in [&input.raft_addr, &input.http_addr] {
         lockd_raft::types::check_member_addr(addr)
-            .map_err(|e| Problem::invalid_input(format!("raftAddr and httpAddr must be host:port: {e}")))?;
+            .map_err(|e| Problem::unprocessable(format!("raftAddr and httpAddr must be host:port: {e}")))?;
     }
     let s = state.node.status();
     require_leader(&s)?;
     if s.nodes.contains_key(&input.node_id) && s.voters.contains(&input.node_id) {
         return Err(Problem::new(StatusCode::CONFLICT, "already_exists", "that node id is already a voter"));
     }
+    // A learner nobody answers for would be retried for ever, and this request would wait for
+    // it to catch up for ever: the new node must be listening on its peer port first.
+    answers(&input.raft_addr).await.map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "member_unreachable",
+            format!("nothing answers at raftAddr {}: {e}; start the node first", input.raft_addr),
+        )
+    })?;
     let info = NodeInfo { raft_addr: input.raft_addr, http_addr: input.http_addr };
-    state
-        .node
-        .add_member(input.node_id, info)
-        .await
-        .map_err(|e| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "membership_change_failed", e))?;
+    let catch_up = std::time::Duration::from_millis(limits::MEMBER_CATCH_UP_MS_MAX);
+    match tokio::time::timeout(catch_up, state.node.add_member(input.node_id, info)).await {
+        Ok(added) => added.map_err(|e| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "membership_change_failed", e))?,
+        Err(_) => {
+            return Err(Problem::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "member_not_caught_up",
+                "the new node did not catch up in time; it stays a learner: check it, then add it again",
+            ));
+        }
+    }
     Ok((StatusCode::OK, Json(json!({ "nodeId": input.node_id, "voter": true }))).into_response())
 }
 
@@ -170,6 +190,7 @@ fn require_leader(s: &lockd_raft::node::ClusterStatus) -> Result<(), Problem> {
         (status = 404, description = "Not a member", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "last_voter: the cluster would have no voter", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 421, response = problems::NotLeader),
+        (status = 503, description = "membership_change_failed", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ),
 )]
 pub async fn remove_member(
@@ -194,4 +215,23 @@ pub async fn remove_member(
         .await
         .map_err(|e| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "membership_change_failed", e))?;
     Ok((StatusCode::OK, Json(json!({ "nodeId": node_id, "removed": true }))).into_response())
+}
+
+/// Whether something accepts a TCP connection at `addr` (a name is resolved first) within
+/// `MEMBER_PROBE_TIMEOUT_MS`: tried again every 100 ms meanwhile, for a node still starting.
+async fn answers(addr: &str) -> Result<(), String> {
+    let limit = std::time::Duration::from_millis(limits::MEMBER_PROBE_TIMEOUT_MS);
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let error = match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {} ms", limits::MEMBER_PROBE_TIMEOUT_MS),
+        };
+        let retry_at = tokio::time::Instant::now() + std::time::Duration::from_millis(100);
+        if retry_at >= deadline {
+            return Err(error);
+        }
+        tokio::time::sleep_until(retry_at).await;
+    }
 }

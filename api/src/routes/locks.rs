@@ -219,6 +219,7 @@ pub async fn release(
         (status = 200, description = "The admin holds the lock; audited in the same entry", body = crate::dto::LockGranted),
         (status = 401, response = problems::Unauthenticated),
         (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NoSuchAppointment),
         (status = 409, description = "The lock changed hands since expectedFencingToken (with the winner)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 429, response = problems::RateLimited),
         (status = 503, response = problems::NoLeader),

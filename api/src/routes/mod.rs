@@ -19,12 +19,16 @@ use crate::AppState;
 use crate::problem::Problem;
 
 /// A JSON body whose every failure (syntax, type, unknown field, size) is a problem+json
-/// `invalid_input`. An empty body reads as the type's default where the route allows one.
+/// `invalid_input`. An empty body, or JSON `null`, reads as the type's default where the
+/// route allows one.
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + Default> JsonBody<T> {
     fn parse_or_default(bytes: &[u8]) -> Result<T, Problem> {
-        if bytes.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { parse(bytes) }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(T::default());
+        }
+        Ok(parse::<Option<T>>(bytes)?.unwrap_or_default())
     }
 }
 
@@ -146,20 +150,29 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Result<String, Problem> {
     }
 }
 
-fn number_header(headers: &HeaderMap, name: &str) -> Result<Option<u64>, Problem> {
-    let Some(value) = headers.get(name) else { return Ok(None) };
-    let text = value.to_str().map_err(|_| Problem::invalid_input(format!("{name} must be a number")))?;
-    // ETag style: `"7"`, `W/"7"` and `7` all mean version 7.
-    let bare = text.trim().trim_start_matches("W/").trim_matches('"');
-    bare.parse::<u64>().map(Some).map_err(|_| Problem::invalid_input(format!("{name} must be a whole number")))
+/// A whole number of at most 20 digits (a fencing token): nothing around it.
+fn number(text: &str) -> Option<u64> {
+    let digits = !text.is_empty() && text.len() <= 20 && text.bytes().all(|b| b.is_ascii_digit());
+    if digits { text.parse().ok() } else { None }
 }
 
 pub(crate) fn fencing_token_header(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
-    number_header(headers, "x-fencing-token")
+    let Some(value) = headers.get("x-fencing-token") else { return Ok(None) };
+    let token = value.to_str().ok().and_then(number);
+    token.map(Some).ok_or_else(|| Problem::invalid_input("X-Fencing-Token must be a whole number"))
 }
 
+/// `If-Match` as the `ETag` gives it (`"7"`, weak `W/"7"`) or bare (`7`), up to 19 digits
+/// (the OpenAPI document's pattern).
 pub(crate) fn if_match_header(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
-    number_header(headers, "if-match")
+    let Some(value) = headers.get("if-match") else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default();
+    let unquoted = text.strip_prefix("W/").unwrap_or(text).strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+    let digits = unquoted.unwrap_or(text);
+    match number(digits) {
+        Some(version) if digits.len() <= 19 => Ok(Some(version)),
+        _ => Err(Problem::invalid_input("If-Match must be a version: \"7\", W/\"7\" or 7")),
+    }
 }
 
 /// A state-machine answer, or its rejection as a problem.

@@ -32,7 +32,8 @@ export function describeAudit(record: AuditRecord): string {
       return `${by} took over from ${from}${reason ? `: “${reason}”` : ", giving no reason"}`;
     }
     default:
-      return `${record.action.replace(/_/g, " ")}${record.by ? ` by ${by}` : ""}${record.from ? ` (from ${from})` : ""}`;
+      // An action a newer server added, not in this client's types yet.
+      return `${(record.action as string).replace(/_/g, " ")}${record.by ? ` by ${by}` : ""}${record.from ? ` (from ${from})` : ""}`;
   }
 }
 

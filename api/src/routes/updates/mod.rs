@@ -93,9 +93,14 @@ async fn authenticate(
         .map(str::trim)
         .collect();
     let from_protocol = offered.iter().find_map(|p| p.strip_prefix(BEARER_PREFIX));
-    let token = from_protocol
-        .or(query.access_token.as_deref())
-        .ok_or_else(|| Problem::unauthenticated("offer the subprotocol bearer.<token> (or ?accessToken=)"))?;
+    // Clients that can set headers (not browsers) may send it as on every other route.
+    let from_header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = from_protocol.or(query.access_token.as_deref()).or(from_header).ok_or_else(|| {
+        Problem::unauthenticated("offer the subprotocol bearer.<token>, ?accessToken= or an Authorization header")
+    })?;
     let now_secs = state.clock.now_ms() / 1000;
     let (identity, exp_secs) = state.auth.verify_with_expiry(token, now_secs).await?;
     Ok((identity, exp_secs, offered.contains(&SUBPROTOCOL)))
@@ -126,6 +131,7 @@ fn upgrade(
         ("sessionId" = Option<String>, Query, description = "The tab's session id"),
         ("accessToken" = Option<String>, Query, description = "The JWT, for clients that cannot offer the bearer.<token> subprotocol"),
     ),
+    security(("bearer" = [])),
     responses(
         (status = 101, description = "WebSocket: snapshot, lock and appointment events, presence, pointer (see docs/api.md)"),
         (status = 401, response = problems::Unauthenticated),
@@ -168,8 +174,10 @@ pub async fn appointment_updates(
     path = "/updates",
     tag = "live",
     params(
+        ("sessionId" = Option<String>, Query, description = "The tab's session id"),
         ("accessToken" = Option<String>, Query, description = "The JWT, if not offered as a subprotocol"),
     ),
+    security(("bearer" = [])),
     responses(
         (status = 101, description = "WebSocket: every appointment's lock summary, then events"),
         (status = 401, response = problems::Unauthenticated),

@@ -18,10 +18,9 @@ type DevLogin = paths["/auth/dev-login"]["post"]["requestBody"]["content"]["appl
 type AuditQuery = NonNullable<paths["/audit"]["get"]["parameters"]["query"]>;
 type IfMatch = NonNullable<NonNullable<paths["/appointments/{id}"]["put"]["parameters"]["header"]>["If-Match"]>;
 
-/** `If-Match` carries the version the save is based on. On the wire every header is text; the
- * document has typed it both as a number and as the `ETag`'s text, so it is sent as text and
- * typed as the document says. */
-const ifMatch = (version: number) => String(version) as unknown as IfMatch;
+/** `If-Match` carries the version the save is based on, as text (the document's pattern takes
+ * the `ETag`'s `"7"` or a bare `7`). */
+const ifMatch = (version: number): IfMatch => String(version);
 
 export interface ApiOptions {
   pool: NodePool;

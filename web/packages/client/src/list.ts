@@ -57,7 +57,7 @@ function reduce(state: ListState, message: ListMessage): ListState {
     case "lock.queued":
       return put({ ...row, queueLength: message.queue.length });
     case "appointment.updated":
-      return put({ ...row, title: message.appointment.title, version: message.appointment.version, saved: message.appointment, ...(message.appointment.status ? { status: message.appointment.status } : {}) });
+      return put({ ...row, title: message.appointment.title, version: message.appointment.version, saved: message.appointment, status: message.appointment.status });
   }
 }
 

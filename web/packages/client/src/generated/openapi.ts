@@ -371,13 +371,16 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AcquireInput: {
-            /** Format: int64 */
+            /**
+             * Format: uint64
+             * @description The lease in ms; the node's default (5 minutes) when absent
+             */
             ttlMs?: number | null;
             wait?: boolean;
         };
         AddMember: {
             httpAddr: string;
-            /** Format: int64 */
+            /** Format: uint64 */
             nodeId: number;
             raftAddr: string;
         };
@@ -388,14 +391,14 @@ export interface components {
             location: string;
             notes: string;
             startsAt: string;
-            /** @description `scheduled` or `cancelled`. */
-            status: string;
+            /** @enum {string} */
+            status: "scheduled" | "cancelled";
             title: string;
             updatedAt: string;
             updatedBy: string;
             /** @description The saver's name when they saved (empty for versions saved before names were kept). */
             updatedByName: string;
-            /** Format: int64 */
+            /** Format: uint64 */
             version: number;
         };
         /**
@@ -404,13 +407,22 @@ export interface components {
          */
         AppointmentInput: {
             client?: string;
+            /**
+             * Format: date-time
+             * @description After startsAt (else a 422)
+             */
             endsAt: string;
             id?: string | null;
             location?: string;
             notes?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339; from 1970 on (an earlier time is a 422)
+             */
             startsAt: string;
             /** @description `scheduled` (the default) or `cancelled`. An update replaces every field, this one too. */
             status?: components["schemas"]["StatusInput"];
+            /** @description Not blank (only spaces is a 422) */
             title: string;
         };
         /** @description `GET /appointments`. */
@@ -419,28 +431,44 @@ export interface components {
             serverTime: string;
         };
         /** @description An appointment with its lock, as the list and detail routes show it. */
-        AppointmentWithLock: components["schemas"]["Appointment"] & {
+        AppointmentWithLock: {
+            client: string;
+            endsAt: string;
+            id: string;
+            location: string;
             lock?: null | components["schemas"]["Lock"];
+            notes: string;
+            /** Format: uint64 */
             queueLength: number;
-            /** @description Tabs viewing the appointment now, across the cluster as this node knows it. */
+            startsAt: string;
+            /** @enum {string} */
+            status: "scheduled" | "cancelled";
+            title: string;
+            updatedAt: string;
+            updatedBy: string;
+            /** @description The saver's name when they saved (empty for versions saved before names were kept). */
+            updatedByName: string;
+            /** Format: uint64 */
+            version: number;
+            /**
+             * Format: uint64
+             * @description Tabs viewing the appointment now, across the cluster as this node knows it.
+             */
             viewers: number;
         };
         AuditRecord: {
-            /**
-             * @description `granted`, `released`, `disconnected`, `expired`, `taken_over`, `moved` (the same
-             *     person continued in another tab) or `unclaimed` (handed from the queue, not confirmed).
-             */
-            action: string;
+            /** @enum {string} */
+            action: "granted" | "released" | "disconnected" | "expired" | "taken_over" | "moved" | "unclaimed";
             appointmentId: string;
             at: string;
             by?: null | components["schemas"]["Person"];
-            /** Format: int64 */
+            /** Format: uint64 */
             fencingToken?: number | null;
             from?: null | components["schemas"]["Person"];
-            /** Format: int64 */
+            /** Format: uint64 */
             fromFencingToken?: number | null;
             reason: string;
-            /** Format: int64 */
+            /** Format: uint64 */
             seq: number;
         };
         /** @description `GET /appointments/{id}/audit`: the latest records, oldest first. */
@@ -457,26 +485,36 @@ export interface components {
         /** @description `POST …/continue-here`: the lock moves from another tab of the caller to this one. */
         ContinueHereInput: {
             /**
-             * Format: int64
+             * Format: uint64
              * @description Only if the lock is still this grant (409 `takeover_conflict` otherwise).
              */
             expectedFencingToken?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: uint64
+             * @description The lease in ms; the node's default (5 minutes) when absent
+             */
             ttlMs?: number | null;
         };
         DevLogin: {
             email: string;
             name: string;
-            role: string;
+            /** @enum {string} */
+            role: "user" | "admin";
             userId: string;
         };
         /** @description The caller's draft, as typed. */
-        Draft: components["schemas"]["DraftText"] & {
+        Draft: {
             appointmentId: string;
             base?: null | components["schemas"]["DraftText"];
-            /** Format: int64 */
+            /** Format: uint64 */
             baseVersion: number;
+            client?: string;
+            endsAt?: string;
+            location?: string;
+            notes?: string;
             savedAt: string;
+            startsAt?: string;
+            title?: string;
         };
         /**
          * @description `PUT /appointments/{id}/draft`: what the form holds, as typed, and the values of the
@@ -485,7 +523,7 @@ export interface components {
          */
         DraftInput: {
             base?: null | components["schemas"]["DraftText"];
-            /** Format: int64 */
+            /** Format: uint64 */
             baseVersion: number;
             client?: string;
             endsAt?: string;
@@ -520,17 +558,17 @@ export interface components {
              */
             claimBy?: string | null;
             expiresAt: string;
-            /** Format: int64 */
+            /** Format: uint64 */
             fencingToken: number;
             holder: components["schemas"]["Person"];
             lastActivityAt: string;
-            /** Format: int64 */
+            /** Format: uint64 */
             ttlMs: number;
         };
         /** @description 200 from acquire-lock or heartbeat: the lock is this tab's. */
         LockGranted: {
             expiresAt: string;
-            /** Format: int64 */
+            /** Format: uint64 */
             fencingToken: number;
             lock: components["schemas"]["Lock"];
             /** @description The tab already held it: the lease was renewed, the token kept. */
@@ -539,7 +577,7 @@ export interface components {
         };
         /** @description `GET …/lock-status`. */
         LockStatus: {
-            /** Format: int64 */
+            /** Format: uint64 */
             appliedIndex?: number | null;
             lock?: null | components["schemas"]["Lock"];
             locked: boolean;
@@ -550,8 +588,8 @@ export interface components {
         Me: {
             email: string;
             name: string;
-            /** @description `user` or `admin`. */
-            role: string;
+            /** @enum {string} */
+            role: "user" | "admin";
             userId: string;
         };
         /** @description What an OpenID Connect client needs to sign in (authorization code with PKCE). */
@@ -565,8 +603,8 @@ export interface components {
         Person: {
             email: string;
             name: string;
-            /** @description `user` or `admin`. */
-            role: string;
+            /** @enum {string} */
+            role: "user" | "admin";
             sessionId: string;
             userId: string;
         };
@@ -581,7 +619,7 @@ export interface components {
             detail: string;
             lock?: null | components["schemas"]["Lock"];
             serverTime?: string | null;
-            /** Format: int32 */
+            /** Format: uint32 */
             status: number;
             title: string;
             /** @description `https://lockd.dev/problems/<code>` */
@@ -590,7 +628,7 @@ export interface components {
         /** @description 202 from acquire-lock with `wait`: a place in the queue; the grant comes as an event. */
         Queued: {
             /**
-             * Format: int32
+             * Format: uint32
              * @description Counts from 1.
              */
             position: number;
@@ -605,7 +643,7 @@ export interface components {
         /** @enum {string} */
         StatusInput: "scheduled" | "cancelled";
         TakeoverInput: {
-            /** Format: int64 */
+            /** Format: uint64 */
             expectedFencingToken?: number | null;
             reason?: string;
         };
@@ -613,7 +651,7 @@ export interface components {
             enqueuedAt: string;
             expiresAt: string;
             person: components["schemas"]["Person"];
-            /** Format: int32 */
+            /** Format: uint32 */
             position: number;
         };
     };
@@ -713,6 +751,7 @@ export interface operations {
                     "application/json": components["schemas"]["AppointmentList"];
                 };
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             503: components["responses"]["NoLeader"];
         };
@@ -724,7 +763,7 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -748,6 +787,24 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             /** @description already_exists */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description the request fits this document but breaks a rule it states in words (`invalid_input`); or the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -782,6 +839,7 @@ export interface operations {
                     "application/json": components["schemas"]["AppointmentWithLock"];
                 };
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NoSuchAppointment"];
         };
@@ -793,11 +851,11 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
                 /** @description The lock's fencing token */
-                "X-Fencing-Token"?: number | null;
-                /** @description The appointment version the change is based on */
-                "If-Match"?: number | null;
+                "X-Fencing-Token": number;
+                /** @description The appointment version the change is based on, as the ETag gives it (`"7"`) or bare (`7`) */
+                "If-Match": string;
             };
             path: {
                 /** @description Appointment id */
@@ -832,6 +890,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDoc"];
                 };
             };
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description the request fits this document but breaks a rule it states in words (`invalid_input`); or the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description No If-Match: a save must say which version it changes */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
             503: components["responses"]["NoLeader"];
         };
     };
@@ -842,7 +927,7 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description Appointment id */
@@ -887,6 +972,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDoc"];
                 };
             };
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             503: components["responses"]["NoLeader"];
         };
@@ -912,6 +1015,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditTrail"];
                 };
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NoSuchAppointment"];
@@ -925,7 +1029,7 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description Appointment id */
@@ -954,6 +1058,24 @@ export interface operations {
             404: components["responses"]["NoSuchAppointment"];
             /** @description lock_held (another person holds it) or takeover_conflict (the lock changed since expectedFencingToken) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -993,6 +1115,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NoSuchAppointment"];
         };
@@ -1004,7 +1127,7 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description Appointment id */
@@ -1028,6 +1151,24 @@ export interface operations {
             400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NoSuchAppointment"];
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
             503: components["responses"]["NoLeader"];
         };
     };
@@ -1038,7 +1179,7 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description Appointment id */
@@ -1055,8 +1196,18 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NoSuchAppointment"];
+            /** @description the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
             503: components["responses"]["NoLeader"];
         };
     };
@@ -1067,7 +1218,7 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description Appointment id */
@@ -1111,6 +1262,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDoc"];
                 };
             };
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
             503: components["responses"]["NoLeader"];
         };
     };
@@ -1138,6 +1307,7 @@ export interface operations {
                     "application/json": components["schemas"]["LockStatus"];
                 };
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NoSuchAppointment"];
             503: components["responses"]["NoLeader"];
@@ -1150,9 +1320,9 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
                 /** @description The lock's fencing token */
-                "X-Fencing-Token"?: number | null;
+                "X-Fencing-Token"?: number;
             };
             path: {
                 /** @description Appointment id */
@@ -1169,9 +1339,19 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             /** @description not_holder or stale_token */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1189,7 +1369,7 @@ export interface operations {
                 /** @description The tab's session id */
                 "X-Session-Id": string;
                 /** @description Exactly-once key of the write; reuse it on a retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description Appointment id */
@@ -1212,10 +1392,30 @@ export interface operations {
                     "application/json": components["schemas"]["LockGranted"];
                 };
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NoSuchAppointment"];
             /** @description The lock changed hands since expectedFencingToken (with the winner) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description the Idempotency-Key was used by this session for another request (`idempotency_key_reused`). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1251,6 +1451,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NoSuchAppointment"];
             /** @description too_many_sockets: this user's sockets on this node are at their cap */
@@ -1277,7 +1478,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only records of this action (`taken_over`, `expired`, …); all when absent. */
-                action?: string;
+                action?: "granted" | "released" | "disconnected" | "expired" | "taken_over" | "moved" | "unclaimed";
                 /** @description At most this many, newest first (1 to 256, default 50). */
                 limit?: number;
                 stale?: boolean;
@@ -1355,6 +1556,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDoc"];
                 };
             };
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
         };
     };
     me: {
@@ -1418,9 +1628,55 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            /** @description already_exists: that node is already a voter */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
             421: components["responses"]["NotLeader"];
+            /** @description An address that is not host:port (`invalid_input`), or nothing answers at raftAddr (`member_unreachable`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description membership_change_failed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
+            /** @description member_not_caught_up: the new node did not catch up in time; it stays a learner */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
         };
     };
     remove_member: {
@@ -1444,6 +1700,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             /** @description Not a member */
@@ -1465,6 +1722,15 @@ export interface operations {
                 };
             };
             421: components["responses"]["NotLeader"];
+            /** @description membership_change_failed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDoc"];
+                };
+            };
         };
     };
     status: {
@@ -1553,6 +1819,8 @@ export interface operations {
     all_updates: {
         parameters: {
             query?: {
+                /** @description The tab's session id */
+                sessionId?: string;
                 /** @description The JWT, if not offered as a subprotocol */
                 accessToken?: string;
             };
@@ -1569,6 +1837,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             /** @description too_many_sockets: this user's sockets on this node are at their cap */
             429: {

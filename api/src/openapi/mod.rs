@@ -2,8 +2,13 @@
 //! and the JSON types (utoipa), served at `GET /openapi.json`. The WebSocket message types
 //! are described in `docs/api.md`; OpenAPI has no vocabulary for them.
 
+mod exact;
+
+use std::sync::OnceLock;
+
 use axum::Json;
 use axum::response::IntoResponse;
+use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -50,8 +55,18 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The document as served: utoipa's, made exact (`exact.rs`).
+pub fn document_json() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document is JSON");
+        exact::apply(&mut doc);
+        doc
+    })
+}
+
 pub async fn document() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(document_json())
 }
 
 #[cfg(test)]
@@ -63,7 +78,7 @@ mod tests {
     #[test]
     fn the_document_lists_exactly_the_served_routes() {
         let doc = ApiDoc::openapi();
-        let json = serde_json::to_value(&doc).unwrap();
+        let json = document_json();
         assert!(json["openapi"].as_str().unwrap().starts_with("3.1"), "{}", json["openapi"]);
         let mut documented: Vec<String> = doc.paths.paths.keys().cloned().collect();
         documented.push("/openapi.json".into());
@@ -87,11 +102,61 @@ mod tests {
         assert!(unauthenticated["description"].as_str().is_some_and(|d| d.starts_with("No valid token")));
     }
 
+    /// The bounds the server keeps are in the document: the id rule, a text field's refused
+    /// characters, unsigned integers' range, the 422 of rules in words, the links from a
+    /// created appointment.
+    #[test]
+    fn the_document_states_the_servers_bounds() {
+        let json = document_json();
+        let get = &json["paths"]["/appointments/{id}"]["get"];
+        let id = get["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "id").unwrap();
+        assert_eq!(id["schema"]["pattern"], exact::ID_PATTERN);
+        assert_eq!(id["schema"]["maxLength"], 64);
+        let update = json["paths"]["/appointments/{id}"]["put"]["parameters"].as_array().unwrap();
+        let if_match = update.iter().find(|p| p["name"] == "If-Match").unwrap();
+        assert_eq!(
+            (&if_match["required"], &if_match["schema"]["pattern"]),
+            (&true.into(), &exact::IF_MATCH_PATTERN.into())
+        );
+        let title = &json["components"]["schemas"]["AppointmentInput"]["properties"]["title"];
+        let pattern = title["pattern"].as_str().unwrap();
+        for refused in ['\u{202E}', '\u{200B}', '\u{2028}', '\u{0}'] {
+            assert!(pattern.contains(refused), "{refused:?} is refused by the title's pattern");
+        }
+        assert!(!pattern.contains('\u{200D}'), "the zero-width joiner is allowed");
+        let token = &json["components"]["schemas"]["Lock"]["properties"]["fencingToken"];
+        assert_eq!(token["maximum"], serde_json::json!(u64::MAX));
+        let create = &json["paths"]["/appointments"]["post"]["responses"];
+        assert!(create["422"].is_object() && create["413"].is_object());
+        assert_eq!(create["201"]["links"]["AcquireLock"]["operationId"], "acquire");
+        assert_eq!(create["201"]["links"]["AcquireLock"]["parameters"]["id"], "$response.body#/id");
+    }
+
+    /// The web client's types are generated from a copy of the document
+    /// (`web/packages/client/openapi.json`, ADR 27): it must be the served one. After a change
+    /// to the API, `LOCKD_BLESS=1 cargo test -p lockd-api --lib openapi` writes it, then
+    /// `npm run generate` in `web/` regenerates the types.
+    #[test]
+    fn the_web_clients_copy_is_the_served_document() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/packages/client/openapi.json");
+        let served = document_json();
+        if std::env::var_os("LOCKD_BLESS").is_some() {
+            let text = serde_json::to_string_pretty(served).unwrap() + "\n";
+            std::fs::write(&path, text).unwrap();
+        }
+        let copy: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(
+            &copy == served,
+            "{} is not the served document: LOCKD_BLESS=1 cargo test -p lockd-api --lib openapi, then npm run generate in web/",
+            path.display()
+        );
+    }
+
     /// The answers that wrap a list are documented as the object the server sends, not as
     /// the bare array or an untyped object.
     #[test]
     fn list_and_audit_answers_are_documented_as_the_objects_they_are() {
-        let json = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let json = document_json();
         let body = |path: &str| {
             json["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].clone()
         };
