@@ -122,10 +122,6 @@ fn string(chars_max: usize, pattern: String) -> Value {
     json!({ "type": "string", "maxLength": chars_max, "pattern": pattern })
 }
 
-fn single_line(chars_max: usize) -> Value {
-    string(chars_max, refusing(&text::single_line_refused_ranges()))
-}
-
 fn id_schema() -> Value {
     json!({ "type": "string", "minLength": 1, "maxLength": core::ID_CHARS_MAX, "pattern": ID_PATTERN })
 }
@@ -154,9 +150,15 @@ fn ttl_ms() -> Value {
 
 /// `(component, (property, schema))`: each text or bounded field of a request body.
 fn body_fields() -> Vec<(&'static str, (&'static str, Value))> {
-    let notes = || string(core::NOTES_CHARS_MAX, refusing(&text::multi_line_refused_ranges()));
-    let typed = |chars_max| string(chars_max, refusing(&text::control_ranges()));
-    let typed_notes = notes;
+    // Each pattern scans the code space once (a million characters), then is reused.
+    let (single_line_pattern, multi_line_pattern, typed_pattern) = (
+        refusing(&text::single_line_refused_ranges()),
+        refusing(&text::multi_line_refused_ranges()),
+        refusing(&text::control_ranges()),
+    );
+    let single_line = |chars_max| string(chars_max, single_line_pattern.clone());
+    let notes = || string(core::NOTES_CHARS_MAX, multi_line_pattern.clone());
+    let typed = |chars_max| string(chars_max, typed_pattern.clone());
     let mut title = single_line(core::TITLE_CHARS_MAX);
     title["description"] = json!("Not blank (only spaces is a 422)");
     title["minLength"] = json!(1);
@@ -200,7 +202,7 @@ fn body_fields() -> Vec<(&'static str, (&'static str, Value))> {
             (component, ("endsAt", typed(core::DRAFT_TIME_CHARS_MAX))),
             (component, ("client", typed(core::SHORT_FIELD_CHARS_MAX))),
             (component, ("location", typed(core::SHORT_FIELD_CHARS_MAX))),
-            (component, ("notes", typed_notes())),
+            (component, ("notes", notes())),
         ]);
     }
     fields
@@ -272,11 +274,10 @@ fn unsigned(map: &mut Map<String, Value>) {
     if !is_integer || map.get("minimum") != Some(&json!(0)) {
         return;
     }
-    let maximum = match map.get("format").and_then(Value::as_str) {
-        Some("int32") => json!(u32::MAX),
-        _ => json!(u64::MAX),
+    let (format, maximum) = match map.get("format").and_then(Value::as_str) {
+        Some("int32") => ("uint32", json!(u32::MAX)),
+        _ => ("uint64", json!(u64::MAX)),
     };
-    let format = if maximum == json!(u32::MAX) { "uint32" } else { "uint64" };
     map.insert("format".into(), json!(format));
     map.entry("maximum").or_insert(maximum);
 }
