@@ -30,8 +30,10 @@ interface LockPanelProps {
 
 /** The lock's state in words, its countdown, and what this person can do about it. */
 export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab, onRequestControl, onCancelAppointment, onStartTurn }: LockPanelProps) {
-  const { session, form } = editor;
-  const { role, lock, queue, busy, claiming } = session;
+  const { form } = editor;
+  const { role, lock, queue, claiming } = editor.session.state;
+  const actions = editor.session.actions;
+  const { busy } = actions;
   // Handed over from the queue, its holder not started yet (as anyone sees it).
   const handed = Boolean(lock?.claimBy);
   const serverNowMs = useClusterNow(ACTIVITY_TICK_MS);
@@ -119,7 +121,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
 
       <div className="mt-3 flex flex-wrap items-center gap-2">
         {!lock && (
-          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void session.acquire()}>
+          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void actions.acquire()}>
             Start editing
           </Button>
         )}
@@ -128,7 +130,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
             <Button variant="primary" busy={busy === "renew"} data-focus-next onClick={onStartTurn}>
               Start editing
             </Button>
-            <Button variant="ghost" disabled={busy !== null} onClick={() => void session.release()}>
+            <Button variant="ghost" disabled={busy !== null} onClick={() => void actions.release()}>
               Pass it on
             </Button>
           </>
@@ -158,7 +160,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
           </>
         )}
         {lock && otherTab && (
-          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void session.continueHere(lock)}>
+          <Button variant="primary" busy={busy === "acquire"} data-focus-next onClick={() => void actions.continueHere(lock)}>
             Continue here
           </Button>
         )}
@@ -168,7 +170,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
             onClick={() => {
               // Asked here, on the click: browsers let only a person's gesture ask.
               askToNotify();
-              void session.joinQueue();
+              void actions.joinQueue();
             }}
           >
             Notify me and take it when free
@@ -179,7 +181,7 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
             <span className="text-sm font-medium text-sky-900" data-testid="queue-position">
               You are #{myPlace} in line: when it frees it comes to you, and you are told.
             </span>
-            <Button variant="ghost" busy={busy === "queue"} onClick={() => void session.leaveQueue()}>
+            <Button variant="ghost" busy={busy === "queue"} onClick={() => void actions.leaveQueue()}>
               Leave the line
             </Button>
           </>
@@ -191,10 +193,10 @@ export function LockPanel({ editor, isAdmin, remainingMs, synced, away, otherTab
         )}
       </div>
 
-      {session.error && (
+      {actions.error && (
         <p role="alert" className="mt-3 flex items-start justify-between gap-3 rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800" data-testid="lock-error">
-          <span>{session.error}</span>
-          <button type="button" className="text-rose-700 underline" onClick={() => session.setError(null)}>
+          <span>{actions.error}</span>
+          <button type="button" className="text-rose-700 underline" onClick={actions.clearError}>
             Dismiss
           </button>
         </p>

@@ -1,5 +1,5 @@
-// The editing session of this tab, composed of three parts: the lock (@lockd/react's `useEditLock`), the
-// form (`useEditForm`, pure rules in `editForm.ts`) and draft recovery (`useDraftRecovery`).
+// The editing session of this tab, composed of three parts: the lock (@lockd/react's `useEditLock`:
+// its state, actions and notices), the form (`useEditForm`, pure rules in `editForm.ts`) and draft recovery (`useDraftRecovery`).
 // What joins them lives here: saving (a save's answer rebases the form), the conflict (merge
 // per field), restoring a draft, and leaving the page.
 
@@ -24,16 +24,18 @@ export interface Conflict {
 export function useEditor(appointmentId: string) {
   // The page's own leave (below) keeps unsaved text as a draft before the release.
   const session = useEditLock(appointmentId, { leaveOnPageHide: false });
-  const { room, controller } = session;
+  const { controller } = session;
+  const { room } = controller;
   const appointment = useStoreValue(room.store, (s) => s.appointment);
-  const holding = session.role === "holder";
-  const form = useEditForm(appointment, session.lock, holding);
+  const { lock } = session.state;
+  const holding = session.state.role === "holder";
+  const form = useEditForm(appointment, lock, holding);
   const userId = useAuth((s) => s.auth?.profile.userId ?? null);
   const drafts = useDraftRecovery(appointmentId, userId, room, form.latest);
   const [conflict, setConflict] = useState<Conflict | null>(null);
   /** Bumped when a save was refused for invalid fields: the page focuses the first one. */
   const [invalidAttempt, setInvalidAttempt] = useState(0);
-  const { lock, run, renewed } = session;
+  const { run, clearError } = session.actions;
   const { dropLocal, refreshDraft, keepLocally } = drafts;
 
   // A lock lost or changed ends the conflict and the errors of the old grant.
@@ -42,7 +44,7 @@ export function useEditor(appointmentId: string) {
   if (conflictToken !== fencingToken) {
     setConflictToken(fencingToken);
     setConflict(null);
-    session.setError(null);
+    clearError();
   }
 
   /** Sends `edit` (if anything changed) under grant `token`; then, with `thenRelease`, releases. */
@@ -70,7 +72,7 @@ export function useEditor(appointmentId: string) {
               dropLocal();
               refreshDraft();
               setConflict(null);
-              renewed();
+              controller.renewed();
             } catch (e) {
               if (e instanceof ApiError && e.code === "version_conflict" && e.problem.current) {
                 setConflict({ theirs: e.problem.current, clashes: null });
@@ -83,7 +85,7 @@ export function useEditor(appointmentId: string) {
         // The conflict panel says it; one message is enough.
         (e) => e instanceof ApiError && e.code === "version_conflict" && e.problem.current !== undefined,
       ),
-    [appointmentId, form, room, run, renewed, controller, dropLocal, refreshDraft],
+    [appointmentId, form, room, run, controller, dropLocal, refreshDraft],
   );
 
   const save = (thenRelease: boolean) => {
@@ -104,7 +106,7 @@ export function useEditor(appointmentId: string) {
           const saved = await lockd.api.saveAppointment(appointmentId, updateBody(fieldsOf(current), status), current.version, token);
           room.dispatch({ type: "local.saved", appointment: saved });
           form.update(token, (f) => rebaseOnSave(f, f.base.values, saved));
-          renewed();
+          controller.renewed();
         } catch (e) {
           if (e instanceof ApiError && e.code === "version_conflict" && e.problem.current) setConflict({ theirs: e.problem.current, clashes: null });
           throw e;
@@ -117,7 +119,7 @@ export function useEditor(appointmentId: string) {
     if (fencingToken === null) return;
     form.update(fencingToken, (current) => ({ ...current, values: current.base.values, errors: {} }));
     dropLocal();
-    session.setError(null);
+    clearError();
   };
 
   /** The draft of version `draft.baseVersion`, merged later against its own base values when
@@ -202,7 +204,7 @@ export function useEditor(appointmentId: string) {
     };
   }, [controller, room, lastForm, refreshDraft]);
 
-  return { session, form, drafts, appointment, conflict, invalidAttempt, save, setStatus, discardChanges, restoreDraft, conflictLoadLatest, conflictKeepMine, chooseField, saveChosen };
+  return { session, room, form, drafts, appointment, conflict, invalidAttempt, save, setStatus, discardChanges, restoreDraft, conflictLoadLatest, conflictKeepMine, chooseField, saveChosen };
 }
 
 export type Editor = ReturnType<typeof useEditor>;

@@ -4,16 +4,16 @@
 // where they allowed them; those two go as soon as they come back.
 
 import { useEffect, useRef } from "react";
-import { claimWindowMs, formatDuration } from "@lockd/client";
-import type { EditLockView } from "@lockd/react";
+import { claimWindowMs, formatDuration, type LiveRoom } from "@lockd/client";
+import type { LockNotices } from "@lockd/react";
 import { isLooking, onComeBack } from "../lib/attention";
 import { showSystemNotice } from "../lib/systemNotification";
 import { setTitleBadge } from "../lib/titleBadge";
 
 export const TURN_BADGE = "Your turn";
 
-export function useHandOver(lock: Pick<EditLockView, "room" | "handOver" | "seenHandOver">, appointmentTitle: string, onNoticeClick: () => void) {
-  const { room, handOver, seenHandOver: seen } = lock;
+export function useHandOver(room: LiveRoom, notices: Pick<LockNotices, "handOver" | "seenHandOver">, appointmentTitle: string, onNoticeClick: () => void) {
+  const { handOver, seenHandOver: seen } = notices;
   const { appointmentId } = room;
   const token = handOver?.fencingToken ?? null;
 

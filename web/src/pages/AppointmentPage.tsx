@@ -44,15 +44,16 @@ export function AppointmentPage({ id }: { id: string }) {
 function Editor({ id, fallbackError }: { id: string; fallbackError: string | null }) {
   const profile = useAuth((s) => s.auth?.profile);
   const editor = useEditor(id);
-  const { session, form, drafts } = editor;
-  const { room, synced } = session;
+  const { room, form, drafts } = editor;
+  const { state: lockState, actions, notices } = editor.session;
+  const { synced } = lockState;
   const viewers = useStoreValue(room.store, (s) => s.viewers);
   const announcement = useStoreValue(room.store, (s) => s.announcement);
   const names = useStoreValue(room.store, (s) => s.names);
   const away = useStoreValue(room.store, (s) => holderAway(s, sessionId));
   const otherTab = useStoreValue(room.store, (s) => heldInOtherTab(s, { sessionId, userId: profile?.userId }));
   // A lock handed over and not started yet counts down its claim window, not its lease.
-  const remaining = session.remainingMs;
+  const remaining = lockState.remainingMs;
   // The grant an admin is about to take over, as shown when they asked.
   const [takeoverFrom, setTakeoverFrom] = useState<Lock | null>(null);
   const [draftDismissedAt, setDraftDismissedAt] = useState<string | null>(null);
@@ -68,24 +69,24 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
     return room.connection.subscribe(reportConnection);
   }, [room]);
 
-  const holding = session.role === "holder";
+  const holding = lockState.role === "holder";
   // Holding and started: a lock handed over waits for the person before the form is theirs.
-  const editing = holding && !session.claiming;
+  const editing = holding && !lockState.claiming;
   const appointment = editor.appointment;
   const focusTitle = () => formBox.current?.querySelector<HTMLInputElement>("input[name=title]")?.focus();
   /** "Start editing" on the turn's notice (in the page or the system's): the person starts. */
   const startTurn = () => {
-    if (session.claiming) void session.confirmClaim();
-    session.seenHandOver();
+    if (lockState.claiming) void actions.confirmClaim();
+    notices.seenHandOver();
     focusTitle();
   };
-  const turn = useHandOver(session, appointment?.title ?? "", startTurn);
+  const turn = useHandOver(room, notices, appointment?.title ?? "", startTurn);
   const promptOpen =
     editing &&
     remaining !== null &&
-    session.ttlMs !== null &&
+    lockState.ttlMs !== null &&
     remaining > 0 &&
-    remaining <= promptBeforeExpiryMs(session.ttlMs) &&
+    remaining <= promptBeforeExpiryMs(lockState.ttlMs) &&
     drafts.lossReport === null;
   const takeoverOpen = takeoverFrom !== null && !holding;
 
@@ -108,7 +109,7 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
     if (document.activeElement !== document.body && document.activeElement !== null) return;
     const next = document.querySelector<HTMLElement>("[data-focus-next]:not([disabled])") ?? heading.current;
     next?.focus();
-  }, [session.busy, lossOpen, promptOpen, takeoverOpen, holding, cancelAsked]);
+  }, [actions.busy, lossOpen, promptOpen, takeoverOpen, holding, cancelAsked]);
   // A save refused for invalid fields: the first of them.
   useEffect(() => {
     if (editor.invalidAttempt > 0) formBox.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
@@ -116,7 +117,7 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
 
   // Ctrl+S / Cmd+S saves while editing (and never opens the browser's "save page").
   const { save } = editor;
-  const canSave = holding && form.isDirty && session.busy === null;
+  const canSave = holding && form.isDirty && actions.busy === null;
   useEffect(() => {
     const onKeyDown = (event: KeyboardEvent) => {
       if (event.key.toLowerCase() !== "s" || !(event.ctrlKey || event.metaKey) || event.altKey || !holding) return;
@@ -132,7 +133,7 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
     if (!box) return;
     const anchor = anchorOf(box, event.clientX, event.clientY);
     if (anchor) pointer.move(anchor.x, anchor.y);
-    session.activity();
+    actions.activity();
   };
 
   if (!appointment) {
@@ -142,7 +143,7 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
   const offered = drafts.draft;
   // Not while this person edits in another tab: that tab's form is the work in progress.
   const draft = offered && !otherTab && offered.savedAt !== draftDismissedAt && worthRestoring(offered, appointment) ? offered : null;
-  const lock = session.lock;
+  const lock = lockState.lock;
   const readOnlyReason = lock
     ? holding
       ? ""
@@ -191,7 +192,7 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
             </p>
           )}
         </div>
-        <PresenceStrip viewers={viewers} lock={lock} queue={session.queue} />
+        <PresenceStrip viewers={viewers} lock={lock} queue={lockState.queue} />
       </div>
 
       {isAdmin && auditOpen && (
@@ -217,9 +218,9 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
         onStartTurn={startTurn}
       />
 
-      {session.takeoverWinner && (
+      {actions.takeoverWinner && (
         <p role="alert" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="takeover-winner">
-          {session.takeoverWinner.holder.name} took control first; the lock is theirs now.
+          {actions.takeoverWinner.holder.name} took control first; the lock is theirs now.
         </p>
       )}
 
@@ -228,7 +229,7 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
           conflict={editor.conflict}
           savedBy={nameOf({ names }, editor.conflict.theirs.updatedBy)}
           values={form.values}
-          busy={session.busy === "save"}
+          busy={actions.busy === "save"}
           onLoadLatest={() => void editor.conflictLoadLatest()}
           onKeepMine={editor.conflictKeepMine}
           onChoose={editor.chooseField}
@@ -259,15 +260,15 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
       >
         <AppointmentForm
           values={form.values}
-          editable={holding && session.busy !== "done"}
+          editable={holding && actions.busy !== "done"}
           errors={form.edit?.errors ?? {}}
           onChange={(values) => {
             form.setValues(values);
             // Typing is acting: it starts a handed-over lock and ends the "your turn" notice.
-            session.typed();
+            actions.typed();
             if (turn.handOver) turn.seen();
           }}
-          onActivity={session.activity}
+          onActivity={actions.activity}
           readOnlyReason={readOnlyReason}
         />
         <PointerLayer appointmentId={id} formBox={formBox} />
@@ -280,28 +281,28 @@ function Editor({ id, fallbackError }: { id: string; fallbackError: string | nul
       <TakeoverDialog
         open={takeoverOpen}
         lock={takeoverFrom}
-        busy={session.busy === "takeover"}
+        busy={actions.busy === "takeover"}
         onClose={() => setTakeoverFrom(null)}
         onConfirm={(reason) => {
-          if (takeoverFrom) void session.takeover(takeoverFrom, reason).finally(() => setTakeoverFrom(null));
+          if (takeoverFrom) void actions.takeover(takeoverFrom, reason).finally(() => setTakeoverFrom(null));
         }}
       />
       <CancelAppointmentDialog
         open={cancelAsked && holding}
-        busy={session.busy === "status"}
+        busy={actions.busy === "status"}
         onClose={() => setCancelAsked(false)}
         onConfirm={() => void editor.setStatus("cancelled").finally(() => setCancelAsked(false))}
       />
       <StillEditingDialog
         open={promptOpen}
         remainingMs={remaining ?? 0}
-        busy={session.busy === "renew"}
-        onKeep={() => void session.keepEditing()}
+        busy={actions.busy === "renew"}
+        onKeep={() => void actions.keepEditing()}
         onDone={() => void editor.save(true)}
       />
       <LossDialog report={drafts.lossReport} onClose={drafts.dismissLoss} />
       {turn.handOver && holding && (
-        <HandOverToast claimRemainingMs={session.claiming ? remaining : null} busy={session.busy === "renew"} onStart={startTurn} onDismiss={turn.seen} />
+        <HandOverToast claimRemainingMs={lockState.claiming ? remaining : null} busy={actions.busy === "renew"} onStart={startTurn} onDismiss={turn.seen} />
       )}
     </div>
   );

@@ -132,6 +132,43 @@ describe("EditLock", () => {
     expect(log).toEqual(["leave 7 with draft", "leave null no draft"]);
   });
 
+  it("keeps a queued place with one heartbeat however many parts of the page keep it alive", async () => {
+    const { editLock, snapshot, log } = harness();
+    const stopForm = editLock.keepAlive();
+    const stopPanel = editLock.keepAlive();
+    snapshot(lock(bob, 3), [{ person: me, position: 1, enqueuedAt: T, expiresAt: T }]);
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(log).toEqual(["heartbeat waiting"]);
+    stopForm();
+    stopForm();
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(log).toEqual(["heartbeat waiting", "heartbeat waiting"]);
+    stopPanel();
+    await vi.advanceTimersByTimeAsync(50_000);
+    expect(log).toHaveLength(2);
+  });
+
+  it("leaves once when the page goes, however many parts of it asked, until the last stops", () => {
+    const { editLock, snapshot, log } = harness();
+    const page = new EventTarget();
+    snapshot(lock(me, 7));
+    const stopForm = editLock.leaveOnPageHide(page);
+    const stopPanel = editLock.leaveOnPageHide(page);
+    page.dispatchEvent(new Event("pagehide"));
+    expect(log).toEqual(["leave 7 no draft"]);
+    stopForm();
+    page.dispatchEvent(new Event("pagehide"));
+    expect(log).toEqual(["leave 7 no draft", "leave 7 no draft"]);
+    stopPanel();
+    page.dispatchEvent(new Event("pagehide"));
+    expect(log).toHaveLength(2);
+    // Asked again after all let go: listening again.
+    const again = editLock.leaveOnPageHide(page);
+    page.dispatchEvent(new Event("pagehide"));
+    expect(log).toHaveLength(3);
+    again();
+  });
+
   it("leaves when the page goes, until told to stop", () => {
     const { editLock, snapshot, log } = harness();
     const page = new EventTarget();

@@ -40,6 +40,10 @@ export class EditLock {
   private readonly renewal: RenewalThrottle;
   private readonly queueRenewMs: number;
   private confirming: Promise<void> | null = null;
+  /** The keep-alives and the page's leave listeners, each run once however many parts of a
+   * page ask for them (a form and its lock panel may both act on the lock). */
+  private readonly keepAliveShared: Shared;
+  private readonly pageHideShared = new Map<PageEvents, Shared>();
 
   constructor({ room, calls, sessionId, now = Date.now, queueRenewMs = QUEUE_RENEW_MS }: EditLockOptions) {
     this.room = room;
@@ -47,6 +51,7 @@ export class EditLock {
     this.sessionId = sessionId;
     this.renewal = new RenewalThrottle(undefined, now);
     this.queueRenewMs = queueRenewMs;
+    this.keepAliveShared = shared(() => this.runKeepAlive());
   }
 
   get appointmentId(): string {
@@ -65,8 +70,13 @@ export class EditLock {
   }
 
   /** Runs the keep-alives while the returned function is not called: the queue's place is
-   * renewed while queued, and a grant counts as a renewal (activity need not renew at once). */
+   * renewed while queued, and a grant counts as a renewal (activity need not renew at once).
+   * Several callers share one run, which stops when the last of them lets go. */
   keepAlive(): () => void {
+    return this.keepAliveShared();
+  }
+
+  private runKeepAlive(): () => void {
     let timer: ReturnType<typeof setInterval> | undefined;
     let role: MyLockRole | null = null;
     const follow = () => {
@@ -171,13 +181,24 @@ export class EditLock {
   }
 
   /** Leaves (`leave()`, no draft) when the page goes (`pagehide`: a closed tab, a navigation
-   * away), until the returned function is called. An app that keeps unsaved text as a draft
-   * calls `leave(draft)` from its own `pagehide` instead. `target`: the window (a fake in tests). */
-  leaveOnPageHide(target: Pick<EventTarget, "addEventListener" | "removeEventListener"> | undefined = pageEvents()): () => void {
+   * away), until the returned function is called; several callers share one listener, so the
+   * page leaves once. An app that keeps unsaved text as a draft calls `leave(draft)` from its
+   * own `pagehide` instead. `target`: the window (a fake in tests). */
+  leaveOnPageHide(target: PageEvents | undefined = pageEvents()): () => void {
     if (!target) return () => {};
-    const onPageHide = () => this.leave();
-    target.addEventListener("pagehide", onPageHide);
-    return () => target.removeEventListener("pagehide", onPageHide);
+    let listening = this.pageHideShared.get(target);
+    if (!listening) {
+      listening = shared(() => {
+        const onPageHide = () => this.leave();
+        target.addEventListener("pagehide", onPageHide);
+        return () => {
+          target.removeEventListener("pagehide", onPageHide);
+          this.pageHideShared.delete(target);
+        };
+      });
+      this.pageHideShared.set(target, listening);
+    }
+    return listening();
   }
 
   /** The page goes: release this tab's grant (fenced) with `draft` kept first, or leave the
@@ -190,8 +211,33 @@ export class EditLock {
   }
 }
 
+type PageEvents = Pick<EventTarget, "addEventListener" | "removeEventListener">;
+
 /** The window's page events, where there is a window. */
-function pageEvents(): Pick<EventTarget, "addEventListener" | "removeEventListener"> | undefined {
+function pageEvents(): PageEvents | undefined {
   const page = globalThis as Partial<EventTarget>;
   return page.addEventListener && page.removeEventListener ? (page as EventTarget) : undefined;
+}
+
+/** Each call holds `start`'s run until the function it returns is called (once counts): the
+ * first holder starts it, the last one to let go stops it. */
+type Shared = () => () => void;
+
+function shared(start: () => () => void): Shared {
+  let holders = 0;
+  let stop: (() => void) | null = null;
+  return () => {
+    holders++;
+    if (holders === 1) stop = start();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      holders--;
+      if (holders === 0) {
+        stop?.();
+        stop = null;
+      }
+    };
+  };
 }

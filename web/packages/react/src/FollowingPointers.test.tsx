@@ -44,8 +44,8 @@ describe("useEditLock", () => {
     const T = "2026-01-01T00:00:00Z";
     room.store.setState({ ...room.store.getState(), lock: { appointmentId: "a1", holder, fencingToken: 3, acquiredAt: T, lastActivityAt: T, expiresAt: T, ttlMs: 300_000, claimBy: null } });
     function Probe() {
-      const lock = useEditLock("a1");
-      return <p>{`${lock.role} editing=${lock.editing} holder=${lock.lock?.holder.name ?? "-"}`}</p>;
+      const { state } = useEditLock("a1");
+      return <p>{`${state.role} editing=${state.editing} holder=${state.lock?.holder.name ?? "-"}`}</p>;
     }
     expect(renderToStaticMarkup(<LockdProvider client={client}><Probe /></LockdProvider>)).toBe("<p>viewer editing=false holder=Bob</p>");
   });
