@@ -23,6 +23,9 @@ export default defineConfig({
   build: { sourcemap: true },
   test: {
     include: ["src/**/*.test.ts", "packages/*/src/**/*.test.{ts,tsx}"],
+    // Node by default; a file that mounts components says `// @vitest-environment happy-dom`
+    // on its first line. happy-dom rather than jsdom: jsdom 31 needs Node 22.22 or later, and
+    // the workspace supports Node 20.19 (`engines`).
     environment: "node",
   },
 });
