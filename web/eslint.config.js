@@ -17,8 +17,9 @@ export default defineConfig(
       "packages/*/dist/",
       // Written by openapi-typescript (`npm run generate`), checked against openapi.json by a test.
       "packages/client/src/generated/",
-      // Installs the packed tarballs, outside the workspace; its own build checks it.
-      "examples/",
+      // What an example's own `npm install` and build leave (e2e/packages.spec.ts builds a copy).
+      "examples/*/dist/",
+      "examples/*/node_modules/",
     ],
   },
   js.configs.recommended,
@@ -41,7 +42,22 @@ export default defineConfig(
     },
   },
   {
-    files: ["src/**/*.{ts,tsx}", "packages/*/src/**/*.{ts,tsx}"],
+    // The examples install the packed tarballs and are no workspace members: their own
+    // tsconfig.json reads the packages' dist/ declarations, which exist only after a build, so
+    // the project service (which picks the nearest tsconfig.json) would find no types in a fresh
+    // checkout. They are linted with tsconfig.examples.json instead: their own compiler options
+    // with the packages read from source, as the app reads them.
+    files: ["examples/*/src/**/*.{ts,tsx}"],
+    languageOptions: {
+      parserOptions: {
+        projectService: false,
+        project: "./tsconfig.examples.json",
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
+  {
+    files: ["src/**/*.{ts,tsx}", "packages/*/src/**/*.{ts,tsx}", "examples/*/src/**/*.{ts,tsx}"],
     ...reactHooks.configs.flat["recommended-latest"],
     languageOptions: { globals: globals.browser },
   },

@@ -2,7 +2,7 @@
 // app hands `getToken` its identity provider's access token instead.
 
 export async function demoToken(nodes: string[], user: string): Promise<string> {
-  const profile = { userId: user, name: (user[0] ?? "").toUpperCase() + user.slice(1), email: `${user}@example.com`, role: "user" };
+  const profile = { userId: user, name: user.charAt(0).toUpperCase() + user.slice(1), email: `${user}@example.com`, role: "user" };
   for (const node of nodes) {
     try {
       const answer = await fetch(`${node}/auth/dev-login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(profile) });
