@@ -134,7 +134,7 @@ export const useAuth = create<AuthStore>((set, get) => ({
 
 async function loadConfig(): Promise<AuthConfig | null> {
   try {
-    const config = await fetchAuthConfig();
+    const config = await fetchAuthConfig(lockd.api);
     useAuth.setState({ config, configError: null });
     if (!config.oidc) oidc = null;
     else if (!oidc || oidc.settings.issuer !== config.oidc.issuer || oidc.settings.clientId !== config.oidc.clientId) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createLockdClient } from "@lockd/client";
 import { DEFAULT_SCOPES, LEGACY_AUTH_CONFIG, fetchAuthConfig, idpHost, parseAuthConfig, safeReturnTo, signInChoice } from "./authConfig";
 
 const oidc = { issuer: "https://login.example.com/realms/acme", clientId: "lockd-web", scopes: "openid profile email offline_access" };
@@ -31,13 +32,26 @@ describe("the node's sign-in settings", () => {
     expect(() => parseAuthConfig({ devLogin: true, oidc: { issuer: "ftp://x", clientId: "c" } })).toThrow(/not a web address/);
   });
 
-  it("a node without /auth/config (404) signs in as before: dev login, no IdP", async () => {
+  it("are read through @lockd/client's GET /auth/config; a node without it (404) signs in as before: dev login, no IdP", async () => {
+    const asked: string[] = [];
+    /** The typed call of a client whose one node answers with `answer`. */
+    const api = (answer: () => Promise<Response>) =>
+      createLockdClient({
+        nodes: ["http://node-1"],
+        fetch: ((url: string, init: RequestInit = {}) => {
+          asked.push(`${init.method ?? "GET"} ${url}`);
+          return answer();
+        }) as typeof fetch,
+      }).api;
     const answer = (status: number, body: unknown) => () => Promise.resolve(new Response(JSON.stringify(body), { status }));
-    await expect(fetchAuthConfig(answer(404, { code: "not_found" }))).resolves.toEqual(LEGACY_AUTH_CONFIG);
-    await expect(fetchAuthConfig(answer(200, { devLogin: false, oidc }))).resolves.toEqual({ devLogin: false, oidc });
-    await expect(fetchAuthConfig(answer(500, {}))).rejects.toThrow(/HTTP 500/);
-    await expect(fetchAuthConfig(() => Promise.reject(new TypeError("fetch failed")))).rejects.toThrow(/could not be reached/);
-    await expect(fetchAuthConfig(() => Promise.resolve(new Response("<html>", { status: 200 })))).rejects.toThrow(/not readable/);
+    await expect(fetchAuthConfig(api(answer(200, { devLogin: false, oidc })))).resolves.toEqual({ devLogin: false, oidc });
+    expect(asked).toEqual(["GET http://node-1/auth/config"]);
+    await expect(fetchAuthConfig(api(answer(404, { code: "not_found" })))).resolves.toEqual(LEGACY_AUTH_CONFIG);
+    await expect(fetchAuthConfig(api(() => Promise.resolve(new Response("Not Found", { status: 404 }))))).resolves.toEqual(LEGACY_AUTH_CONFIG);
+    await expect(fetchAuthConfig(api(answer(500, {})))).rejects.toThrow(/HTTP 500/);
+    await expect(fetchAuthConfig(api(() => Promise.reject(new TypeError("fetch failed"))))).rejects.toThrow(/could not be reached/);
+    await expect(fetchAuthConfig(api(() => Promise.resolve(new Response("<html>", { status: 200 }))))).rejects.toThrow(/not readable/);
+    await expect(fetchAuthConfig(api(answer(200, { devLogin: true, oidc: { issuer: "" } })))).rejects.toThrow(/issuer and client id/);
   });
 });
 

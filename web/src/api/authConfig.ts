@@ -1,7 +1,10 @@
 // How this cluster signs people in (`GET /auth/config`, no token needed): with the
 // organisation's identity provider (OpenID Connect), with the demo picker (dev mode), both or
 // neither. Pure parts (parsing, the choice of screen, the way back after a sign-in) are here so
-// they are unit-tested; the browser's side of OIDC is `src/oidc.ts`.
+// they are unit-tested; the request is @lockd/client's (`api.authConfig`); the browser's side of
+// OIDC is `src/oidc.ts`.
+
+import { ApiError, type LockdApi } from "@lockd/client";
 
 export interface OidcSettings {
   /** The issuer; its discovery document is at `{issuer}/.well-known/openid-configuration`. */
@@ -55,21 +58,18 @@ export function parseAuthConfig(payload: unknown): AuthConfig {
   };
 }
 
-/** Reads `/auth/config`; a node that does not have it (404) signs in as before (dev login). */
-export async function fetchAuthConfig(fetchImpl: typeof fetch = fetch): Promise<AuthConfig> {
-  let response: Response;
-  try {
-    response = await fetchImpl("/auth/config", { headers: { Accept: "application/json" } });
-  } catch {
-    throw new Error("The server could not be reached. Check your connection.");
-  }
-  if (response.status === 404) return LEGACY_AUTH_CONFIG;
-  if (!response.ok) throw new Error(`The server could not say how to sign in (HTTP ${response.status}).`);
+/** Reads `/auth/config` through `api` (the app's `lockd.api`); a node that does not have it
+ * (404) signs in as before (dev login). Every failure is thrown in words for the sign-in screen. */
+export async function fetchAuthConfig(api: Pick<LockdApi, "authConfig">): Promise<AuthConfig> {
   let payload: unknown;
   try {
-    payload = await response.json();
-  } catch {
-    throw new Error("The server's sign-in settings are not readable.");
+    payload = await api.authConfig();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status === 404) return LEGACY_AUTH_CONFIG;
+    if (error.code === "network") throw new Error("The server could not be reached. Check your connection.", { cause: error });
+    if (error.code === "unreadable_answer") throw new Error("The server's sign-in settings are not readable.", { cause: error });
+    throw new Error(`The server could not say how to sign in (HTTP ${error.status}).`, { cause: error });
   }
   return parseAuthConfig(payload);
 }

@@ -98,6 +98,13 @@ describe("api errors", () => {
     expect((error as ApiError).status).toBe(0);
   });
 
+  it("tells an answer that is not JSON from a server that cannot be reached", async () => {
+    const { api } = harness(() => new Response("<html>proxy</html>", { status: 200, headers: { "Content-Type": "text/html" } }));
+    const error = await api.lockStatus("a").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).code).toBe("unreadable_answer");
+  });
+
   it("feeds the answer's serverTime to the cluster clock", async () => {
     const { client } = harness(() => json(200, { queued: true, position: 1, queue: [], serverTime: "2030-01-01T00:00:00Z" }));
     await client.api.acquireLock("a", true);
@@ -141,6 +148,26 @@ describe("who the server takes a token for (GET /auth/me)", () => {
     });
     await expect(api.me("candidate")).rejects.toMatchObject({ status: 401 });
     expect(sent.map((s) => [s.url, s.headers.get("Authorization")])).toEqual([["http://node-1/auth/me", "Bearer candidate"]]);
+    expect(renewals).toBe(0);
+  });
+});
+
+describe("the sign-in settings (GET /auth/config)", () => {
+  it("are asked without a token, and a refusal is not taken for an expired sign-in", async () => {
+    let renewals = 0;
+    const answers = [json(200, { devLogin: false, oidc: { issuer: "https://idp.example", clientId: "lockd-web", scopes: "openid" } }), json(401, { code: "unauthenticated", status: 401 })];
+    const { api, sent } = harness(() => answers.shift() ?? json(500, {}), {
+      onUnauthenticated: () => {
+        renewals += 1;
+        return Promise.resolve(true);
+      },
+    });
+    await expect(api.authConfig()).resolves.toEqual({ devLogin: false, oidc: { issuer: "https://idp.example", clientId: "lockd-web", scopes: "openid" } });
+    await expect(api.authConfig()).rejects.toMatchObject({ status: 401, code: "unauthenticated" });
+    expect(sent.map((s) => [s.method, s.url, s.headers.get("Authorization")])).toEqual([
+      ["GET", "http://node-1/auth/config", null],
+      ["GET", "http://node-1/auth/config", null],
+    ]);
     expect(renewals).toBe(0);
   });
 });

@@ -55,6 +55,13 @@ export class LockdApi implements LockCalls {
 
   // --- Sign-in
 
+  /** How the cluster signs people in: its identity provider, dev login, both or neither. Asked
+   * without a token (the route needs none, and a tab asks before anyone signed in), so a
+   * refusal is never taken for an expired sign-in. */
+  authConfig() {
+    return this.once((headers) => this.http.GET("/auth/config", { headers }), null);
+  }
+
   /** A demo token (dev mode only; 404 elsewhere). */
   async devLogin(profile: DevLogin): Promise<{ token: string }> {
     const answer: unknown = await this.send((headers) => this.http.POST("/auth/dev-login", { body: profile, headers }));
@@ -236,6 +243,8 @@ export class LockdApi implements LockCalls {
       answer = await call(this.headers(bearer));
     } catch (error) {
       if (error instanceof DOMException && error.name === "AbortError") throw error;
+      // A success whose body is not JSON (a proxy's page, a cut answer): the node was reached.
+      if (error instanceof SyntaxError) throw new ApiError({ status: 0, code: "unreadable_answer", detail: "The server's answer is not readable." });
       throw new ApiError({ status: 0, code: "network", detail: "The server could not be reached. Check your connection." });
     }
     const { response } = answer;
