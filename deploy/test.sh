@@ -39,9 +39,11 @@ clippy() {
 }
 stage "clippy" clippy
 # The real-process identity tests run the test IdP from web/e2e/idp (npm's oidc-provider);
-# the contract test runs Schemathesis (PyPI, pinned) against a live node.
+# the contract test runs Schemathesis (PyPI, pinned) against a live node; the fencing test
+# starts its own PostgreSQL server from Debian's package (node/tests/fencing.rs).
 lockd_web_install
 lockd_schemathesis_install
+lockd_apt_install postgresql
 # --show-output: the simulation's report (seeds, faults, operations checked) shows on success too.
 stage "cargo test" cargo test --workspace --locked --no-fail-fast -- --show-output
 web_unit() {

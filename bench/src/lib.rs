@@ -2,7 +2,6 @@
 //! this machine, the safety check from the outside, and the report. `lockd-bench --help`.
 
 pub mod etcd;
-pub mod http1;
 pub mod lockd;
 pub mod pointers;
 pub mod procs;

@@ -7,16 +7,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use futures::{SinkExt, StreamExt};
-use hyper::Method;
-use hyper::body::Bytes;
-use reqwest::StatusCode;
+use lockd_client::types::AppointmentInput;
+use lockd_client::{AcquireOptions, Acquired, Released, Routing};
 use serde_json::{Value, json};
 use tokio::sync::{oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::http1::{Call, Connections};
 use crate::procs::{Server, free_ports};
 use crate::system::{Attempt, Client, System};
 use crate::tls::BenchTls;
@@ -31,7 +29,8 @@ const LEASE: Duration = Duration::from_secs(300);
 pub struct LockdCluster {
     servers: Vec<Server>,
     pub urls: Vec<String>,
-    http: reqwest::Client,
+    /// The cluster's status and readiness, node by node.
+    probe: lockd_client::Client,
     /// With `--tls`: HTTPS and WSS trusting the run's CA.
     tls: Option<Arc<rustls::ClientConfig>>,
 }
@@ -103,12 +102,25 @@ impl LockdCluster {
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
         let urls = http_addrs.iter().map(|a| format!("{scheme}://{a}")).collect();
-        let mut http = reqwest::Client::builder().timeout(Duration::from_secs(5)).pool_max_idle_per_host(512);
-        if let Some(tls) = tls {
-            http = http.add_root_certificate(reqwest::Certificate::from_pem(tls.ca_pem.as_bytes())?);
-        }
         let tls = tls.map(BenchTls::client_config).transpose()?;
-        Ok(LockdCluster { servers, urls, http: http.build()?, tls })
+        let mut cluster = LockdCluster { servers, urls, probe: placeholder_client()?, tls };
+        cluster.probe = cluster.api_client("bench-probe", "admin", Routing::Through(0))?;
+        Ok(cluster)
+    }
+
+    /// A `lockd-client` of this cluster as `user`, one try per call: the benchmark measures
+    /// each attempt and fails over by itself (`Client::next_node`).
+    pub fn api_client(&self, user: &str, role: &str, routing: Routing) -> anyhow::Result<lockd_client::Client> {
+        let mut builder = lockd_client::Client::builder(self.urls.clone())
+            .bearer(LockdCluster::token(user, role))
+            .session_id(format!("{user}-{}", std::process::id()))
+            .routing(routing)
+            .tries(1)
+            .request_timeout(Duration::from_secs(5));
+        if let Some(tls) = &self.tls {
+            builder = builder.tls(tls.clone());
+        }
+        Ok(builder.build()?)
     }
 
     pub fn token(user: &str, role: &str) -> String {
@@ -123,10 +135,6 @@ impl LockdCluster {
             &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
         )
         .expect("HS256 signs any claims")
-    }
-
-    async fn status(&self, node: usize) -> Option<Value> {
-        self.http.get(format!("{}/cluster/status", self.urls[node])).send().await.ok()?.json().await.ok()
     }
 
     /// Opens a socket on `path` of node `node` as `user`.
@@ -165,23 +173,25 @@ struct WatchedFrame<'a> {
     lock: Option<FencedLock>,
 }
 
-/// What a client reads of an acquire's answer: the grant's token, or the problem's code.
-#[derive(Default, serde::Deserialize)]
-struct Answer {
-    #[serde(rename = "fencingToken", default)]
-    fencing_token: Option<u64>,
-    #[serde(default)]
-    code: Option<String>,
-}
-
 #[derive(serde::Deserialize)]
 struct FencedLock {
     #[serde(rename = "fencingToken", default)]
     fencing_token: Option<u64>,
 }
 
-fn appointment_body(id: &str) -> Value {
-    json!({ "id": id, "title": format!("Bench {id}"), "startsAt": "2026-12-01T09:00:00Z", "endsAt": "2026-12-01T10:00:00Z" })
+fn appointment(id: &str) -> AppointmentInput {
+    AppointmentInput {
+        id: Some(id.into()),
+        title: format!("Bench {id}"),
+        starts_at: "2026-12-01T09:00:00Z".into(),
+        ends_at: "2026-12-01T10:00:00Z".into(),
+        ..AppointmentInput::default()
+    }
+}
+
+/// Stands in for the probe while the cluster that makes the real one is being built.
+fn placeholder_client() -> anyhow::Result<lockd_client::Client> {
+    Ok(lockd_client::Client::builder(["http://127.0.0.1:9"]).bearer("-").build()?)
 }
 
 impl System for LockdCluster {
@@ -192,28 +202,18 @@ impl System for LockdCluster {
     }
 
     async fn prepare(&self, locks: &[String], clients: usize) -> anyhow::Result<()> {
-        let token = LockdCluster::token("bench-admin", "admin");
         let next = std::sync::atomic::AtomicUsize::new(0);
         let work = (0..clients.max(1)).map(|c| {
-            let (token, next, http) = (&token, &next, &self.http);
-            let url = format!("{}/appointments", self.urls[c % self.urls.len()]);
+            let next = &next;
             async move {
+                let admin = self.api_client("bench-admin", "admin", Routing::Through(c % self.urls.len()))?;
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(id) = locks.get(i) else { return Ok::<_, anyhow::Error>(()) };
-                    let response = http
-                        .post(&url)
-                        .bearer_auth(token)
-                        .header("x-session-id", "bench-prepare")
-                        .json(&appointment_body(id))
-                        .send()
-                        .await?;
-                    if !(response.status() == StatusCode::CREATED || response.status() == StatusCode::CONFLICT) {
-                        bail!(
-                            "creating appointment {id}: {} {}",
-                            response.status(),
-                            response.text().await.unwrap_or_default()
-                        );
+                    match admin.create(&appointment(id)).await {
+                        Ok(_) => {}
+                        Err(e) if e.code() == Some("already_exists") => {}
+                        Err(e) => bail!("creating appointment {id}: {e}"),
                     }
                 }
             }
@@ -224,7 +224,8 @@ impl System for LockdCluster {
 
     async fn client(&self, index: usize, watching: Option<&str>) -> anyhow::Result<LockdClient> {
         let user = format!("bench-{index}");
-        let session = format!("bench-{index}-{}", std::process::id());
+        // The socket's session is the API client's (`api_client` names it so).
+        let session = format!("{user}-{}", std::process::id());
         let home = index % self.urls.len();
         let events = match watching {
             Some(lock) => {
@@ -232,14 +233,9 @@ impl System for LockdCluster {
             }
             None => None,
         };
-        Ok(LockdClient {
-            connections: Connections::new(&self.urls, self.tls.clone()),
-            node: home,
-            bearer: LockdCluster::token(&user, "user"),
-            session,
-            events,
-            last_token: 0,
-        })
+        let api = self.api_client(&user, "user", Routing::Through(home))?;
+        debug_assert_eq!(api.session_id(), session);
+        Ok(LockdClient { api, node: home, session, events, last_token: 0 })
     }
 
     async fn watch(
@@ -294,7 +290,7 @@ impl System for LockdCluster {
             if !self.servers[node].is_running() {
                 continue;
             }
-            let id = self.status(node).await?["leaderId"].as_u64()?;
+            let id = self.probe.cluster_status(node).await.ok()?.leader_id?;
             if leader.is_some_and(|l| l != id) {
                 return None;
             }
@@ -306,9 +302,8 @@ impl System for LockdCluster {
 
     /// Node `node` answers `/readyz` with 200: a leader is known and it caught up.
     async fn serves(&self, node: usize) -> bool {
-        let probe =
-            self.http.get(format!("{}/readyz", self.urls[node])).timeout(Duration::from_millis(500)).send().await;
-        probe.is_ok_and(|response| response.status() == StatusCode::OK)
+        let probe = tokio::time::timeout(Duration::from_millis(500), self.probe.ready(node));
+        matches!(probe.await, Ok(Ok(true)))
     }
 
     fn servers(&self) -> &[Server] {
@@ -343,10 +338,10 @@ impl System for LockdCluster {
 }
 
 pub struct LockdClient {
-    /// Its own connections for the timed requests (`http1`), not the cluster's shared pool.
-    connections: Connections,
+    /// Its own `lockd-client`, with its own connections (no pool shared between clients).
+    api: lockd_client::Client,
+    /// The node it enters through.
     node: usize,
-    bearer: String,
     session: String,
     /// The appointment's event stream, for hearing of a hand-off from the queue.
     events: Option<Socket>,
@@ -355,30 +350,16 @@ pub struct LockdClient {
 }
 
 impl LockdClient {
-    async fn post_acquire(&mut self, lock: &str, wait: bool) -> Result<(StatusCode, Bytes), String> {
-        let call = Call {
-            method: Method::POST,
-            path: format!("/appointments/{lock}/acquire-lock"),
-            bearer: &self.bearer,
-            session: &self.session,
-            fencing_token: None,
-            json_body: Some(if wait { r#"{"wait":true}"# } else { r#"{"wait":false}"# }),
-        };
-        self.connections.send(self.node, call).await
-    }
-
-    fn answer(&mut self, status: StatusCode, body: &[u8]) -> Attempt {
-        let answer: Answer = serde_json::from_slice(body).unwrap_or_default();
-        match status {
-            StatusCode::OK => match answer.fencing_token {
-                Some(token) => {
-                    self.last_token = self.last_token.max(token);
-                    Attempt::Granted { token, handed_off: false }
-                }
-                None => Attempt::Failed(format!("200 without a token: {}", String::from_utf8_lossy(body))),
-            },
-            StatusCode::CONFLICT => Attempt::Held,
-            status => Attempt::Failed(format!("{status}: {}", answer.code.unwrap_or_default())),
+    async fn post_acquire(&mut self, lock: &str, wait: bool) -> Attempt {
+        match self.api.acquire(lock, AcquireOptions { wait, ttl_ms: None }).await {
+            Ok(Acquired::Granted(granted)) => {
+                self.last_token = self.last_token.max(granted.fencing_token);
+                Attempt::Granted { token: granted.fencing_token, handed_off: false }
+            }
+            Ok(Acquired::Held(_)) => Attempt::Held,
+            Ok(Acquired::Queued(_)) if wait => self.hand_off(Duration::from_secs(30)).await,
+            Ok(Acquired::Queued(_)) => Attempt::Failed("queued without asking to wait".into()),
+            Err(e) => Attempt::Failed(e.to_string()),
         }
     }
 
@@ -422,38 +403,24 @@ impl LockdClient {
 
 impl Client for LockdClient {
     async fn acquire(&mut self, lock: &str) -> Attempt {
-        match self.post_acquire(lock, false).await {
-            Ok((status, body)) => self.answer(status, &body),
-            Err(e) => Attempt::Failed(e),
-        }
+        self.post_acquire(lock, false).await
     }
 
     async fn acquire_or_wait(&mut self, lock: &str) -> Attempt {
-        match self.post_acquire(lock, true).await {
-            Ok((StatusCode::ACCEPTED, _)) => self.hand_off(Duration::from_secs(30)).await,
-            Ok((status, body)) => self.answer(status, &body),
-            Err(e) => Attempt::Failed(e),
-        }
+        self.post_acquire(lock, true).await
     }
 
     async fn release(&mut self, lock: &str, token: u64) -> Result<bool, String> {
-        let call = Call {
-            method: Method::DELETE,
-            path: format!("/appointments/{lock}/release-lock"),
-            bearer: &self.bearer,
-            session: &self.session,
-            fencing_token: Some(token),
-            json_body: None,
-        };
-        match self.connections.send(self.node, call).await?.0 {
-            StatusCode::NO_CONTENT => Ok(true),
-            StatusCode::CONFLICT => Ok(false),
-            status => Err(format!("release answered {status}")),
+        match self.api.release(lock, token).await {
+            Ok(Released::Released) => Ok(true),
+            Ok(Released::NotHolder) => Ok(false),
+            Err(e) => Err(format!("release: {e}")),
         }
     }
 
     fn next_node(&mut self) {
-        self.node = (self.node + 1) % self.connections.nodes();
+        self.node = (self.node + 1) % self.api.nodes();
+        self.api.prefer_node(self.node);
     }
 }
 
@@ -478,37 +445,21 @@ impl LockdCluster {
 }
 
 impl LockdCluster {
-    /// Takes the lock of `appointment` through node `node` as `holder` and gives it back;
-    /// the grant's token and when its request was sent.
+    /// Takes the lock of `appointment` as `holder` (through the node it prefers) and gives
+    /// it back; the grant's token and when its request was sent.
     pub async fn grant_and_release(
         &self,
-        node: usize,
+        holder: &lockd_client::Client,
         appointment: &str,
-        holder: &str,
     ) -> anyhow::Result<(u64, Instant)> {
-        let token = LockdCluster::token(holder, "user");
-        let url = format!("{}/appointments/{appointment}", self.urls[node]);
         let sent = Instant::now();
-        let response = self
-            .http
-            .post(format!("{url}/acquire-lock"))
-            .bearer_auth(&token)
-            .header("x-session-id", holder)
-            .send()
-            .await?;
-        anyhow::ensure!(response.status() == StatusCode::OK, "acquire {appointment}: {}", response.status());
-        let granted: Value = response.json().await?;
-        let fencing_token = granted["fencingToken"].as_u64().context("a fencing token")?;
-        let release = self
-            .http
-            .delete(format!("{url}/release-lock"))
-            .bearer_auth(&token)
-            .header("x-session-id", holder)
-            .header("x-fencing-token", fencing_token.to_string())
-            .send()
-            .await?;
-        anyhow::ensure!(release.status() == StatusCode::NO_CONTENT, "release {appointment}: {}", release.status());
-        Ok((fencing_token, sent))
+        let granted = match holder.acquire(appointment, AcquireOptions::default()).await? {
+            Acquired::Granted(granted) => granted,
+            other => bail!("acquire {appointment}: {other:?}"),
+        };
+        let released = holder.release(appointment, granted.fencing_token).await?;
+        anyhow::ensure!(released == Released::Released, "release {appointment}: {released:?}");
+        Ok((granted.fencing_token, sent))
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use lockd_client::Routing;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -82,9 +83,10 @@ pub async fn many_sockets(
     let rss_open_mib = cluster.servers().iter().map(|s| mib(s.rss_bytes())).collect();
     let mut granted = Vec::new();
     for round in 0..rounds {
+        let holder = cluster.api_client(&format!("bench-holder-{round}"), "user", Routing::Through(0))?;
         for (room, id) in ids.iter().enumerate() {
-            let holder = format!("bench-holder-{round}");
-            let (token, sent) = cluster.grant_and_release(room % cluster.servers().len(), id, &holder).await?;
+            holder.prefer_node(room % cluster.servers().len());
+            let (token, sent) = cluster.grant_and_release(&holder, id).await?;
             granted.push((room, token, sent));
         }
     }

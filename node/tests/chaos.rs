@@ -4,7 +4,8 @@
 //! history is checked from the outside: fencing tokens of an appointment belong to one
 //! tenure each and strictly increase in grant order, no two acknowledged tenures overlap,
 //! and no acknowledged grant is lost across kill -9 (a later grant gets a larger token).
-//! After each fault the cluster must grant again within a bound.
+//! After each fault the cluster must grant again within a bound. The clients are
+//! `lockd-client`s entering through a node drawn at random, retrying through the others.
 
 mod support;
 
@@ -13,9 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lockd_bench::safety::{Grant, History, tenure_end};
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-use support::{Cluster, Tab};
+use lockd_client::types::AppointmentInput;
+use lockd_client::{AcquireOptions, Acquired, Client, Released, Routing};
+use support::Cluster;
 use tokio::sync::watch;
 
 const APPOINTMENTS: [&str; 2] = ["chaos-1", "chaos-2"];
@@ -43,88 +44,32 @@ impl Rng {
     }
 }
 
-/// What became of a write after its retries.
-enum Outcome {
-    Answered(StatusCode, Value),
-    /// Every try timed out or found no leader: it may or may not have been applied.
-    Unknown,
+/// A write that got no answer it could trust: every try timed out or found no leader. It
+/// may or may not have been applied.
+fn outcome_unknown(error: &lockd_client::Error) -> bool {
+    matches!(error, lockd_client::Error::Unavailable { .. }) || error.code() == Some("no_leader")
 }
 
-/// Sends a write up to 3 times with one idempotency key, through a different node each time.
-#[expect(clippy::too_many_arguments, reason = "one call per kind of write; a struct would only rename them")]
-async fn write(
-    http: &reqwest::Client,
-    urls: &[String],
-    first_node: usize,
-    method: Method,
-    path: &str,
-    tab: &Tab,
-    key: &str,
-    token: Option<u64>,
-) -> Outcome {
-    for attempt in 0..3 {
-        let url = format!("{}{path}", urls[(first_node + attempt) % urls.len()]);
-        let mut request =
-            tab.request(http, method.clone(), url).header("idempotency-key", key).timeout(Duration::from_secs(2));
-        if let Some(token) = token {
-            request = request.header("x-fencing-token", token.to_string());
-        }
-        match request.send().await {
-            Ok(response)
-                if response.status() != StatusCode::SERVICE_UNAVAILABLE
-                    && response.status() != StatusCode::MISDIRECTED_REQUEST =>
-            {
-                let status = response.status();
-                let body = response.json::<Value>().await.unwrap_or(Value::Null);
-                return Outcome::Answered(status, body);
-            }
-            _ => continue,
-        }
-    }
-    Outcome::Unknown
-}
-
-async fn client(
-    c: usize,
-    http: reqwest::Client,
-    urls: Vec<String>,
-    tab: Tab,
-    stop: watch::Receiver<bool>,
-    grants: Arc<History>,
-    tally: Arc<Tally>,
-) {
+async fn client_loop(c: usize, client: Client, stop: watch::Receiver<bool>, grants: Arc<History>, tally: Arc<Tally>) {
     let mut rng = Rng(c as u64 + 1);
-    let mut i = 0u64;
     while !*stop.borrow() {
-        i += 1;
         let appointment = APPOINTMENTS[rng.below(APPOINTMENTS.len())];
-        let node = rng.below(urls.len());
+        // Each write enters through a node drawn at random, then the next ones on failure,
+        // with one idempotency key over its tries (the client's retries).
+        client.prefer_node(rng.below(client.nodes()));
         let first_sent = Instant::now();
-        let acquired = write(
-            &http,
-            &urls,
-            node,
-            Method::POST,
-            &format!("/appointments/{appointment}/acquire-lock"),
-            &tab,
-            &format!("c{c}-{i}-acq"),
-            None,
-        )
-        .await;
-        let token = match acquired {
-            Outcome::Answered(StatusCode::OK, body) => {
-                body["fencingToken"].as_u64().expect("a granted lock has a token")
-            }
-            Outcome::Answered(StatusCode::CONFLICT, _) => {
+        let token = match client.acquire(appointment, AcquireOptions::default()).await {
+            Ok(Acquired::Granted(granted)) => granted.fencing_token,
+            Ok(Acquired::Held(_)) => {
                 tally.conflicts.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(rng.below(20) as u64)).await;
                 continue;
             }
-            Outcome::Answered(status, body) => panic!("acquire answered {status}: {body}"),
-            Outcome::Unknown => {
+            Err(error) if outcome_unknown(&error) => {
                 tally.unknown.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
+            other => panic!("acquire answered {other:?}"),
         };
         let acked_at = Instant::now();
         tally.grants.fetch_add(1, Ordering::Relaxed);
@@ -133,24 +78,14 @@ async fn client(
         let release_sent = Instant::now();
         let ended_by = tenure_end(release_sent, first_sent, Duration::from_millis(LEASE_MS));
         grants.record(Grant { lock: appointment.to_owned(), client: c, token, acked_at, ended_by });
-        let released = write(
-            &http,
-            &urls,
-            rng.below(urls.len()),
-            Method::DELETE,
-            &format!("/appointments/{appointment}/release-lock"),
-            &tab,
-            &format!("c{c}-{i}-rel"),
-            Some(token),
-        )
-        .await;
-        match released {
+        client.prefer_node(rng.below(client.nodes()));
+        match client.release(appointment, token).await {
             // Released, or the lease had already lapsed and someone else holds it now.
-            Outcome::Answered(StatusCode::NO_CONTENT | StatusCode::CONFLICT, _) => {}
-            Outcome::Answered(status, body) => panic!("release answered {status}: {body}"),
-            Outcome::Unknown => {
+            Ok(Released::Released | Released::NotHolder) => {}
+            Err(error) if outcome_unknown(&error) => {
                 tally.unknown.fetch_add(1, Ordering::Relaxed);
             }
+            Err(error) => panic!("release answered {error}"),
         }
     }
 }
@@ -176,31 +111,33 @@ async fn chaos(size: u64) {
     let all: Vec<usize> = (0..size as usize).collect();
     let ids: Vec<u64> = cluster.nodes.iter().map(|n| n.id).collect();
     leader(&cluster, &all).await;
-    let admin = Tab::new(cluster.login(0, "setup", "admin").await, "setup-tab");
+    let urls: Vec<String> = all.iter().map(|&i| cluster.url(i, "")).collect();
+    let admin = Client::builder(urls.clone()).bearer(cluster.login(0, "setup", "admin").await).build().unwrap();
     for id in APPOINTMENTS {
-        let body =
-            json!({ "id": id, "title": "Chaos", "startsAt": "2030-01-01T09:00:00Z", "endsAt": "2030-01-01T09:30:00Z" });
-        let created = admin.request(&cluster.http, Method::POST, cluster.url(0, "/appointments")).json(&body);
-        assert_eq!(created.send().await.unwrap().status(), 201);
+        let appointment = AppointmentInput {
+            id: Some(id.into()),
+            title: "Chaos".into(),
+            starts_at: "2030-01-01T09:00:00Z".into(),
+            ends_at: "2030-01-01T09:30:00Z".into(),
+            ..AppointmentInput::default()
+        };
+        admin.create(&appointment).await.unwrap();
     }
 
-    let urls: Vec<String> = all.iter().map(|&i| cluster.url(i, "")).collect();
     let grants = Arc::new(History::default());
     let tally = Arc::new(Tally::default());
     let (stop_tx, stop) = watch::channel(false);
     let mut clients = Vec::new();
     for c in 0..CLIENTS {
-        let tab =
-            Tab::new(cluster.login(c % all.len(), &format!("client-{c}"), "user").await, &format!("client-{c}-tab"));
-        clients.push(tokio::spawn(client(
-            c,
-            cluster.http.clone(),
-            urls.clone(),
-            tab,
-            stop.clone(),
-            grants.clone(),
-            tally.clone(),
-        )));
+        let client = Client::builder(urls.clone())
+            .bearer(cluster.login(c % all.len(), &format!("client-{c}"), "user").await)
+            .session_id(format!("client-{c}-tab"))
+            .routing(Routing::Through(0))
+            .tries(3)
+            .request_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        clients.push(tokio::spawn(client_loop(c, client, stop.clone(), grants.clone(), tally.clone())));
     }
     grants_resume(&tally, 0, 20, "the start").await;
     let mut recoveries = Vec::new();
@@ -257,25 +194,18 @@ async fn chaos(size: u64) {
 
     // No acknowledged grant was lost: the next grant of each appointment, once every lease
     // has lapsed, gets a larger token than any acknowledged before.
-    let checker = Tab::new(cluster.login(0, "checker", "user").await, "checker-tab");
+    let checker = Client::builder(urls).bearer(cluster.login(0, "checker", "user").await).build().unwrap();
     for appointment in APPOINTMENTS {
         let highest = grants.highest_token(appointment).unwrap_or(0);
         let started = Instant::now();
         let token = loop {
-            let acquire = checker.request(
-                &cluster.http,
-                Method::POST,
-                cluster.url(0, &format!("/appointments/{appointment}/acquire-lock")),
-            );
-            let response = acquire.send().await.unwrap();
-            if response.status() == StatusCode::OK {
-                break response.json::<Value>().await.unwrap()["fencingToken"].as_u64().unwrap();
+            match checker.acquire(appointment, AcquireOptions::default()).await.unwrap() {
+                Acquired::Granted(granted) => break granted.fencing_token,
+                other => assert!(
+                    started.elapsed() < Duration::from_millis(LEASE_MS * 3),
+                    "{appointment} never free again: {other:?}"
+                ),
             }
-            assert!(
-                started.elapsed() < Duration::from_millis(LEASE_MS * 3),
-                "{appointment} never free again: {}",
-                response.status()
-            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert!(token > highest, "{appointment}: token {token} after an acknowledged {highest}");
