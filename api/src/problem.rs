@@ -145,6 +145,17 @@ pub struct ProblemDoc {
     lock: Option<crate::dto::Lock>,
     #[schema(rename = "serverTime")]
     server_time: Option<String>,
+    /// The appointment as it is now (`version_conflict`, `already_exists`).
+    current: Option<crate::dto::Appointment>,
+    /// How long to wait before trying again (`rate_limited`; `Retry-After` in seconds too).
+    #[schema(rename = "retryAfterMs")]
+    retry_after_ms: Option<u64>,
+    /// The leader's HTTP address (`not_leader`).
+    #[schema(rename = "leaderHttpAddr")]
+    leader_http_addr: Option<String>,
+    /// The token was valid but expired (`unauthenticated`): renew it and send again.
+    #[schema(rename = "tokenExpired")]
+    token_expired: Option<bool>,
 }
 
 /// The problem answers most operations share, as reusable OpenAPI response components

@@ -291,6 +291,22 @@ async fn a_new_node_joins_as_a_learner_and_is_promoted_to_voter_then_is_removed(
     let (status, problem) = json_of(early.send().await.unwrap()).await;
     assert_eq!((status, problem["code"].as_str()), (422, Some("member_unreachable")), "{problem}");
 
+    // A member's own addresses under a new id: refused. Accepted, the leader would replicate
+    // to itself as the new node and its Raft core would stop (Schemathesis found it).
+    for member in [leader, (leader + 1) % 3] {
+        let (raft, http_addr) = (&cluster.nodes[member].raft, &cluster.nodes[member].http);
+        let alias = json!({ "nodeId": 99, "raftAddr": raft, "httpAddr": http_addr });
+        let by_name = raft.replace("127.0.0.1", "localhost");
+        let alias_by_name = json!({ "nodeId": 98, "raftAddr": by_name, "httpAddr": "127.0.0.1:3" });
+        let refused = admin.request(&http, Method::POST, cluster.url(leader, "/cluster/members")).json(&alias);
+        let (status, problem) = json_of(refused.send().await.unwrap()).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("address_in_use")), "{problem}");
+        let refused = admin.request(&http, Method::POST, cluster.url(leader, "/cluster/members")).json(&alias_by_name);
+        let (status, problem) = json_of(refused.send().await.unwrap()).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("address_in_use")), "by name: {problem}");
+    }
+    assert_eq!(cluster.wait_for_leader(&[0, 1, 2]).await, leader, "nothing changed");
+
     let joiner = cluster.spawn_joiner();
     let node = &cluster.nodes[joiner];
     assert_eq!(node.id, joiner_id);

@@ -53,7 +53,10 @@ async fn the_served_openapi_document_is_what_the_server_does() {
         .args(["run", &cluster.url(0, "/openapi.json")])
         .args(["--checks", "all", "--exclude-tag", "live"])
         .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args(["--seed", &seed, "--max-examples", &examples, "--workers", "2"])
+        // One worker: the same seed then gives the same run, and Hypothesis's lambda
+        // descriptions parse sources in one thread only (CPython 3.11.7 intermittently fails
+        // `ast.parse` with "AST constructor recursion depth mismatch" from two; seen here).
+        .args(["--seed", &seed, "--max-examples", &examples, "--workers", "1"])
         .args(["--request-timeout", "15", "--max-failures", "50"])
         // Its cache (`.schemathesis/`) goes to the cluster's directory, not the source tree.
         .current_dir(cluster.dir())

@@ -148,7 +148,7 @@ pub struct Member {
     pub leader: bool,
 }
 
-/// A node's view of the cluster.
+/// A node's view of the cluster (`/cluster/status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterStatus {
@@ -158,6 +158,17 @@ pub struct ClusterStatus {
     pub term: u64,
     #[serde(default)]
     pub leader_id: Option<u64>,
+    #[serde(default)]
+    pub last_log_index: Option<u64>,
+    #[serde(default)]
+    pub committed_index: Option<u64>,
+    #[serde(default)]
+    pub applied_index: Option<u64>,
+    #[serde(default)]
+    pub snapshot_index: Option<u64>,
+    /// The last index removed from the node's log (behind a snapshot).
+    #[serde(default)]
+    pub purged_index: Option<u64>,
     pub members: Vec<Member>,
 }
 
@@ -266,6 +277,8 @@ mod tests {
         holds_to_schema::<super::AppointmentList>("AppointmentList");
         holds_to_schema::<super::AppointmentInput>("AppointmentInput");
         holds_to_schema::<super::Problem>("ProblemDoc");
+        holds_to_schema::<super::Member>("Member");
+        holds_to_schema::<super::ClusterStatus>("ClusterStatus");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lockd_raft::node::ReplicaRole;
 use lockd_raft::types::NodeInfo;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::JsonBody;
@@ -15,47 +15,87 @@ use crate::problem::Problem;
 use crate::problem::responses as problems;
 use crate::{AppState, limits};
 
+/// One member of the cluster.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub node_id: u64,
+    /// Where its peers reach it (Raft over gRPC).
+    pub raft_addr: String,
+    /// Where clients reach it (HTTP and WebSocket).
+    pub http_addr: String,
+    /// A voter (else a learner catching up).
+    pub voter: bool,
+    pub leader: bool,
+}
+
+/// A node's part in Raft.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub enum RaftState {
+    Leader,
+    Follower,
+    Candidate,
+    Learner,
+    Shutdown,
+}
+
+/// This node's view of the cluster: its Raft state, term, the leader, log indexes, members.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    pub node_id: u64,
+    pub state: RaftState,
+    pub term: u64,
+    /// The leader this node knows, if any.
+    pub leader_id: Option<u64>,
+    pub last_log_index: Option<u64>,
+    pub committed_index: Option<u64>,
+    pub applied_index: Option<u64>,
+    pub snapshot_index: Option<u64>,
+    /// The last index removed from this node's log (behind a snapshot).
+    pub purged_index: Option<u64>,
+    pub members: Vec<Member>,
+}
+
 #[utoipa::path(
     get,
     path = "/cluster/status",
     tag = "cluster",
     responses(
-        (status = 200, description = "Raft state, term, leader, indexes, members", body = Object),
+        (status = 200, description = "Raft state, term, leader, indexes, members", body = ClusterStatus),
     ),
 )]
 pub async fn status(State(state): State<AppState>) -> Response {
     let s = state.node.status();
-    let members: Vec<_> = s
+    let members = s
         .nodes
         .iter()
-        .map(|(id, info)| {
-            json!({
-                "nodeId": id,
-                "raftAddr": info.raft_addr,
-                "httpAddr": info.http_addr,
-                "voter": s.voters.contains(id),
-                "leader": s.leader == Some(*id),
-            })
+        .map(|(id, info)| Member {
+            node_id: *id,
+            raft_addr: info.raft_addr.clone(),
+            http_addr: info.http_addr.clone(),
+            voter: s.voters.contains(id),
+            leader: s.leader == Some(*id),
         })
         .collect();
-    Json(json!({
-        "nodeId": s.node_id,
-        "state": match s.state {
-            ReplicaRole::Leader => "Leader",
-            ReplicaRole::Follower => "Follower",
-            ReplicaRole::Candidate => "Candidate",
-            ReplicaRole::Learner => "Learner",
-            ReplicaRole::Shutdown => "Shutdown",
+    Json(ClusterStatus {
+        node_id: s.node_id,
+        state: match s.state {
+            ReplicaRole::Leader => RaftState::Leader,
+            ReplicaRole::Follower => RaftState::Follower,
+            ReplicaRole::Candidate => RaftState::Candidate,
+            ReplicaRole::Learner => RaftState::Learner,
+            ReplicaRole::Shutdown => RaftState::Shutdown,
         },
-        "term": s.term,
-        "leaderId": s.leader,
-        "lastLogIndex": s.last_log_index,
-        "committedIndex": s.committed_index,
-        "appliedIndex": s.applied_index,
-        "snapshotIndex": s.snapshot_index,
-        "purgedIndex": s.purged_index,
-        "members": members,
-    }))
+        term: s.term,
+        leader_id: s.leader,
+        last_log_index: s.last_log_index,
+        committed_index: s.committed_index,
+        applied_index: s.applied_index,
+        snapshot_index: s.snapshot_index,
+        purged_index: s.purged_index,
+        members,
+    })
     .into_response()
 }
 
@@ -115,7 +155,7 @@ pub struct AddMember {
         (status = 200, description = "Added and promoted to voter", body = Object),
         (status = 401, response = problems::Unauthenticated),
         (status = 403, response = problems::Forbidden),
-        (status = 409, description = "already_exists: that node is already a voter", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "already_exists: that node is already a voter; address_in_use: another member has that raftAddr or httpAddr", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 421, response = problems::NotLeader),
         (status = 422, description = "An address that is not host:port (`invalid_input`), or nothing answers at raftAddr (`member_unreachable`)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "membership_change_failed", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
@@ -139,6 +179,20 @@ pub async fn add_member(
     if s.nodes.contains_key(&input.node_id) && s.voters.contains(&input.node_id) {
         return Err(Problem::new(StatusCode::CONFLICT, "already_exists", "that node id is already a voter"));
     }
+    // Another member's address under a new id would make that member talk to itself as
+    // the new one (the leader receiving its own entries). Compared as resolved, so that
+    // `localhost:7001` is `127.0.0.1:7001`.
+    for (id, info) in s.nodes.iter().filter(|(id, _)| **id != input.node_id) {
+        if same_endpoint(&info.raft_addr, &input.raft_addr).await
+            || same_endpoint(&info.http_addr, &input.http_addr).await
+        {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "address_in_use",
+                format!("node {id} already has that raftAddr or httpAddr; a new member needs its own"),
+            ));
+        }
+    }
     // A learner nobody answers for would be retried for ever, and this request would wait for
     // it to catch up for ever: the new node must be listening on its peer port first.
     answers(&input.raft_addr).await.map_err(|e| {
@@ -161,6 +215,20 @@ pub async fn add_member(
         }
     }
     Ok((StatusCode::OK, Json(json!({ "nodeId": input.node_id, "voter": true }))).into_response())
+}
+
+/// Whether two `host:port` addresses name the same endpoint: equal, or resolving to a
+/// common socket address.
+async fn same_endpoint(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let resolve = |addr: &str| {
+        let addr = addr.to_owned();
+        async move { tokio::net::lookup_host(addr).await.map(|found| found.collect::<Vec<_>>()).unwrap_or_default() }
+    };
+    let (a, b) = (resolve(a).await, resolve(b).await);
+    a.iter().any(|x| b.contains(x))
 }
 
 /// Membership changes run on the leader; a follower names it (`421 not_leader`).

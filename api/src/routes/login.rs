@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use lockd_raft::sm::Role;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::JsonBody;
 use crate::auth::Identity;
@@ -29,7 +28,7 @@ pub struct DevLogin {
     tag = "auth",
     request_body = DevLogin,
     responses(
-        (status = 200, description = "A signed token for the demo identity: {token}", body = Object),
+        (status = 200, description = "A signed token for the demo identity", body = DevToken),
         (status = 400, response = problems::InvalidInput),
         (status = 404, description = "Dev mode is off", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ),
@@ -52,7 +51,15 @@ pub async fn dev_login(
     identity.clone().in_session("check".into()).validate().map_err(Problem::invalid_input)?;
     let now_secs = state.clock.now_ms() / 1000;
     let token = keys.issue(&identity, now_secs, limits::DEV_TOKEN_TTL_SECS);
-    Ok(Json(json!({ "token": token, "expiresInSecs": limits::DEV_TOKEN_TTL_SECS })).into_response())
+    Ok(Json(DevToken { token, expires_in_secs: limits::DEV_TOKEN_TTL_SECS }).into_response())
+}
+
+/// A dev token: a bearer token for the demo identity, valid for `expiresInSecs`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DevToken {
+    pub token: String,
+    pub expires_in_secs: u64,
 }
 
 /// How the web app signs in on this node.

@@ -11,11 +11,26 @@ use crate::types::{NodeId, Snapshot};
 
 pub struct RaftGrpc {
     node: LockNode,
+    /// This node's id: a Raft RPC claiming to come from it came back to it through a member
+    /// whose address is this node's (openraft, as leader, would panic on its own entries).
+    own_id: NodeId,
 }
 
 impl RaftGrpc {
     pub fn new(node: LockNode) -> Self {
-        RaftGrpc { node }
+        let own_id = node.status().node_id;
+        RaftGrpc { node, own_id }
+    }
+
+    /// `Err` when `sender` is this node itself.
+    fn not_from_self(&self, sender: Option<NodeId>) -> Result<(), Status> {
+        if sender == Some(self.own_id) {
+            return Err(Status::failed_precondition(format!(
+                "node {} received its own Raft request: another member's address is this node's",
+                self.own_id
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -66,14 +81,18 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
         &self,
         request: Request<pb::AppendEntriesRequest>,
     ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
-        check_sender(&request, claimed_by(request.get_ref().vote.as_ref()))?;
+        let sender = claimed_by(request.get_ref().vote.as_ref());
+        self.not_from_self(sender)?;
+        check_sender(&request, sender)?;
         let rpc = codec::raft::append_request_from_pb(request.into_inner()).map_err(invalid)?;
         let response = self.node.raft().append_entries(rpc).await.map_err(fatal)?;
         Ok(Response::new(codec::raft::append_response_to_pb(&response)))
     }
 
     async fn vote(&self, request: Request<pb::VoteRequest>) -> Result<Response<pb::VoteResponse>, Status> {
-        check_sender(&request, claimed_by(request.get_ref().vote.as_ref()))?;
+        let sender = claimed_by(request.get_ref().vote.as_ref());
+        self.not_from_self(sender)?;
+        check_sender(&request, sender)?;
         let rpc = codec::raft::vote_request_from_pb(request.into_inner()).map_err(invalid)?;
         let response = self.node.raft().vote(rpc).await.map_err(fatal)?;
         Ok(Response::new(codec::raft::vote_response_to_pb(&response)))
@@ -83,7 +102,9 @@ impl pb::raft_service_server::RaftService for RaftGrpc {
         &self,
         request: Request<pb::InstallSnapshotRequest>,
     ) -> Result<Response<pb::InstallSnapshotResponse>, Status> {
-        check_sender(&request, claimed_by(request.get_ref().vote.as_ref()))?;
+        let sender = claimed_by(request.get_ref().vote.as_ref());
+        self.not_from_self(sender)?;
+        check_sender(&request, sender)?;
         let request = request.into_inner();
         let vote = codec::raft::vote_from_pb(request.vote.ok_or_else(|| Status::invalid_argument("missing vote"))?)
             .map_err(invalid)?;

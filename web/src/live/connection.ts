@@ -23,6 +23,6 @@ export const useConnection = create<ConnectionStore>((set) => ({
 export function reportConnection(state: ConnectionState): void {
   useConnection.getState().set(state);
   if (state.status === "open") {
-    lockd.api.clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId }), () => {});
+    lockd.api.clusterStatus().then((s) => useConnection.getState().set({ nodeId: s.nodeId, leaderId: s.leaderId ?? null }), () => {});
   }
 }

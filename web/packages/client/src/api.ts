@@ -62,12 +62,9 @@ export class LockdApi implements LockCalls {
     return this.once((headers) => this.http.GET("/auth/config", { headers }), null);
   }
 
-  /** A demo token (dev mode only; 404 elsewhere). */
-  async devLogin(profile: DevLogin): Promise<{ token: string }> {
-    const answer: unknown = await this.send((headers) => this.http.POST("/auth/dev-login", { body: profile, headers }));
-    // The document does not describe this answer (an untyped object): its one field is checked.
-    if (!isRecord(answer) || typeof answer.token !== "string") throw unreadable("/auth/dev-login");
-    return { token: answer.token };
+  /** A demo token (dev mode only; 404 elsewhere): `{ token, expiresInSecs }`. */
+  devLogin(profile: DevLogin) {
+    return this.send((headers) => this.http.POST("/auth/dev-login", { body: profile, headers }));
   }
 
   /** Who the node takes the token for. `bearer`: ask about that token instead of the tab's
@@ -176,12 +173,10 @@ export class LockdApi implements LockCalls {
     return this.send((headers) => this.http.GET("/audit", { params: { query: { action, limit } }, headers }));
   }
 
-  /** The node that answered, and the leader it knows (null while there is none). */
-  async clusterStatus(): Promise<{ nodeId: number; leaderId: number | null }> {
-    const answer: unknown = await this.send((headers) => this.http.GET("/cluster/status", { headers }));
-    // The document does not describe this answer (an untyped object): the two fields are checked.
-    if (!isRecord(answer) || typeof answer.nodeId !== "number") throw unreadable("/cluster/status");
-    return { nodeId: answer.nodeId, leaderId: typeof answer.leaderId === "number" ? answer.leaderId : null };
+  /** The answering node's view of the cluster: its id, the leader it knows (`leaderId`, null
+   * while there is none), its Raft state and indexes, the members. */
+  clusterStatus() {
+    return this.send((headers) => this.http.GET("/cluster/status", { headers }));
   }
 
   /**
@@ -265,9 +260,6 @@ function problemOf(response: Response, payload: unknown): Problem {
 }
 
 /** A success whose body is not what the route answers. */
-function unreadable(route: string): ApiError {
-  return new ApiError({ status: 0, code: "unreadable_answer", detail: `The server's answer to ${route} is not readable.` });
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;

@@ -482,6 +482,33 @@ export interface components {
             devLogin: boolean;
             oidc?: null | components["schemas"]["OidcClientConfig"];
         };
+        /** @description This node's view of the cluster: its Raft state, term, the leader, log indexes, members. */
+        ClusterStatus: {
+            /** Format: uint64 */
+            appliedIndex?: number | null;
+            /** Format: uint64 */
+            committedIndex?: number | null;
+            /** Format: uint64 */
+            lastLogIndex?: number | null;
+            /**
+             * Format: uint64
+             * @description The leader this node knows, if any.
+             */
+            leaderId?: number | null;
+            members: components["schemas"]["Member"][];
+            /** Format: uint64 */
+            nodeId: number;
+            /**
+             * Format: uint64
+             * @description The last index removed from this node's log (behind a snapshot).
+             */
+            purgedIndex?: number | null;
+            /** Format: uint64 */
+            snapshotIndex?: number | null;
+            state: components["schemas"]["RaftState"];
+            /** Format: uint64 */
+            term: number;
+        };
         /** @description `POST …/continue-here`: the lock moves from another tab of the caller to this one. */
         ContinueHereInput: {
             /**
@@ -501,6 +528,12 @@ export interface components {
             /** @enum {string} */
             role: "user" | "admin";
             userId: string;
+        };
+        /** @description A dev token: a bearer token for the demo identity, valid for `expiresInSecs`. */
+        DevToken: {
+            /** Format: uint64 */
+            expiresInSecs: number;
+            token: string;
         };
         /** @description The caller's draft, as typed. */
         Draft: {
@@ -592,6 +625,18 @@ export interface components {
             role: "user" | "admin";
             userId: string;
         };
+        /** @description One member of the cluster. */
+        Member: {
+            /** @description Where clients reach it (HTTP and WebSocket). */
+            httpAddr: string;
+            leader: boolean;
+            /** Format: uint64 */
+            nodeId: number;
+            /** @description Where its peers reach it (Raft over gRPC). */
+            raftAddr: string;
+            /** @description A voter (else a learner catching up). */
+            voter: boolean;
+        };
         /** @description What an OpenID Connect client needs to sign in (authorization code with PKCE). */
         OidcClientConfig: {
             clientId: string;
@@ -616,12 +661,22 @@ export interface components {
              *     `already_exists`, `rate_limited`, `no_leader`, `not_leader`, `payload_too_large`, …
              */
             code: string;
+            current?: null | components["schemas"]["Appointment"];
             detail: string;
+            /** @description The leader's HTTP address (`not_leader`). */
+            leaderHttpAddr?: string | null;
             lock?: null | components["schemas"]["Lock"];
+            /**
+             * Format: uint64
+             * @description How long to wait before trying again (`rate_limited`; `Retry-After` in seconds too).
+             */
+            retryAfterMs?: number | null;
             serverTime?: string | null;
             /** Format: uint32 */
             status: number;
             title: string;
+            /** @description The token was valid but expired (`unauthenticated`): renew it and send again. */
+            tokenExpired?: boolean | null;
             /** @description `https://lockd.dev/problems/<code>` */
             type: string;
         };
@@ -636,6 +691,11 @@ export interface components {
             queued: boolean;
             serverTime: string;
         };
+        /**
+         * @description A node's part in Raft.
+         * @enum {string}
+         */
+        RaftState: "Leader" | "Follower" | "Candidate" | "Learner" | "Shutdown";
         /** @description `GET /audit`: the latest records across appointments, newest first. */
         RecentAudit: {
             records: components["schemas"]["AuditRecord"][];
@@ -1537,13 +1597,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A signed token for the demo identity: {token} */
+            /** @description A signed token for the demo identity */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["DevToken"];
                 };
             };
             400: components["responses"]["InvalidInput"];
@@ -1631,7 +1691,7 @@ export interface operations {
             400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
-            /** @description already_exists: that node is already a voter */
+            /** @description already_exists: that node is already a voter; address_in_use: another member has that raftAddr or httpAddr */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1748,7 +1808,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ClusterStatus"];
                 };
             };
         };
