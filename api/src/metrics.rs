@@ -12,8 +12,10 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use lockd_raft::stages::{Stage, WriteStages};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
@@ -133,6 +135,29 @@ fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) 
     counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)
 }
 
+/// Each stage of a write as two counters, its passes and its seconds: their quotient is the
+/// stage's mean (the benchmark's stage breakdown divides them).
+fn write_stages(encoder: &mut DescriptorEncoder, stages: &WriteStages) -> std::fmt::Result {
+    let descriptors = [
+        ("lockd_write_stage", "Times a stage of a client write was passed on this node, by stage"),
+        ("lockd_write_stage_seconds", "Time spent in a stage of a client write on this node, by stage"),
+    ];
+    for (which, (name, help)) in descriptors.into_iter().enumerate() {
+        let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+        for stage in Stage::ALL {
+            let (count, total) = stages.read(stage);
+            let labels = [("stage", stage.name())];
+            let metric = family.encode_family(&labels)?;
+            if which == 0 {
+                ConstCounter::new(count).encode(metric)?;
+            } else {
+                ConstCounter::new(total.as_secs_f64()).encode(metric)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Collector for NodeCollector {
     fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
         let state = &self.0;
@@ -221,6 +246,8 @@ impl Collector for NodeCollector {
             "Batches of forwarded writes sent to the leader (writes forwarded / batches: the mean batch)",
             load(&forward.batches),
         )?;
+
+        write_stages(&mut e, state.node.write_stages())?;
 
         let (local, remote) = state.presence.counts();
         gauge(&mut e, "lockd_presence_local_viewers", "Tabs viewing an appointment through this node", local as i64)?;

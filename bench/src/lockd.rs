@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::procs::{Server, free_ports};
-use crate::system::{Attempt, Client, System};
+use crate::system::{Attempt, Client, StageTimes, System};
 use crate::tls::BenchTls;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -318,6 +318,18 @@ impl System for LockdCluster {
         LEASE
     }
 
+    async fn stage_times(&self) -> Vec<StageTimes> {
+        let mut nodes = Vec::new();
+        for node in 0..self.urls.len() {
+            let text = match self.servers[node].is_running() {
+                true => self.probe.metrics(node).await.unwrap_or_default(),
+                false => String::new(),
+            };
+            nodes.push(stage_times_in(&text));
+        }
+        nodes
+    }
+
     fn last_snapshot(&self) -> Option<(f64, u64)> {
         let field =
             |line: &str, name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)?.parse::<u64>().ok());
@@ -334,6 +346,56 @@ impl System for LockdCluster {
             }
         }
         latest.map(|(_, ms, bytes)| (ms, bytes))
+    }
+}
+
+/// The write stages in a node's `/metrics` (`lockd_write_stage…{stage="…"}`), and its HTTP
+/// handlers' time for acquire and release as the stages `http_acquire` and `http_release`.
+fn stage_times_in(metrics: &str) -> StageTimes {
+    let mut stages: StageTimes = Vec::new();
+    let mut add = |stage: &str, passes: Option<u64>, seconds: Option<f64>| {
+        let at = match stages.iter().position(|(name, _, _)| name == stage) {
+            Some(at) => at,
+            None => {
+                stages.push((stage.to_owned(), 0, 0.0));
+                stages.len() - 1
+            }
+        };
+        if let Some(passes) = passes {
+            stages[at].1 = passes;
+        }
+        if let Some(seconds) = seconds {
+            stages[at].2 = seconds;
+        }
+    };
+    let label = |line: &str, prefix: &str| -> Option<(String, String)> {
+        let rest = line.strip_prefix(prefix)?.strip_prefix("=\"")?;
+        let (value, rest) = rest.split_once("\"}")?;
+        Some((value.to_owned(), rest.trim().to_owned()))
+    };
+    for line in metrics.lines() {
+        if let Some((stage, value)) = label(line, "lockd_write_stage_total{stage") {
+            add(&stage, value.parse().ok(), None);
+        } else if let Some((stage, value)) = label(line, "lockd_write_stage_seconds_total{stage") {
+            add(&stage, None, value.parse().ok());
+        } else if let Some((route, value)) = label(line, "lockd_http_request_duration_seconds_count{route") {
+            if let Some(stage) = http_stage(&route) {
+                add(stage, value.parse().ok(), None);
+            }
+        } else if let Some((route, value)) = label(line, "lockd_http_request_duration_seconds_sum{route")
+            && let Some(stage) = http_stage(&route)
+        {
+            add(stage, None, value.parse().ok());
+        }
+    }
+    stages
+}
+
+fn http_stage(route: &str) -> Option<&'static str> {
+    match route {
+        "/appointments/{id}/acquire-lock" => Some("http_acquire"),
+        "/appointments/{id}/release-lock" => Some("http_release"),
+        _ => None,
     }
 }
 
@@ -467,5 +529,27 @@ impl Viewer {
     pub async fn send_pointer(&mut self, x: f64, y: f64) -> anyhow::Result<()> {
         self.socket.send(Message::text(json!({ "type": "pointer", "x": x, "y": y }).to_string())).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_write_stages_and_the_lock_routes_from_metrics() {
+        let metrics = "\
+# TYPE lockd_write_stage counter
+lockd_write_stage_total{stage=\"log_sync\"} 4
+lockd_write_stage_seconds_total{stage=\"log_sync\"} 0.001
+lockd_http_request_duration_seconds_sum{route=\"/appointments/{id}/acquire-lock\"} 0.5
+lockd_http_request_duration_seconds_count{route=\"/appointments/{id}/acquire-lock\"} 250
+lockd_http_request_duration_seconds_count{route=\"/appointments\"} 9
+lockd_http_request_duration_seconds_bucket{le=\"0.0005\",route=\"/appointments/{id}/acquire-lock\"} 3
+";
+        assert_eq!(
+            stage_times_in(metrics),
+            vec![("log_sync".to_owned(), 4, 0.001), ("http_acquire".to_owned(), 250, 0.5)]
+        );
     }
 }

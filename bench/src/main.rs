@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use lockd_bench::etcd::EtcdCluster;
 use lockd_bench::lockd::LockdCluster;
-use lockd_bench::procs::{fsync_latency, print_log_tails, raise_open_files};
+use lockd_bench::procs::{fsync_latency, loopback_round_trip, print_log_tails, raise_open_files};
 use lockd_bench::report::{Machine, Report, SystemRun};
 use lockd_bench::safety::History;
 use lockd_bench::stats::ms;
@@ -56,7 +56,11 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Which workloads to run: uncontended, contended, fanout, pointers, sockets, failover, hold.
-    #[arg(long, value_delimiter = ',', default_value = "uncontended,contended,fanout,pointers,sockets,failover,hold")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "entry,uncontended,contended,fanout,pointers,sockets,failover,hold"
+    )]
     workloads: Vec<String>,
     /// Open sockets of the sockets workload (lockd only), spread over the nodes and rooms.
     #[arg(long, default_value_t = 5_000)]
@@ -94,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
-        machine: machine(&args)?,
+        machine: Machine { loopback_round_trip_ms: ms(loopback_round_trip(2_000)?), ..machine(&args)? },
         seconds_per_workload: args.seconds as f64,
         runs: Vec::new(),
     };
@@ -155,6 +159,16 @@ async fn run_system<S: System>(start: impl Fn(&str) -> anyhow::Result<S>, args: 
     let mut run = SystemRun { name: name.into(), ..Default::default() };
     let duration = Duration::from_secs(args.seconds);
     let runs = |workload: &str| args.workloads.iter().any(|w| w == workload);
+    if runs("entry") {
+        say(format!("1 client through the leader, then through a follower, {} s each …", args.seconds));
+        for e in workloads::entry(&system, duration, &history).await? {
+            say(format!(
+                "  through the {}: {:.0} cycles/s; acquire p50 {:.2} ms, p99 {:.2} ms; failures {}",
+                e.through, e.cycles_per_s, e.acquire.p50_ms, e.acquire.p99_ms, e.failures
+            ));
+            run.entry.push(e);
+        }
+    }
     for &clients in args.clients.iter().filter(|_| runs("uncontended")) {
         say(format!("uncontended, {clients} clients, {} s …", args.seconds));
         let u = workloads::uncontended(&system, clients, duration, &history).await?;
@@ -264,6 +278,7 @@ fn machine(args: &Args) -> anyhow::Result<Machine> {
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
         memory_gib: memory_kib / (1024.0 * 1024.0),
         fsync_4k_ms: ms(fsync_latency(&args.work_dir, 200)?),
+        loopback_round_trip_ms: 0.0,
         etcd_version,
     })
 }

@@ -212,6 +212,37 @@ pub fn fsync_latency(dir: &Path, samples: usize) -> anyhow::Result<Duration> {
     Ok(times[times.len() / 2])
 }
 
+/// The median round trip of 64 bytes over a loopback TCP connection between two threads
+/// (`TCP_NODELAY`): what one hop between processes costs at the least.
+pub fn loopback_round_trip(samples: usize) -> anyhow::Result<Duration> {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let address = listener.local_addr()?;
+    let echo = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut stream, _) = listener.accept()?;
+        stream.set_nodelay(true)?;
+        let mut message = [0u8; 64];
+        while stream.read_exact(&mut message).is_ok() {
+            stream.write_all(&message)?;
+        }
+        Ok(())
+    });
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.set_nodelay(true)?;
+    let mut message = [0x5au8; 64];
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples.max(1) {
+        let started = std::time::Instant::now();
+        stream.write_all(&message)?;
+        stream.read_exact(&mut message)?;
+        times.push(started.elapsed());
+    }
+    drop(stream);
+    echo.join().map_err(|_| anyhow::anyhow!("the echo thread panicked"))??;
+    times.sort_unstable();
+    Ok(times[times.len() / 2])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,9 @@ pub enum Attempt {
     Failed(String),
 }
 
+/// One node's stage times: (stage, passes, seconds), cumulative.
+pub type StageTimes = Vec<(String, u64, f64)>;
+
 /// One client of the service: its own identity (a session, a lease) on one home node.
 pub trait Client: Send + 'static {
     /// One try: granted, or held by someone else.
@@ -94,6 +97,11 @@ pub trait System: Send + Sync + 'static {
     fn servers_mut(&mut self) -> &mut [Server];
     /// The lease a grant gets when nothing renews it.
     fn lease(&self) -> std::time::Duration;
+    /// Each node's time in each stage of a write so far, node by node: (stage, passes,
+    /// seconds). lockd reads it from its nodes' `/metrics`; a system without it gives none.
+    fn stage_times(&self) -> impl Future<Output = Vec<StageTimes>> + Send {
+        async { Vec::new() }
+    }
     /// The latest snapshot a node built: how long it took (ms) and its size (bytes).
     fn last_snapshot(&self) -> Option<(f64, u64)> {
         None

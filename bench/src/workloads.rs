@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::procs::own_cpu_time;
 use crate::safety::{Grant, History, tenure_end};
 use crate::stats::{Percentiles, fairness, ms};
-use crate::system::{Attempt, Client, System};
+use crate::system::{Attempt, Client, StageTimes, System};
 
 /// How a failed request is retried: on the next node, after a short pause so that a
 /// cluster without a leader is not hammered.
@@ -185,6 +185,101 @@ pub async fn uncontended<S: System>(
         failures: all.failures,
         cpu,
     })
+}
+
+/// One client whose requests all enter through one node: the leader, or a follower that
+/// forwards them (issue 24: a write through a follower within 1.15× of one through the leader).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// "leader" or "follower".
+    pub through: String,
+    pub cycles_per_s: f64,
+    pub acquire: Percentiles,
+    pub release: Percentiles,
+    pub failures: u64,
+    /// Where a write's time went, node by node (systems that report their stages only).
+    pub stages: Vec<NodeStages>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeStages {
+    /// "leader", "follower (entered)" or "follower".
+    pub role: String,
+    pub stages: Vec<StageMean>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageMean {
+    pub stage: String,
+    pub passes: u64,
+    pub mean_ms: f64,
+}
+
+/// One client cycling on its own lock, first through the leader, then through a follower;
+/// each for `duration`, with the stage times the system reports over the same span.
+pub async fn entry<S: System>(
+    system: &Arc<S>,
+    duration: Duration,
+    history: &Arc<History>,
+) -> anyhow::Result<Vec<Entry>> {
+    let nodes = system.servers().len();
+    let leader = system.leader().await.ok_or_else(|| anyhow::anyhow!("no agreed leader"))?;
+    let mut entries = Vec::new();
+    for (through, node) in [("leader", leader), ("follower", (leader + 1) % nodes)] {
+        let lock = format!("entry-{through}");
+        system.prepare(std::slice::from_ref(&lock), 1).await?;
+        // Client number `node` is homed on node `node`.
+        let client = system.client(node, None).await?;
+        let before = system.stage_times().await;
+        let (stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(cycle(client, node, lock, system.lease(), history.clone(), stop));
+        let started = Instant::now();
+        tokio::time::sleep(duration).await;
+        stop_tx.send_replace(true);
+        let mut done = task.await?;
+        let after = system.stage_times().await;
+        if system.leader().await != Some(leader) {
+            eprintln!("  the leader changed during the run: the entry point's role is not what it says");
+        }
+        let role = |n: usize| match n {
+            n if n == leader => "leader",
+            n if n == node => "follower (entered)",
+            _ => "follower",
+        };
+        let stages = before
+            .iter()
+            .zip(&after)
+            .enumerate()
+            .map(|(n, (before, after))| NodeStages { role: role(n).into(), stages: stage_means(before, after) })
+            .collect();
+        let cycles = done.granted_at.iter().filter(|at| **at <= started + duration).count();
+        entries.push(Entry {
+            through: through.into(),
+            cycles_per_s: cycles as f64 / duration.as_secs_f64(),
+            acquire: Percentiles::of(&mut done.acquire),
+            release: Percentiles::of(&mut done.release),
+            failures: done.failures,
+            stages,
+        });
+    }
+    Ok(entries)
+}
+
+/// The mean of each stage passed between two readings of one node.
+fn stage_means(before: &StageTimes, after: &StageTimes) -> Vec<StageMean> {
+    after
+        .iter()
+        .filter_map(|(stage, passes, seconds)| {
+            let (passes_before, seconds_before) =
+                before.iter().find(|(s, _, _)| s == stage).map_or((0, 0.0), |(_, p, s)| (*p, *s));
+            let passes = passes.checked_sub(passes_before).filter(|p| *p > 0)?;
+            Some(StageMean {
+                stage: stage.clone(),
+                passes,
+                mean_ms: (seconds - seconds_before) * 1000.0 / passes as f64,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,6 +8,7 @@
 //! - [`clock`]: the leader's clock, behind a trait for the simulation.
 //! - [`runtime`]: openraft on tokio, with randomness the simulation can seed.
 //! - [`limits`]: every bound the core enforces.
+//! - [`stages`]: how long each stage of a write takes on this node.
 //!
 //! This is the only crate that knows openraft, RocksDB and protobuf. It knows nothing of
 //! HTTP or JSON: the API layer converts these types at its own edge.
@@ -19,6 +20,7 @@ pub mod network;
 pub mod node;
 pub mod runtime;
 pub mod sm;
+pub mod stages;
 pub mod store;
 pub mod trace;
 pub mod types;

@@ -25,6 +25,7 @@ use crate::codec::pb;
 use crate::limits;
 use crate::network::{ChannelFactory, ForwardStats, Forwarder, Network, PeerAuth, PeerGuard, Peers, RaftGrpc};
 use crate::sm::{Command, Op, Response};
+use crate::stages::{Stage, WriteStages};
 use crate::store::{SharedState, StateMachineStore};
 use crate::types::{NodeId, NodeInfo, TypeConfig};
 
@@ -281,6 +282,11 @@ impl LockNode {
         &self.inner.writes
     }
 
+    /// How long each stage of a write took on this node.
+    pub fn write_stages(&self) -> &WriteStages {
+        self.inner.shared.stages()
+    }
+
     /// What this node forwarded to the leader.
     pub fn forward_stats(&self) -> &ForwardStats {
         self.inner.forwarder.stats()
@@ -404,7 +410,9 @@ impl LockNode {
                 // Read-your-writes on this node: its state and event stream show the write
                 // before the caller hears back (bounded; the write is committed regardless).
                 let wait_max = Duration::from_millis(limits::READ_YOUR_WRITES_WAIT_MS_MAX);
+                let answered = std::time::Instant::now();
                 self.wait_applied(applied.log_index, budget.remaining().min(wait_max)).await;
+                self.write_stages().record(Stage::ReadYourWrites, answered.elapsed());
                 return Ok(applied);
             }
             budget.pause(self.leader_other_than(tried)).await?;
@@ -428,10 +436,12 @@ impl LockNode {
             trace_id: crate::trace::current(),
         };
         let attempt_limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS).min(remaining);
+        let sent = std::time::Instant::now();
         let Some(response) = self.inner.forwarder.forward(&info.raft_addr, message, attempt_limit).await else {
             tracing::debug!(leader, "forwarding a write got no answer; will retry");
             return Ok(None);
         };
+        self.write_stages().record(Stage::Forward, sent.elapsed());
         Ok(match response.kind {
             Some(pb::forward_response::Kind::Applied(applied)) => applied
                 .response
@@ -454,8 +464,12 @@ impl LockNode {
         }
         self.inner.writes.proposed.fetch_add(1, Ordering::Relaxed);
         let command = Command { issued_at_ms: self.stamp_ms(), request_id, op };
+        let proposed = std::time::Instant::now();
         match self.inner.raft.client_write(command).await {
-            Ok(written) => Ok(Applied { log_index: written.log_id.index, response: written.data }),
+            Ok(written) => {
+                self.write_stages().record(Stage::Propose, proposed.elapsed());
+                Ok(Applied { log_index: written.log_id.index, response: written.data })
+            }
             Err(e) => match e.forward_to_leader() {
                 Some(forward) => Err(ProposeError::NotLeader { leader: forward.leader_id }),
                 None => Err(ProposeError::Fatal(e.to_string())),

@@ -437,6 +437,15 @@ impl Client {
         }
     }
 
+    /// Node `node`'s metrics (`/metrics`), as the OpenMetrics text it serves.
+    pub async fn metrics(&self, node: usize) -> Result<String, Error> {
+        let answer = self.send_once(node, Call::read("/metrics".into())).await?;
+        match answer.status {
+            StatusCode::OK => Ok(String::from_utf8_lossy(&answer.body).into_owned()),
+            _ => Err(problem(answer)),
+        }
+    }
+
     /// One try through node `node`, whatever the routing.
     async fn send_once(&self, node: usize, call: Call) -> Result<Answer, Error> {
         let node = node % self.nodes();

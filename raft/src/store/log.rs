@@ -20,6 +20,7 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
 
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
@@ -28,6 +29,7 @@ use rocksdb::{DB, Direction, IteratorMode, WriteBatch, WriteOptions};
 use super::{CF_LOGS, CF_META, rocks_error};
 use crate::codec;
 use crate::limits;
+use crate::stages::{Stage, WriteStages};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
 const KEY_VOTE: &[u8] = b"vote";
@@ -46,6 +48,7 @@ pub struct RocksLogStore {
     syncer: Arc<WalSyncer>,
     db: Arc<DB>,
     recent: Arc<Mutex<RecentEntries>>,
+    stages: Arc<WriteStages>,
 }
 
 /// The newest entries of the log, contiguous and ending at its last entry (or none). Changed
@@ -118,10 +121,10 @@ impl RecentEntries {
 }
 
 impl RocksLogStore {
-    pub(super) fn new(db: Arc<DB>) -> io::Result<Self> {
+    pub(super) fn new(db: Arc<DB>, stages: Arc<WriteStages>) -> io::Result<Self> {
         let syncer_db = db.clone();
-        let syncer = WalSyncer::start(move || syncer_db.flush_wal(true).map_err(rocks_error))?;
-        Ok(RocksLogStore { syncer: Arc::new(syncer), db, recent: Arc::default() })
+        let syncer = WalSyncer::start(move || syncer_db.flush_wal(true).map_err(rocks_error), stages.clone())?;
+        Ok(RocksLogStore { syncer: Arc::new(syncer), db, recent: Arc::default(), stages })
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -224,6 +227,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let started = Instant::now();
         let mut batch = WriteBatch::default();
         let mut written = Vec::new();
         for entry in entries {
@@ -239,14 +243,19 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
             callback.io_completed(Err(same_error(&e)));
             return Err(e);
         }
+        if let Some((last, _)) = written.last() {
+            self.stages.appending(last.log_id.index, started);
+        }
         let mut recent = self.recent();
         for (entry, encoded_bytes) in written {
             recent.push(entry, encoded_bytes);
         }
         drop(recent);
+        let written_at = Instant::now();
+        self.stages.record(Stage::LogWrite, written_at - started);
         // Sent after the write returned, so the sync the syncer starts after receiving it
         // covers the write.
-        self.syncer.submit(callback)
+        self.syncer.submit(callback, written_at)
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
@@ -274,22 +283,24 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
 
 /// A thread that syncs the WAL for appends written without a sync, and acknowledges them.
 struct WalSyncer {
-    unsynced: Option<mpsc::Sender<IOFlushed<TypeConfig>>>,
+    /// Each append's acknowledgement, with when it was handed over.
+    unsynced: Option<mpsc::Sender<(IOFlushed<TypeConfig>, Instant)>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl WalSyncer {
     /// `sync` makes every write that returned before it began durable.
-    fn start(sync: impl FnMut() -> io::Result<()> + Send + 'static) -> io::Result<Self> {
+    fn start(sync: impl FnMut() -> io::Result<()> + Send + 'static, stages: Arc<WriteStages>) -> io::Result<Self> {
         let (unsynced, waiting) = mpsc::channel();
-        let thread =
-            std::thread::Builder::new().name("lockd-wal-sync".into()).spawn(move || sync_wal(sync, &waiting))?;
+        let thread = std::thread::Builder::new()
+            .name("lockd-wal-sync".into())
+            .spawn(move || sync_wal(sync, &waiting, &stages))?;
         Ok(WalSyncer { unsynced: Some(unsynced), thread: Some(thread) })
     }
 
-    fn submit(&self, written: IOFlushed<TypeConfig>) -> io::Result<()> {
+    fn submit(&self, written: IOFlushed<TypeConfig>, at: Instant) -> io::Result<()> {
         let unsynced = self.unsynced.as_ref().expect("taken only on drop");
-        unsynced.send(written).map_err(|_| io::Error::other("the WAL syncer stopped"))
+        unsynced.send((written, at)).map_err(|_| io::Error::other("the WAL syncer stopped"))
     }
 }
 
@@ -307,11 +318,17 @@ impl Drop for WalSyncer {
 
 /// The syncer's loop: waits for an unsynced append, takes every other one already queued,
 /// syncs the WAL once and acknowledges them all (or fails them all).
-fn sync_wal(mut sync: impl FnMut() -> io::Result<()>, waiting: &mpsc::Receiver<IOFlushed<TypeConfig>>) {
+fn sync_wal(
+    mut sync: impl FnMut() -> io::Result<()>,
+    waiting: &mpsc::Receiver<(IOFlushed<TypeConfig>, Instant)>,
+    stages: &WriteStages,
+) {
     while let Ok(first) = waiting.recv() {
         let covered: Vec<_> = std::iter::once(first).chain(waiting.try_iter()).collect();
         let synced = sync();
-        for callback in covered {
+        let done = Instant::now();
+        for (callback, handed_over) in covered {
+            stages.record(Stage::LogSync, done - handed_over);
             callback.io_completed(synced.as_ref().map_err(same_error).copied());
         }
     }
@@ -348,19 +365,19 @@ mod tests {
     fn appends_are_acknowledged_after_a_sync_and_share_it() {
         TypeConfig::run(async {
             let (sync, gate, began) = gated_sync();
-            let syncer = WalSyncer::start(sync).expect("thread");
+            let syncer = WalSyncer::start(sync, Arc::default()).expect("thread");
             // Bound after the syncer, so dropped before it: a failed assertion closes the gate
             // and the syncer's join on drop returns instead of hanging the test.
             let open = gate;
             let (first_tx, mut first) = TypeConfig::oneshot();
-            syncer.submit(IOFlushed::signal(first_tx)).expect("running");
+            syncer.submit(IOFlushed::signal(first_tx), Instant::now()).expect("running");
             while began.load(Ordering::SeqCst) == 0 {
                 std::thread::yield_now();
             }
             let mut queued = Vec::new();
             for _ in 0..3 {
                 let (tx, rx) = TypeConfig::oneshot();
-                syncer.submit(IOFlushed::signal(tx)).expect("running");
+                syncer.submit(IOFlushed::signal(tx), Instant::now()).expect("running");
                 queued.push(rx);
             }
             assert!(first.try_recv().is_err(), "acknowledged before its sync finished");
@@ -385,7 +402,7 @@ mod tests {
     /// What `log` returns for `range`, and what RocksDB alone holds for it (a second store on
     /// the same database has nothing in memory).
     async fn both_reads(log: &mut RocksLogStore, range: std::ops::Range<u64>) -> (Vec<LogId>, Vec<LogId>) {
-        let mut on_disk = RocksLogStore::new(log.db.clone()).expect("store");
+        let mut on_disk = RocksLogStore::new(log.db.clone(), Arc::default()).expect("store");
         let ids = |entries: Vec<Entry>| entries.into_iter().map(|e| e.log_id).collect::<Vec<_>>();
         (
             ids(log.try_get_log_entries(range.clone()).await.expect("read")),
@@ -440,9 +457,9 @@ mod tests {
     #[test]
     fn a_failed_sync_fails_the_appends_it_covered() {
         TypeConfig::run(async {
-            let syncer = WalSyncer::start(|| Err(io::Error::other("disk gone"))).expect("thread");
+            let syncer = WalSyncer::start(|| Err(io::Error::other("disk gone")), Arc::default()).expect("thread");
             let (tx, rx) = TypeConfig::oneshot();
-            syncer.submit(IOFlushed::signal(tx)).expect("running");
+            syncer.submit(IOFlushed::signal(tx), Instant::now()).expect("running");
             let error = rx.await.expect("answered").expect_err("not durable");
             assert!(error.to_string().contains("disk gone"), "{error}");
         });

@@ -12,6 +12,8 @@ use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, FlushOptions, Options, ReadOptions, WriteBatch, WriteOptions,
 };
 
+use crate::stages::WriteStages;
+
 pub use log::RocksLogStore;
 pub use state::{
     Applied, ApplyObserver, BlockingPool, EventCounts, MemorySnapshotStore, Notification, SharedState, SnapshotStore,
@@ -57,7 +59,8 @@ pub fn open_rocks(path: &Path) -> io::Result<(RocksLogStore, StateMachineStore)>
     ];
     let db = Arc::new(DB::open_cf_descriptors(&options, path, families).map_err(rocks_error)?);
     let snapshots = Arc::new(RocksSnapshotStore { db: db.clone() });
-    Ok((RocksLogStore::new(db)?, StateMachineStore::open(snapshots)?))
+    let stages = Arc::new(WriteStages::default());
+    Ok((RocksLogStore::new(db, stages.clone())?, StateMachineStore::open(snapshots)?.timing_stages_in(stages)))
 }
 
 struct RocksSnapshotStore {

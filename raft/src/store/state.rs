@@ -10,6 +10,7 @@
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
@@ -19,6 +20,7 @@ use tokio::sync::{broadcast, watch};
 use crate::codec;
 use crate::limits;
 use crate::sm::{Command, Event, LockStateMachine, ReleaseReason, Response};
+use crate::stages::{Stage, WriteStages};
 use crate::types::{LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig};
 
 /// Where snapshots rest. Synchronous: it is called from a [`SnapshotWorker`]'s job.
@@ -155,6 +157,7 @@ pub struct SharedState {
     notifications: broadcast::Sender<Notification>,
     applied_index: watch::Sender<Option<u64>>,
     event_counts: Arc<EventCounts>,
+    stages: Arc<WriteStages>,
 }
 
 impl SharedState {
@@ -167,11 +170,17 @@ impl SharedState {
             notifications,
             applied_index,
             event_counts: Arc::default(),
+            stages: Arc::default(),
         }
     }
 
     pub fn event_counts(&self) -> &EventCounts {
         &self.event_counts
+    }
+
+    /// How long each stage of a write takes on this node.
+    pub fn stages(&self) -> &Arc<WriteStages> {
+        &self.stages
     }
 
     /// Runs `f` on the applied state. Never hold the view across an await.
@@ -308,6 +317,12 @@ impl StateMachineStore {
         self
     }
 
+    /// Times stages into `stages`, shared with the node's log store.
+    pub fn timing_stages_in(mut self, stages: Arc<WriteStages>) -> Self {
+        self.shared.stages = stages;
+        self
+    }
+
     pub fn observed_by(mut self, observer: Arc<dyn ApplyObserver>) -> Self {
         self.observer = Some(observer);
         self
@@ -347,6 +362,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
         while let Some((entry, responder)) = entries.try_next().await? {
+            let started = Instant::now();
             let log_id = entry.log_id;
             // A gap would apply a command to the wrong state and diverge this replica. (With
             // nothing applied yet, openraft starts wherever the log starts.)
@@ -395,6 +411,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 });
             }
             self.shared.applied_index.send_replace(Some(log_id.index));
+            let done = Instant::now();
+            self.shared.stages.record(Stage::Apply, done - started);
+            self.shared.stages.applied(log_id.index, done);
             // Every responder must be answered, or the proposer waits for nothing.
             if let Some(responder) = responder {
                 responder.send(response);
