@@ -33,9 +33,35 @@ pub struct LockdCluster {
     probe: lockd_client::Client,
     /// With `--tls`: HTTPS and WSS trusting the run's CA.
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// The workloads' clients send their calls to the leader (`lockd-client`'s default
+    /// routing) instead of entering through their home node (`--lockd-clients-to-leader`).
+    pub clients_to_leader: bool,
 }
 
 impl LockdCluster {
+    /// Client `index` with its socket (homed on node `index % nodes`) and its API calls
+    /// routed by `routing`.
+    async fn client_routed(
+        &self,
+        index: usize,
+        watching: Option<&str>,
+        routing: Routing,
+    ) -> anyhow::Result<LockdClient> {
+        let user = format!("bench-{index}");
+        // The socket's session is the API client's (`api_client` names it so).
+        let session = format!("{user}-{}", std::process::id());
+        let home = index % self.urls.len();
+        let events = match watching {
+            Some(lock) => {
+                Some(self.socket(home, &format!("/appointments/{lock}/updates?sessionId={session}"), &user).await?)
+            }
+            None => None,
+        };
+        let api = self.api_client(&user, "user", routing)?;
+        debug_assert_eq!(api.session_id(), session);
+        Ok(LockdClient { api, node: home, session, events, last_token: 0 })
+    }
+
     /// Starts `size` nodes of `binary` with data under `dir`. Rate limits are off: the
     /// benchmark's few users would otherwise be held to 5 lock attempts a second.
     /// With `tls`, the nodes serve HTTPS and talk to each other over mutual TLS.
@@ -103,7 +129,7 @@ impl LockdCluster {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let urls = http_addrs.iter().map(|a| format!("{scheme}://{a}")).collect();
         let tls = tls.map(BenchTls::client_config).transpose()?;
-        let mut cluster = LockdCluster { servers, urls, probe: placeholder_client()?, tls };
+        let mut cluster = LockdCluster { servers, urls, probe: placeholder_client()?, tls, clients_to_leader: false };
         cluster.probe = cluster.api_client("bench-probe", "admin", Routing::Through(0))?;
         Ok(cluster)
     }
@@ -223,19 +249,15 @@ impl System for LockdCluster {
     }
 
     async fn client(&self, index: usize, watching: Option<&str>) -> anyhow::Result<LockdClient> {
-        let user = format!("bench-{index}");
-        // The socket's session is the API client's (`api_client` names it so).
-        let session = format!("{user}-{}", std::process::id());
-        let home = index % self.urls.len();
-        let events = match watching {
-            Some(lock) => {
-                Some(self.socket(home, &format!("/appointments/{lock}/updates?sessionId={session}"), &user).await?)
-            }
-            None => None,
+        let routing = match self.clients_to_leader {
+            true => Routing::Leader,
+            false => Routing::Through(index % self.urls.len()),
         };
-        let api = self.api_client(&user, "user", Routing::Through(home))?;
-        debug_assert_eq!(api.session_id(), session);
-        Ok(LockdClient { api, node: home, session, events, last_token: 0 })
+        self.client_routed(index, watching, routing).await
+    }
+
+    async fn client_through(&self, node: usize) -> anyhow::Result<LockdClient> {
+        self.client_routed(node, None, Routing::Through(node)).await
     }
 
     async fn watch(

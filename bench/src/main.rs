@@ -74,6 +74,10 @@ struct Args {
     /// mutual TLS between their peers, from a CA made for the run (the price of TLS).
     #[arg(long)]
     tls: bool,
+    /// lockd's clients route their calls to the leader (`lockd-client`'s default) instead of
+    /// entering through their home node; etcd's clients keep their home member.
+    #[arg(long)]
+    lockd_clients_to_leader: bool,
     /// Extra flags for every lockd node (e.g. for a before/after comparison of a setting).
     #[arg(long, allow_hyphen_values = true, value_delimiter = ' ')]
     lockd_args: Vec<String>,
@@ -110,7 +114,13 @@ async fn main() -> anyhow::Result<()> {
         let run = match name.as_str() {
             "lockd" => {
                 let extra: Vec<String> = args.lockd_args.iter().filter(|a| !a.is_empty()).cloned().collect();
-                let start = |run: &str| LockdCluster::start(&lockd_bin, &dir.path().join(run), 3, &extra, tls.as_ref());
+                let start = |run: &str| {
+                    let cluster = LockdCluster::start(&lockd_bin, &dir.path().join(run), 3, &extra, tls.as_ref());
+                    cluster.map(|mut c| {
+                        c.clients_to_leader = args.lockd_clients_to_leader;
+                        c
+                    })
+                };
                 run_system(start, &args).await
             }
             "etcd" => {

@@ -48,6 +48,11 @@ pub trait System: Send + Sync + 'static {
     /// it must hear of while it waits in a queue.
     fn client(&self, index: usize, watching: Option<&str>)
     -> impl Future<Output = anyhow::Result<Self::Client>> + Send;
+    /// A client that enters through node `node` whatever the run's routing (the entry
+    /// workload compares entry points).
+    fn client_through(&self, node: usize) -> impl Future<Output = anyhow::Result<Self::Client>> + Send {
+        self.client(node, None)
+    }
     /// Watches `lock` through node `watcher % nodes` until `stop`, as watcher number `watcher`
     /// (its own user: one user's sockets are capped); returns each grant's token with the
     /// time it was seen. `ready` is sent once the watch is established.

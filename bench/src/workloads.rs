@@ -228,8 +228,7 @@ pub async fn entry<S: System>(
     for (through, node) in [("leader", leader), ("follower", (leader + 1) % nodes)] {
         let lock = format!("entry-{through}");
         system.prepare(std::slice::from_ref(&lock), 1).await?;
-        // Client number `node` is homed on node `node`.
-        let client = system.client(node, None).await?;
+        let client = system.client_through(node).await?;
         let before = system.stage_times().await;
         let (stop_tx, stop) = watch::channel(false);
         let task = tokio::spawn(cycle(client, node, lock, system.lease(), history.clone(), stop));
