@@ -426,6 +426,7 @@ impl Report {
         let (x0, y0, w, h) = (900.0, 40.0, 340.0, 260.0);
         writeln!(out, r#"<text x="{x0}" y="24" font-weight="bold">1 client: acquire p50, ms, and its floor</text>"#)
             .unwrap();
+        writeln!(out, r##"<line x1="{x0}" y1="{}" x2="{}" y2="{}" stroke="#111" stroke-dasharray="4 3"/><text x="{}" y="{}">floor: loopback round trips + one fsync</text>"##, y0 + h + 30.0, x0 + 24.0, y0 + h + 30.0, x0 + 30.0, y0 + h + 34.0).unwrap();
         let floors = self.entry_floors();
         let max = colours
             .iter()
