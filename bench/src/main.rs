@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
-        machine: Machine { loopback_round_trip_ms: ms(loopback_round_trip(2_000)?), ..machine(&args)? },
+        machine: machine(&args)?,
         seconds_per_workload: args.seconds as f64,
         runs: Vec::new(),
     };
@@ -288,7 +288,7 @@ fn machine(args: &Args) -> anyhow::Result<Machine> {
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
         memory_gib: memory_kib / (1024.0 * 1024.0),
         fsync_4k_ms: ms(fsync_latency(&args.work_dir, 200)?),
-        loopback_round_trip_ms: 0.0,
+        loopback_round_trip_ms: ms(loopback_round_trip(2_000)?),
         etcd_version,
     })
 }
