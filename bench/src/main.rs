@@ -38,7 +38,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1,8,64,256")]
     clients: Vec<usize>,
     /// Watcher counts for the fan-out workload.
-    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
     watchers: Vec<usize>,
     /// Locks acquired and held for the memory and restart figures (0: skip).
     #[arg(long, default_value_t = 100_000)]
@@ -83,6 +83,9 @@ struct Args {
     lockd_args: Vec<String>,
 }
 
+/// Open files a run needs beyond its watchers' sockets: clients, servers' files, probes.
+const OPEN_FILES_SPARE: u64 = 2_000;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
@@ -95,6 +98,17 @@ async fn main() -> anyhow::Result<()> {
     }
     let open_files = raise_open_files();
     eprintln!("open files allowed: {open_files}");
+    // Each watcher is a socket of this process (and one of a server's); find out now, not
+    // after the other workloads have run.
+    let most_sockets = if args.workloads.iter().any(|w| w == "fanout") { args.watchers.iter().max() } else { None };
+    if let Some(&watchers) = most_sockets {
+        anyhow::ensure!(
+            open_files == 0 || watchers as u64 + OPEN_FILES_SPARE <= open_files,
+            "{watchers} watchers need about {} open files in this process and its servers, and the limit is {open_files}: \
+             raise the hard limit (ulimit -Hn) or pass fewer --watchers",
+            watchers as u64 + OPEN_FILES_SPARE
+        );
+    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let lockd_bin = match &args.lockd_bin {
         Some(path) => path.clone(),

@@ -67,6 +67,14 @@ struct Row {
 }
 
 impl Report {
+    /// The fan-out's numbers of watchers in any system's run, ascending.
+    fn watcher_counts(&self) -> Vec<usize> {
+        let mut counts: Vec<usize> = self.runs.iter().flat_map(|r| r.fan_out.iter().map(|f| f.watchers)).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+
     fn run(&self, name: &str) -> Option<&SystemRun> {
         self.runs.iter().find(|r| r.name == name)
     }
@@ -151,7 +159,7 @@ impl Report {
         row("failover: back to half the throughput".into(), "ms", Target::None, &|r| {
             r.failover.as_ref().map(|f| f.back_to_half_ms)
         });
-        for watchers in [100, 1_000] {
+        for watchers in self.watcher_counts() {
             let target = if watchers == 1_000 { Target::RatioAtMost(1.0) } else { Target::None };
             let at = move |r: &SystemRun| r.fan_out.iter().find(|f| f.watchers == watchers).cloned();
             row(format!("fan-out, {watchers} watchers: to the last watcher p50"), "ms", Target::None, &|r| {
@@ -361,10 +369,11 @@ impl Report {
         out
     }
 
-    /// Three panels: cycles/s and p99 acquire latency against the number of clients, and one
-    /// client's p50 acquire by entry point against its floor.
+    /// Four panels: cycles/s and p99 acquire latency against the number of clients, one
+    /// client's p50 acquire by entry point against its floor, and the fan-out's latency
+    /// against the number of watchers.
     pub fn svg(&self) -> String {
-        let (width, height) = (1280.0, 360.0);
+        let (width, height) = (1700.0, 360.0);
         let mut out = String::new();
         writeln!(out, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#).unwrap();
         writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#).unwrap();
@@ -399,6 +408,7 @@ impl Report {
             }
         }
         self.entry_panel(&mut out, &colours);
+        self.fan_out_panel(&mut out, &colours);
         for (s, (name, colour)) in colours.iter().enumerate() {
             let x = 60.0 + s as f64 * 90.0;
             writeln!(
@@ -448,6 +458,59 @@ impl Report {
             }
             let fy = y0 + h - h * floor / max;
             writeln!(out, r##"<line x1="{:.1}" y1="{fy:.1}" x2="{:.1}" y2="{fy:.1}" stroke="#111" stroke-dasharray="4 3"><title>floor through the {through}: {floor:.3} ms</title></line>"##, gx + 4.0, gx + group - 4.0).unwrap();
+        }
+    }
+}
+
+impl Report {
+    /// The fan-out's time from a grant's request to the last of its watchers, p50 as a bar and
+    /// p99 as a whisker above it, per number of watchers. The scale is logarithmic: 100 and
+    /// 10,000 watchers are two orders of magnitude apart.
+    fn fan_out_panel(&self, out: &mut String, colours: &[(&str, &str); 2]) {
+        let watchers = self.watcher_counts();
+        let figures = || self.runs.iter().flat_map(|r| r.fan_out.iter().map(|f| &f.to_last_watcher));
+        let (Some(low), Some(high)) = (
+            figures().map(|p| p.p50_ms).filter(|v| *v > 0.0).reduce(f64::min),
+            figures().map(|p| p.p99_ms).reduce(f64::max),
+        ) else {
+            return;
+        };
+        let (x0, y0, w, h) = (1320.0, 40.0, 340.0, 260.0);
+        writeln!(out, r#"<text x="{x0}" y="24" font-weight="bold">fan-out: to the last watcher, ms (p50, p99)</text>"#)
+            .unwrap();
+        let (decade_low, decade_high) = (low.log10().floor(), high.log10().ceil().max(low.log10().floor() + 1.0));
+        let y_of = |v: f64| y0 + h - h * (v.max(1e-9).log10() - decade_low) / (decade_high - decade_low);
+        writeln!(out, r##"<line x1="{x0}" y1="{}" x2="{}" y2="{}" stroke="#333"/>"##, y0 + h, x0 + w, y0 + h).unwrap();
+        writeln!(out, r##"<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{}" stroke="#333"/>"##, y0 + h).unwrap();
+        for decade in decade_low as i32..=decade_high as i32 {
+            let v = 10f64.powi(decade);
+            let y = y_of(v);
+            writeln!(out, r##"<line x1="{x0}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##, x0 + w, x0 - 4.0, y + 4.0, number(v)).unwrap();
+        }
+        let group = w / watchers.len() as f64;
+        for (g, n) in watchers.iter().enumerate() {
+            let gx = x0 + g as f64 * group;
+            centred_text(out, gx + group / 2.0, y0 + h + 16.0, &format!("{} watchers", number(*n as f64)));
+            let bar = (group - 16.0) / 2.0;
+            for (s, (name, colour)) in colours.iter().enumerate() {
+                let Some(f) = self.run(name).and_then(|r| r.fan_out.iter().find(|f| f.watchers == *n)) else {
+                    continue;
+                };
+                let (p50, p99) = (f.to_last_watcher.p50_ms, f.to_last_watcher.p99_ms);
+                let bx = gx + 8.0 + s as f64 * bar;
+                writeln!(out, r#"<rect x="{bx:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"><title>{name}, {} watchers: p50 {} ms</title></rect>"#, y_of(p50), bar - 2.0, y0 + h - y_of(p50), number(*n as f64), number(p50)).unwrap();
+                let wx = bx + (bar - 2.0) / 2.0;
+                writeln!(out, r#"<line x1="{wx:.1}" y1="{:.1}" x2="{wx:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"><title>{name}, {} watchers: p99 {} ms</title></line>"#, y_of(p50), y_of(p99), number(*n as f64), number(p99)).unwrap();
+                writeln!(
+                    out,
+                    r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"/>"#,
+                    wx - 5.0,
+                    y_of(p99),
+                    wx + 5.0,
+                    y_of(p99)
+                )
+                .unwrap();
+            }
         }
     }
 }
@@ -614,6 +677,33 @@ mod tests {
         let svg = report.svg();
         assert!(svg.contains("lockd through the leader: 0.700 ms, 2.0× the floor"), "{svg}");
         assert!(svg.contains("floor through the follower: 0.400 ms"), "{svg}");
+    }
+
+    fn fan_out(watchers: usize, p50_ms: f64, p99_ms: f64) -> FanOut {
+        let to_last_watcher = Percentiles { count: 100, p50_ms, p90_ms: p50_ms, p99_ms, max_ms: p99_ms };
+        FanOut { watchers, events: 100, to_last_watcher, each_delivery: Percentiles::default(), missing: 0 }
+    }
+
+    #[test]
+    fn the_fan_out_is_plotted_per_number_of_watchers_on_a_log_scale() {
+        let run = |name: &str, fan_out| SystemRun { name: name.into(), fan_out, ..Default::default() };
+        let report = Report {
+            runs: vec![
+                run("lockd", vec![fan_out(100, 3.0, 5.0), fan_out(10_000, 100.0, 220.0)]),
+                run("etcd", vec![fan_out(100, 4.0, 6.0), fan_out(10_000, 70.0, 170.0)]),
+            ],
+            ..Default::default()
+        };
+        let svg = report.svg();
+        assert!(svg.contains("lockd, 10,000 watchers: p99 220 ms"), "{svg}");
+        assert!(svg.contains("etcd, 100 watchers: p50 4 ms"), "{svg}");
+        // Decades from 1 ms (below the lowest p50) to 1,000 ms (above the highest p99).
+        for tick in [">1</text>", ">10</text>", ">100</text>", ">1,000</text>"] {
+            assert!(svg.contains(tick), "{tick} missing: {svg}");
+        }
+        assert!(!svg.contains(">10,000</text>"), "{svg}");
+        // Without fan-out figures there is no panel.
+        assert!(!Report::default().svg().contains("fan-out"));
     }
 
     #[test]
