@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use lockd_bench::etcd::EtcdCluster;
 use lockd_bench::lockd::LockdCluster;
-use lockd_bench::procs::{fsync_latency, loopback_round_trip, print_log_tails, raise_open_files};
+use lockd_bench::procs::{enough_open_files, fsync_latency, loopback_round_trip, print_log_tails, raise_open_files};
 use lockd_bench::report::{Machine, Report, SystemRun};
 use lockd_bench::safety::History;
 use lockd_bench::stats::ms;
@@ -83,9 +83,6 @@ struct Args {
     lockd_args: Vec<String>,
 }
 
-/// Open files a run needs beyond its watchers' sockets: clients, servers' files, probes.
-const OPEN_FILES_SPARE: u64 = 2_000;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
@@ -98,16 +95,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let open_files = raise_open_files();
     eprintln!("open files allowed: {open_files}");
-    // Each watcher is a socket of this process (and one of a server's); find out now, not
-    // after the other workloads have run.
-    let most_sockets = if args.workloads.iter().any(|w| w == "fanout") { args.watchers.iter().max() } else { None };
-    if let Some(&watchers) = most_sockets {
-        anyhow::ensure!(
-            open_files == 0 || watchers as u64 + OPEN_FILES_SPARE <= open_files,
-            "{watchers} watchers need about {} open files in this process and its servers, and the limit is {open_files}: \
-             raise the hard limit (ulimit -Hn) or pass fewer --watchers",
-            watchers as u64 + OPEN_FILES_SPARE
-        );
+    // Found out now, not after the other workloads have run.
+    if args.workloads.iter().any(|w| w == "fanout")
+        && let Some(&most_watchers) = args.watchers.iter().max()
+    {
+        enough_open_files(most_watchers, open_files)?;
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let lockd_bin = match &args.lockd_bin {

@@ -192,6 +192,21 @@ pub fn raise_open_files() -> u64 {
     }
 }
 
+/// Open files a run needs beyond its watchers' sockets: clients, servers' files, probes.
+const OPEN_FILES_SPARE: u64 = 2_000;
+
+/// Whether `watchers` sockets (each one in this process, and one in a server, which inherits
+/// the limit) fit under `allowed` open files; 0 means the limit could not be read.
+pub fn enough_open_files(watchers: usize, allowed: u64) -> anyhow::Result<()> {
+    let needed = watchers as u64 + OPEN_FILES_SPARE;
+    anyhow::ensure!(
+        allowed == 0 || needed <= allowed,
+        "{watchers} watchers need about {needed} open files in this process and its servers, and the limit is \
+         {allowed}: raise the hard limit (ulimit -Hn) or pass fewer --watchers"
+    );
+    Ok(())
+}
+
 /// Latency of a 4 KiB write followed by fdatasync in `dir`: what bounds a replicated log's
 /// commit on this disk. Median of `samples`.
 pub fn fsync_latency(dir: &Path, samples: usize) -> anyhow::Result<Duration> {
@@ -246,6 +261,15 @@ pub fn loopback_round_trip(samples: usize) -> anyhow::Result<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fan_out_larger_than_the_open_file_limit_is_refused_before_it_starts() {
+        assert!(enough_open_files(10_000, 20_000).is_ok());
+        let refused = enough_open_files(10_000, 4_096).unwrap_err().to_string();
+        assert!(refused.contains("need about 12000") && refused.contains("limit is 4096"), "{refused}");
+        assert!(enough_open_files(1_000, 2_999).is_err(), "the spare files count too");
+        assert!(enough_open_files(10_000, 0).is_ok(), "an unread limit does not stop the run");
+    }
 
     #[test]
     fn reads_its_own_cpu_time_and_frees_ports() {

@@ -480,12 +480,10 @@ impl Report {
             .unwrap();
         let (decade_low, decade_high) = (low.log10().floor(), high.log10().ceil().max(low.log10().floor() + 1.0));
         let y_of = |v: f64| y0 + h - h * (v.max(1e-9).log10() - decade_low) / (decade_high - decade_low);
-        writeln!(out, r##"<line x1="{x0}" y1="{}" x2="{}" y2="{}" stroke="#333"/>"##, y0 + h, x0 + w, y0 + h).unwrap();
-        writeln!(out, r##"<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{}" stroke="#333"/>"##, y0 + h).unwrap();
+        axes(out, (x0, y0, w, h));
         for decade in decade_low as i32..=decade_high as i32 {
             let v = 10f64.powi(decade);
-            let y = y_of(v);
-            writeln!(out, r##"<line x1="{x0}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##, x0 + w, x0 - 4.0, y + 4.0, number(v)).unwrap();
+            tick_line(out, (x0, y0, w, h), y_of(v), &number(v));
         }
         let group = w / watchers.len() as f64;
         for (g, n) in watchers.iter().enumerate() {
@@ -520,14 +518,23 @@ fn centred_text(out: &mut String, x: f64, y: f64, text: &str) {
 }
 
 /// A panel's axes at `(x, y, width, height)`, with five ticks from 0 to `max`.
-fn frame(out: &mut String, (x0, y0, w, h): (f64, f64, f64, f64), max: f64, tick_label: impl Fn(f64) -> String) {
+fn frame(out: &mut String, panel: (f64, f64, f64, f64), max: f64, tick_label: impl Fn(f64) -> String) {
+    let (_, y0, _, h) = panel;
+    axes(out, panel);
+    for tick in 0..=4 {
+        tick_line(out, panel, y0 + h - h * tick as f64 / 4.0, &tick_label(max * tick as f64 / 4.0));
+    }
+}
+
+/// A panel's two axes at `(x, y, width, height)`.
+fn axes(out: &mut String, (x0, y0, w, h): (f64, f64, f64, f64)) {
     writeln!(out, r##"<line x1="{x0}" y1="{}" x2="{}" y2="{}" stroke="#333"/>"##, y0 + h, x0 + w, y0 + h).unwrap();
     writeln!(out, r##"<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{}" stroke="#333"/>"##, y0 + h).unwrap();
-    for tick in 0..=4 {
-        let v = max * tick as f64 / 4.0;
-        let y = y0 + h - h * tick as f64 / 4.0;
-        writeln!(out, r##"<line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>"##, x0 + w, x0 - 4.0, y + 4.0, tick_label(v)).unwrap();
-    }
+}
+
+/// A grid line across the panel at height `y`, labelled on the left.
+fn tick_line(out: &mut String, (x0, _, w, _): (f64, f64, f64, f64), y: f64, label: &str) {
+    writeln!(out, r##"<line x1="{x0}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{label}</text>"##, x0 + w, x0 - 4.0, y + 4.0).unwrap();
 }
 
 /// A figure with its unit; rates go without one (the row says "/s").
