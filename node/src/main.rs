@@ -135,25 +135,17 @@ async fn run(args: Args, replica: tokio::runtime::Handle) -> anyhow::Result<()> 
     let grpc =
         lockd_raft::network::peer_server().add_service(node.grpc_service()).add_service(state.presence_service());
     let grpc_stopped = stopped(stop_rx.clone());
-    let grpc_task = match &peer_tls {
-        None => {
-            let incoming = tonic::transport::server::TcpIncoming::bind(args.raft_addr)
-                .with_context(|| format!("binding the peer address {}", args.raft_addr))?
-                .with_nodelay(Some(true));
-            replica.spawn(async move { grpc.serve_with_incoming_shutdown(incoming, grpc_stopped).await.ok() })
-        }
-        Some(peer_tls) => {
-            let listener = std::net::TcpListener::bind(args.raft_addr)
-                .with_context(|| format!("binding the peer address {}", args.raft_addr))?;
-            listener.set_nonblocking(true)?;
-            let config = peer_tls.server.clone();
-            replica.spawn(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).ok()?;
-                let incoming = lockd_raft::network::tls::incoming(listener, config);
-                grpc.serve_with_incoming_shutdown(incoming, grpc_stopped).await.ok()
-            })
-        }
-    };
+    // One port for gRPC and the lean framing of the calls every write waits on (ADR 32).
+    let listener = std::net::TcpListener::bind(args.raft_addr)
+        .with_context(|| format!("binding the peer address {}", args.raft_addr))?;
+    listener.set_nonblocking(true)?;
+    let tls = peer_tls.as_ref().map(|peer_tls| peer_tls.server.clone());
+    let wire = node.wire_service();
+    let grpc_task = replica.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).ok()?;
+        let incoming = lockd_raft::network::listener::incoming(listener, tls, wire);
+        grpc.serve_with_incoming_shutdown(incoming, grpc_stopped).await.ok()
+    });
 
     if let Some(peers) = peers {
         node.initialize(peers).await?;

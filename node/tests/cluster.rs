@@ -415,6 +415,22 @@ async fn a_peer_rpc_without_the_cluster_secret_is_refused() {
     let unsigned =
         client.vote(pb::VoteRequest { vote: Some(vote), last_log_id: None, leadership_transfer: false }).await;
     assert_eq!(unsigned.unwrap_err().code(), tonic::Code::Unauthenticated);
+    // The lean framing of appends, forwarded batches and reads (ADR 32): a wrong secret's
+    // connection is refused at its hello.
+    let framing = lockd_raft::network::wire::WirePeer::new(
+        &cluster.nodes[leader].raft.to_string(),
+        std::sync::Arc::new(lockd_raft::network::TcpChannels::default()),
+        Some("not-the-secret"),
+    );
+    let append = pb::AppendEntriesRequest { vote: Some(vote), ..Default::default() };
+    let appended = framing
+        .call::<_, pb::AppendEntriesResponse>(
+            lockd_raft::network::wire::Call::AppendEntries,
+            &append,
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(appended.unwrap_err().code(), tonic::Code::Unauthenticated);
 
     let mut wrong = tonic::Request::new(pb::ForwardRequest { request_id: None, op: None, trace_id: None });
     wrong.metadata_mut().insert("x-lockd-cluster-secret", "not-the-secret".parse().unwrap());

@@ -14,6 +14,7 @@ use std::time::Duration;
 use lockd_raft::codec::pb;
 use lockd_raft::network::ChannelFactory;
 use lockd_raft::network::tls::{PeerTls, TlsFiles};
+use lockd_raft::network::wire::{Call, WirePeer};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Cluster, Tab, appointment, proxy};
@@ -340,6 +341,13 @@ fn peer_client(
     pb::raft_service_client::RaftServiceClient::new(channels.channel(raft_addr))
 }
 
+/// A client of the lean framing (appends, forwarded batches, reads) to `raft_addr`, with
+/// the certificate and CA of `files`.
+fn framing_client(raft_addr: &str, files: &TlsFiles) -> WirePeer {
+    let tls = PeerTls::new(files).unwrap();
+    WirePeer::new(raft_addr, Arc::new(lockd_raft::network::TlsChannels { local_ip: None, config: tls.client }), None)
+}
+
 /// A vote that claims to come from node `claimed` at term 0: harmless if it ever got through
 /// (every node is past term 0), refused before that if the certificate does not fit.
 fn vote_from(claimed: u64) -> pb::VoteRequest {
@@ -444,6 +452,7 @@ async fn peers_with_mutual_tls_refuse_strangers_and_rotate_peer_and_https_certif
         let tls = PeerTls::new(&outsider).unwrap();
         lockd_raft::network::TlsChannels { local_ip: None, config: tls.client }.channel(&target)
     };
+    let outsider_framing = framing_client(&target, &outsider);
     let mut client = peer_client(&target, outsider);
     // Every RPC of both services between peers: Raft, forwarded writes, reads, presence.
     let denied = tonic::Code::PermissionDenied;
@@ -458,12 +467,24 @@ async fn peers_with_mutual_tls_refuse_strangers_and_rotate_peer_and_https_certif
     let mut relay = pb::presence_relay_client::PresenceRelayClient::new(relay_channel);
     let batches = futures::stream::iter(vec![pb::PresenceBatch::default()]);
     assert_eq!(relay.relay(batches).await.unwrap_err().code(), denied);
+    // The lean framing of appends, forwarded batches and reads (ADR 32): its hello refused.
+    let limit = Duration::from_secs(5);
+    let read = outsider_framing.call::<_, pb::ReadIndexResponse>(Call::ReadIndex, &pb::ReadIndexRequest {}, limit);
+    assert_eq!(read.await.unwrap_err().code(), denied);
     // A member's own certificate claiming to be another member.
     let impostor = (follower + 1) % 3;
     let follower_id = cluster.nodes[follower].id;
     let mut client = peer_client(&target, files_of(follower_id, &ca_file));
     let claimed = cluster.nodes[impostor].id;
     assert_eq!(client.vote(vote_from(claimed)).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    let append = pb::AppendEntriesRequest { vote: vote_from(claimed).vote, ..Default::default() };
+    let framing = framing_client(&target, &files_of(follower_id, &ca_file));
+    let appended = framing.call::<_, pb::AppendEntriesResponse>(Call::AppendEntries, &append, limit).await;
+    assert_eq!(
+        appended.unwrap_err().code(),
+        tonic::Code::PermissionDenied,
+        "an append on the framing as another member"
+    );
     // Plain TCP with the cluster secret, the old way in: no answer.
     let plain = lockd_raft::network::TcpChannels::default().channel(&target);
     let mut plain = pb::raft_service_client::RaftServiceClient::new(plain);

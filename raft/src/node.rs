@@ -23,7 +23,9 @@ use tokio::time::{Instant, sleep, timeout};
 use crate::clock::Clock;
 use crate::codec::pb;
 use crate::limits;
-use crate::network::{ChannelFactory, ForwardStats, Forwarder, Network, PeerAuth, PeerGuard, Peers, RaftGrpc};
+use crate::network::{
+    ChannelFactory, ForwardStats, Forwarder, Network, PeerAuth, PeerGuard, PeerWire, Peers, RaftGrpc, ReadIndexes,
+};
 use crate::sm::{Command, Op, Response};
 use crate::stages::{Stage, WriteStages};
 use crate::store::{SharedState, StateMachineStore};
@@ -179,6 +181,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     peers: Arc<Peers>,
     forwarder: Forwarder,
+    reads: ReadIndexes,
     peer_auth: PeerAuth,
     shutdown: watch::Sender<bool>,
     writes: WriteStats,
@@ -237,6 +240,7 @@ impl LockNode {
                 shared,
                 clock,
                 forwarder: Forwarder::new(peers.clone()),
+                reads: ReadIndexes::new(peers.clone()),
                 peers,
                 peer_auth: config.peer_auth,
                 shutdown,
@@ -325,6 +329,12 @@ impl LockNode {
             .max_decoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX)
             .max_encoding_message_size(limits::RAFT_MESSAGE_BYTES_MAX);
         tonic::service::interceptor::InterceptedService::new(inner, self.peer_guard())
+    }
+
+    /// The lean framing's calls (`network::wire`), behind the same guard as the gRPC service;
+    /// the peer port's listener (`network::listener`) serves them.
+    pub fn wire_service(&self) -> Arc<PeerWire> {
+        Arc::new(PeerWire { grpc: RaftGrpc::new(self.clone()), guard: self.peer_guard() })
     }
 
     /// Forms a new cluster with exactly `members`. Call it with the same map on every
@@ -528,13 +538,8 @@ impl LockNode {
 
     async fn remote_read_index(&self, leader: NodeId, remaining: Duration) -> Option<u64> {
         let info = self.node_info(leader)?;
-        let mut peer = self.inner.peers.client(&info.raft_addr);
         let attempt_limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS).min(remaining);
-        let request = peer.request(pb::ReadIndexRequest {}, Some(attempt_limit));
-        match peer.grpc().read_index(request).await.ok()?.into_inner().kind? {
-            pb::read_index_response::Kind::ReadIndex(index) => Some(index),
-            pb::read_index_response::Kind::NotLeader(_) => None,
-        }
+        self.inner.reads.read_index(&info.raft_addr, attempt_limit).await
     }
 
     /// Waits until the local state machine has applied `index`; false on timeout.

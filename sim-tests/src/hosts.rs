@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::checker::Checker;
 use crate::clock::SimClock;
 use crate::disk::{SimDisk, SimLogStore};
-use crate::net::{SimChannels, SimListener, serve_grpc};
+use crate::net::{SimChannels, SimListener, serve_peers};
 use crate::snapshots::DelayedJobs;
 use crate::workload::HTTP_PORT;
 
@@ -172,7 +172,7 @@ pub async fn run_node(world: Arc<World>, id: NodeId) -> turmoil::Result {
         );
         let raft_listener = turmoil::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, RAFT_PORT)).await?;
         let routes = tonic::service::Routes::new(node.grpc_service()).add_service(state.presence_service());
-        tokio::spawn(serve_grpc(SimListener(raft_listener), routes));
+        tokio::spawn(serve_peers(SimListener(raft_listener), routes, node.wire_service()));
         node.initialize(world.members.clone()).await?;
         world.running.lock().expect("single-threaded").insert(id, node.clone());
         // Not `state.spawn_background()`: a host that panics (a planted bug caught by

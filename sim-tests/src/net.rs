@@ -1,18 +1,23 @@
 //! The real node's network edges over turmoil's simulated TCP: a listener for axum's HTTP
-//! and for the gRPC services, served over HTTP/2 (`serve_grpc`), a `ChannelFactory` for the gRPC clients
-//! between peers, and a small HTTP/1.1 client for the simulated users.
+//! and for the peer port (`serve_peers`: gRPC over HTTP/2 and the lean framing of
+//! `lockd_raft::network::wire`), a `ChannelFactory` for the clients between peers, and a small
+//! HTTP/1.1 client for the simulated users.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use lockd_raft::limits;
+use lockd_raft::network::tls::PeerCertificates;
+use lockd_raft::network::wire::{self, PeerIo, Sniffed, WireService};
 use lockd_raft::network::{ChannelFactory, peer_endpoint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::{Channel, Uri};
@@ -41,7 +46,7 @@ impl AsyncWrite for SimConn {
     }
 }
 
-/// A simulated listener, in the shape axum's `serve` takes (and `serve_grpc` uses too).
+/// A simulated listener, in the shape axum's `serve` takes (and `serve_peers` uses too).
 pub struct SimListener(pub TcpListener);
 
 impl axum::serve::Listener for SimListener {
@@ -68,7 +73,7 @@ impl axum::serve::Listener for SimListener {
 /// header in fewer bytes while the wall-clock second stays the same: frames a few bytes
 /// shorter or longer changed seeds' histories, so how fast the machine ran did too
 /// (docs/testing.md). tonic's own server has no switch for the header.
-pub async fn serve_grpc(mut listener: SimListener, routes: tonic::service::Routes) {
+pub async fn serve_peers(mut listener: SimListener, routes: tonic::service::Routes, wire: Arc<dyn WireService>) {
     use axum::serve::Listener;
     let mut connections = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http2_only();
     connections
@@ -80,9 +85,16 @@ pub async fn serve_grpc(mut listener: SimListener, routes: tonic::service::Route
     loop {
         let (connection, _) = listener.accept().await;
         let (connections, service) = (connections.clone(), TowerToHyperService::new(routes.clone()));
+        let wire = wire.clone();
         tokio::spawn(async move {
             // A connection ends when its peer crashes or is cut off: nothing to report.
-            let _ = connections.serve_connection(TokioIo::new(connection), service).await;
+            match wire::sniff(connection).await {
+                Ok(Sniffed::Wire(io)) => wire::serve_connection(io, wire, PeerCertificates::default()).await,
+                Ok(Sniffed::Other(io)) => {
+                    let _ = connections.serve_connection(TokioIo::new(io), service).await;
+                }
+                Err(_) => {}
+            }
         });
     }
 }
@@ -100,6 +112,11 @@ impl ChannelFactory for SimChannels {
             Ok::<_, io::Error>(TokioIo::new(SimConn(stream)))
         });
         peer_endpoint(raft_addr).connect_with_connector_lazy(connector)
+    }
+
+    fn dial(&self, raft_addr: &str) -> BoxFuture<'static, io::Result<Box<dyn PeerIo>>> {
+        let raft_addr = raft_addr.to_owned();
+        Box::pin(async move { Ok(Box::new(SimConn(TcpStream::connect(raft_addr.as_str()).await?)) as Box<dyn PeerIo>) })
     }
 }
 

@@ -49,9 +49,10 @@ pub type MembersFn = Arc<dyn Fn() -> Vec<(NodeId, String)> + Send + Sync>;
 #[derive(Debug, Clone)]
 pub struct CertifiedAs(pub BTreeSet<NodeId>);
 
-/// Refuses `request` if its certificate names members and `claimed` is not among them.
-pub(crate) fn check_sender<T>(request: &Request<T>, claimed: Option<NodeId>) -> Result<(), Status> {
-    match (request.extensions().get::<CertifiedAs>(), claimed) {
+/// Refuses a call claiming to come from `claimed` if its connection's certificate names
+/// members and `claimed` is not among them.
+pub(crate) fn check_sender(certified: Option<&CertifiedAs>, claimed: Option<NodeId>) -> Result<(), Status> {
+    match (certified, claimed) {
         (Some(CertifiedAs(named)), Some(id)) if !named.contains(&id) => Err(Status::permission_denied(format!(
             "the peer's certificate names node(s) {named:?}, but the request claims to come from node {id}"
         ))),
@@ -59,42 +60,52 @@ pub(crate) fn check_sender<T>(request: &Request<T>, claimed: Option<NodeId>) -> 
     }
 }
 
-/// A tonic interceptor in front of every service between peers.
+/// How the peer port admits a caller: checked for every gRPC call (the interceptor below)
+/// and for every connection of the lean framing (its hello, `wire.rs`).
 #[derive(Clone)]
 pub enum PeerGuard {
     Secret(Arc<str>),
     Certificates(MembersFn),
 }
 
-impl tonic::service::Interceptor for PeerGuard {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+impl PeerGuard {
+    /// Admits a caller that presented `secret` on a connection with `certificates`; under
+    /// mutual TLS, says which members it may speak for.
+    pub fn admit(&self, secret: &[u8], certificates: &PeerCertificates) -> Result<Option<CertifiedAs>, Status> {
         match self {
-            PeerGuard::Secret(secret) => {
-                let presented = request.metadata().get(HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-                if constant_time_eq(presented, secret.as_bytes()) {
-                    Ok(request)
-                } else {
-                    Err(Status::unauthenticated("missing or wrong cluster secret"))
-                }
-            }
+            PeerGuard::Secret(expected) => match constant_time_eq(secret, expected.as_bytes()) {
+                true => Ok(None),
+                false => Err(Status::unauthenticated("missing or wrong cluster secret")),
+            },
             PeerGuard::Certificates(members) => {
-                let Some(certificates) = request.extensions().get::<PeerCertificates>() else {
+                if certificates.0.is_empty() {
                     return Err(Status::unauthenticated("peers must connect with mutual TLS"));
-                };
+                }
                 let members = members();
                 // A node not yet in a cluster (a joiner before its first append) knows no
                 // members: the CA, checked in the handshake, is all it can go by.
                 if members.is_empty() {
-                    return Ok(request);
+                    return Ok(None);
                 }
                 let named = certificates.members_named(&members);
                 if named.is_empty() {
                     return Err(Status::permission_denied("the peer's certificate names no member of this cluster"));
                 }
-                request.extensions_mut().insert(CertifiedAs(named));
-                Ok(request)
+                Ok(Some(CertifiedAs(named)))
             }
         }
+    }
+}
+
+/// A tonic interceptor in front of every gRPC service between peers.
+impl tonic::service::Interceptor for PeerGuard {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let secret = request.metadata().get(HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+        let certificates = request.extensions().get::<PeerCertificates>().cloned().unwrap_or_default();
+        if let Some(certified) = self.admit(secret, &certificates)? {
+            request.extensions_mut().insert(certified);
+        }
+        Ok(request)
     }
 }
 

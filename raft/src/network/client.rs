@@ -11,14 +11,18 @@ use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotRespon
 use openraft::{OptionalSend, RPCTypes};
 use tonic::transport::{Channel, Endpoint};
 
+use futures::future::BoxFuture;
+
+use super::wire::{Call, PeerIo, WirePeer};
 use crate::codec::{self, pb};
 use crate::limits;
 use crate::types::{NodeId, NodeInfo, Snapshot, SnapshotData, TypeConfig, Vote};
 
-/// Makes a channel to a peer's gRPC address. Production uses TCP; the simulation plugs in
-/// simulated TCP here.
+/// Reaches a peer's address: a gRPC channel, or a connection for the lean framing
+/// (`wire.rs`). Production uses TCP; the simulation plugs in simulated TCP here.
 pub trait ChannelFactory: Send + Sync + 'static {
     fn channel(&self, raft_addr: &str) -> Channel;
+    fn dial(&self, raft_addr: &str) -> BoxFuture<'static, std::io::Result<Box<dyn PeerIo>>>;
 }
 
 /// Real TCP, with Nagle off: Raft messages are small and latency-bound (docs/design.md, pitfall 9).
@@ -33,6 +37,11 @@ pub struct TcpChannels {
 impl ChannelFactory for TcpChannels {
     fn channel(&self, raft_addr: &str) -> Channel {
         peer_endpoint(raft_addr).tcp_nodelay(true).local_address(self.local_ip).connect_lazy()
+    }
+
+    fn dial(&self, raft_addr: &str) -> BoxFuture<'static, std::io::Result<Box<dyn PeerIo>>> {
+        let (addr, local_ip) = (raft_addr.to_owned(), self.local_ip);
+        Box::pin(async move { Ok(Box::new(connect_tcp_in_time(&addr, local_ip).await?) as Box<dyn PeerIo>) })
     }
 }
 
@@ -50,18 +59,38 @@ impl ChannelFactory for TlsChannels {
         let (config, local_ip, addr) = (self.config.clone(), self.local_ip, raft_addr.to_owned());
         let connector = tower::service_fn(move |_: tonic::codegen::http::Uri| {
             let (config, addr) = (config.current(), addr.clone());
-            async move {
-                let tcp = connect_tcp(&addr, local_ip).await?;
-                let host = super::tls::host_of(&addr).to_owned();
-                let name = rustls_pki_types::ServerName::try_from(host)
-                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-                let stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
-            }
+            async move { Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(connect_tls(&addr, local_ip, config).await?)) }
         });
         peer_endpoint(raft_addr).connect_with_connector_lazy(connector)
     }
+
+    fn dial(&self, raft_addr: &str) -> BoxFuture<'static, std::io::Result<Box<dyn PeerIo>>> {
+        let (config, local_ip, addr) = (self.config.current(), self.local_ip, raft_addr.to_owned());
+        Box::pin(async move { Ok(Box::new(connect_tls(&addr, local_ip, config).await?) as Box<dyn PeerIo>) })
+    }
 }
+
+/// A TLS connection to the peer at `addr`, whose certificate must name its host.
+async fn connect_tls(
+    addr: &str,
+    local_ip: Option<std::net::IpAddr>,
+    config: Arc<rustls::ClientConfig>,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let tcp = connect_tcp_in_time(addr, local_ip).await?;
+    let host = super::tls::host_of(addr).to_owned();
+    let name = rustls_pki_types::ServerName::try_from(host)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    tokio_rustls::TlsConnector::from(config).connect(name, tcp).await
+}
+
+/// [`connect_tcp`] within the channels' connect timeout.
+async fn connect_tcp_in_time(addr: &str, local_ip: Option<std::net::IpAddr>) -> std::io::Result<tokio::net::TcpStream> {
+    tokio::time::timeout(CONNECT_TIMEOUT, connect_tcp(addr, local_ip))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {addr}")))?
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A TCP connection to `addr` (`host:port`), from `local_ip` when given, with Nagle off.
 async fn connect_tcp(addr: &str, local_ip: Option<std::net::IpAddr>) -> std::io::Result<tokio::net::TcpStream> {
@@ -85,7 +114,7 @@ async fn connect_tcp(addr: &str, local_ip: Option<std::net::IpAddr>) -> std::io:
 pub fn peer_endpoint(raft_addr: &str) -> Endpoint {
     Endpoint::from_shared(format!("http://{raft_addr}"))
         .expect("peer addresses are validated at start-up")
-        .connect_timeout(Duration::from_secs(1))
+        .connect_timeout(CONNECT_TIMEOUT)
         .http2_keep_alive_interval(Duration::from_millis(limits::PEER_KEEPALIVE_INTERVAL_MS))
         .keep_alive_timeout(Duration::from_millis(limits::PEER_KEEPALIVE_TIMEOUT_MS))
         .keep_alive_while_idle(true)
@@ -96,6 +125,7 @@ pub fn peer_endpoint(raft_addr: &str) -> Endpoint {
 pub struct Peers {
     factory: Arc<dyn ChannelFactory>,
     channels: Mutex<BTreeMap<String, Channel>>,
+    wires: Mutex<BTreeMap<String, Arc<WirePeer>>>,
     secret: Option<Arc<str>>,
     /// The runtime that drives every channel's connection: the replica's (ADR 6), whichever
     /// runtime first asks for the channel.
@@ -104,7 +134,13 @@ pub struct Peers {
 
 impl Peers {
     pub fn new(factory: Arc<dyn ChannelFactory>, secret: Option<&str>, runtime: tokio::runtime::Handle) -> Self {
-        Peers { factory, channels: Mutex::new(BTreeMap::new()), secret: secret.map(Into::into), runtime }
+        Peers {
+            factory,
+            channels: Mutex::new(BTreeMap::new()),
+            wires: Mutex::new(BTreeMap::new()),
+            secret: secret.map(Into::into),
+            runtime,
+        }
     }
 
     /// The shared channel to a peer, for other services between peers (the presence relay).
@@ -119,6 +155,13 @@ impl Peers {
                 self.factory.channel(raft_addr)
             })
             .clone()
+    }
+
+    /// The lean framing's connections to a peer (`wire.rs`), for the calls every write waits on.
+    pub fn wire(&self, raft_addr: &str) -> Arc<WirePeer> {
+        let mut wires = self.wires.lock().expect("not poisoned");
+        let wire = wires.entry(raft_addr.to_owned());
+        wire.or_insert_with(|| Arc::new(WirePeer::new(raft_addr, self.factory.clone(), self.secret.as_deref()))).clone()
     }
 
     /// Runs `task` on the runtime that drives the peers' connections.
@@ -181,14 +224,22 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = RaftPeer;
 
     async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> Self::Network {
-        RaftPeer { from: self.node_id, target, peer: self.peers.client(&node.raft_addr) }
+        RaftPeer {
+            from: self.node_id,
+            target,
+            peer: self.peers.client(&node.raft_addr),
+            wire: self.peers.wire(&node.raft_addr),
+        }
     }
 }
 
 pub struct RaftPeer {
     from: NodeId,
     target: NodeId,
+    /// Votes and snapshots.
     peer: PeerClient,
+    /// Appends, which every write waits on.
+    wire: Arc<WirePeer>,
 }
 
 impl RaftPeer {
@@ -225,10 +276,16 @@ impl RaftNetworkV2<TypeConfig> for RaftPeer {
             true => option.soft_ttl(),
             false => option.soft_ttl().max(Duration::from_millis(limits::APPEND_ENTRIES_TIMEOUT_MS)),
         };
-        let request = self.peer.request(codec::raft::append_request_to_pb(&rpc), Some(timeout));
-        let response = self.peer.grpc().append_entries(request).await;
+        let request = codec::raft::append_request_to_pb(&rpc);
+        let response = match self.wire.call(Call::AppendEntries, &request, timeout).await {
+            Err(status) if status.code() == tonic::Code::Unimplemented => {
+                let request = self.peer.request(request, Some(timeout));
+                self.peer.grpc().append_entries(request).await.map(tonic::Response::into_inner)
+            }
+            answer => answer,
+        };
         let response = response.map_err(|s| self.error(s, RPCTypes::AppendEntries, timeout))?;
-        codec::raft::append_response_from_pb(response.into_inner()).map_err(decode_error)
+        codec::raft::append_response_from_pb(response).map_err(decode_error)
     }
 
     async fn vote(

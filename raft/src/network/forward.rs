@@ -14,6 +14,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::client::{PeerClient, Peers};
+use super::wire::{Call, WirePeer};
 use crate::codec::pb;
 use crate::limits;
 
@@ -113,16 +114,16 @@ impl BatchSender {
                 batch.push(next);
             }
             self.stats.batches.fetch_add(1, Ordering::Relaxed);
-            let peer = self.peers.client(&self.raft_addr);
+            let (peer, wire) = (self.peers.client(&self.raft_addr), self.peers.wire(&self.raft_addr));
             let unbatched_until = unbatched_until.clone();
             tokio::spawn(async move {
                 let unbatched =
                     unbatched_until.lock().expect("not poisoned").is_some_and(|until| Instant::now() < until);
                 if unbatched {
                     send_one_by_one(peer, batch).await;
-                } else if send_batch(peer, batch).await == Sent::Unimplemented {
+                } else if send_batch(wire, batch).await == Sent::Unimplemented {
                     tracing::warn!(
-                        "the leader does not take batches of forwarded writes; forwarding one by one for a minute"
+                        "the leader does not take batches of forwarded writes (it predates them or the lean framing); forwarding one by one on gRPC for a minute"
                     );
                     *unbatched_until.lock().expect("not poisoned") = Some(Instant::now() + UNBATCHED_FOR);
                 }
@@ -148,13 +149,14 @@ fn attempt_limit() -> Option<Duration> {
 
 /// Sends `batch` as one call and hands each write its answer. On an error every write of the
 /// batch goes unanswered (its sender dropped): each caller retries on its own.
-async fn send_batch(mut peer: PeerClient, batch: Vec<Pending>) -> Sent {
+async fn send_batch(wire: Arc<WirePeer>, batch: Vec<Pending>) -> Sent {
     let (requests, answers): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.request, p.answer)).unzip();
     let count = requests.len();
-    let request = peer.request(pb::ForwardBatchRequest { requests }, attempt_limit());
-    match peer.grpc().forward_batch(request).await {
+    let request = pb::ForwardBatchRequest { requests };
+    let limit = Duration::from_millis(limits::FORWARD_ATTEMPT_TIMEOUT_MS);
+    match wire.call::<_, pb::ForwardBatchResponse>(Call::ForwardBatch, &request, limit).await {
         Ok(response) => {
-            let responses = response.into_inner().responses;
+            let responses = response.responses;
             if responses.len() != count {
                 tracing::warn!(
                     sent = count,
@@ -201,14 +203,15 @@ mod tests {
     use tonic::{Request, Response, Status};
 
     use super::*;
-    use crate::network::TcpChannels;
+    use crate::network::tls::PeerCertificates;
+    use crate::network::wire::{Answering, WireService};
+    use crate::network::{CertifiedAs, TcpChannels};
 
     /// A leader that answers each write with its own number as the log index (`w7` → 7),
     /// records the size of every batch, and holds each call until the test lets one through.
     struct FakeLeader {
         batches: watch::Sender<Vec<usize>>,
         gate: Arc<Semaphore>,
-        takes_batches: bool,
     }
 
     fn applied(request: &pb::ForwardRequest) -> pb::ForwardResponse {
@@ -219,19 +222,31 @@ mod tests {
         pb::ForwardResponse { kind: Some(kind) }
     }
 
+    impl WireService for FakeLeader {
+        fn admit(&self, _hello: &[u8], _certificates: &PeerCertificates) -> Result<Option<CertifiedAs>, Status> {
+            Ok(None)
+        }
+
+        fn answer<'a>(&'a self, call: Call, body: Vec<u8>, _: Option<&'a CertifiedAs>) -> Answering<'a> {
+            Box::pin(async move {
+                assert_eq!(call, Call::ForwardBatch);
+                let requests = pb::ForwardBatchRequest::decode(body.as_slice()).unwrap().requests;
+                self.batches.send_modify(|b| b.push(requests.len()));
+                self.gate.acquire().await.expect("open").forget();
+                Ok(pb::ForwardBatchResponse { responses: requests.iter().map(applied).collect() }.encode_to_vec())
+            })
+        }
+    }
+
+    /// On gRPC the fake takes single writes only: the forwarder sends batches on the lean
+    /// framing, and single writes on gRPC to a leader without it.
     #[tonic::async_trait]
     impl pb::raft_service_server::RaftService for FakeLeader {
         async fn forward_batch(
             &self,
-            request: Request<pb::ForwardBatchRequest>,
+            _: Request<pb::ForwardBatchRequest>,
         ) -> Result<Response<pb::ForwardBatchResponse>, Status> {
-            if !self.takes_batches {
-                return Err(Status::unimplemented("an older leader"));
-            }
-            let requests = request.into_inner().requests;
-            self.batches.send_modify(|b| b.push(requests.len()));
-            self.gate.acquire().await.expect("open").forget();
-            Ok(Response::new(pb::ForwardBatchResponse { responses: requests.iter().map(applied).collect() }))
+            Err(Status::unimplemented("batches come on the lean framing"))
         }
         async fn forward(&self, request: Request<pb::ForwardRequest>) -> Result<Response<pb::ForwardResponse>, Status> {
             self.batches.send_modify(|b| b.push(1));
@@ -260,19 +275,24 @@ mod tests {
         }
     }
 
-    /// A forwarder to a fake leader on loopback: the forwarder, the leader's batch sizes, its gate.
+    /// A forwarder to a fake leader on loopback: the forwarder, the leader's batch sizes, its
+    /// gate. A leader of today serves the lean framing beside gRPC; an older one, gRPC only.
     async fn forwarder_to_fake(
-        takes_batches: bool,
+        speaks_framing: bool,
     ) -> (Arc<Forwarder>, String, watch::Receiver<Vec<usize>>, Arc<Semaphore>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (batches, seen) = watch::channel(Vec::new());
         let gate = Arc::new(Semaphore::new(0));
-        let leader = FakeLeader { batches, gate: gate.clone(), takes_batches };
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let server =
-            tonic::transport::Server::builder().add_service(pb::raft_service_server::RaftServiceServer::new(leader));
-        tokio::spawn(server.serve_with_incoming(incoming));
+        let leader = Arc::new(FakeLeader { batches, gate: gate.clone() });
+        let server = tonic::transport::Server::builder()
+            .add_service(pb::raft_service_server::RaftServiceServer::from_arc(leader.clone()));
+        if speaks_framing {
+            let incoming = crate::network::listener::incoming(listener, None, leader);
+            tokio::spawn(server.serve_with_incoming(incoming));
+        } else {
+            tokio::spawn(server.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)));
+        }
         let peers = Arc::new(Peers::new(
             Arc::new(TcpChannels::default()),
             Some("a-test-cluster-secret"),
@@ -325,8 +345,8 @@ mod tests {
         assert_eq!(forwarder.stats().failures.load(Ordering::Relaxed), 0);
     }
 
-    /// A leader without batches (a rolling upgrade): the batch it refused goes unanswered
-    /// (its callers retry), and later writes go one by one.
+    /// A leader without the lean framing (a rolling upgrade): the batch it could not take goes
+    /// unanswered (its callers retry), and later writes go one by one on gRPC.
     #[tokio::test]
     async fn a_leader_without_batches_gets_writes_one_by_one() {
         let (forwarder, addr, seen, _gate) = forwarder_to_fake(false).await;

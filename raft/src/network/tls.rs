@@ -9,25 +9,21 @@
 //! and the check runs again next time: a half-finished rotation never takes a node down.
 //!
 //! Between peers (ADR 26) both ends present a certificate of the cluster's CA: the server
-//! side of the peer port ([`incoming`]) refuses a client without one in the handshake, and
+//! side of the peer port (`listener::incoming`) refuses a client without one in the handshake, and
 //! [`PeerCertificates`] says which members a certificate names, for the guard in `auth.rs`.
 //!
 //! Crypto is rustls on ring: no OpenSSL, no C/CMake build (aws-lc).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
-use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::types::NodeId;
 
@@ -147,7 +143,7 @@ pub fn host_of(addr: &str) -> &str {
 
 /// The certificate chain a peer presented in the handshake, leaf first. tonic puts it in
 /// every request's extensions (it is the connection's `ConnectInfo`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PeerCertificates(pub Arc<Vec<CertificateDer<'static>>>);
 
 impl PeerCertificates {
@@ -165,82 +161,6 @@ impl PeerCertificates {
             .map(|(id, _)| *id)
             .collect()
     }
-}
-
-/// A peer's connection after the handshake.
-pub struct PeerStream {
-    inner: tokio_rustls::server::TlsStream<TcpStream>,
-    certificates: PeerCertificates,
-}
-
-impl tonic::transport::server::Connected for PeerStream {
-    type ConnectInfo = PeerCertificates;
-
-    fn connect_info(&self) -> PeerCertificates {
-        self.certificates.clone()
-    }
-}
-
-impl AsyncRead for PeerStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for PeerStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
-/// The peer port's connections, each after a mutual-TLS handshake with the config current
-/// at that moment. Handshakes run concurrently, so one slow client holds up nobody; a client
-/// without a valid certificate never becomes a connection.
-pub fn incoming(
-    listener: TcpListener,
-    config: Arc<Reloading<rustls::ServerConfig>>,
-) -> tokio_stream::wrappers::ReceiverStream<Result<PeerStream, std::io::Error>> {
-    let (connections, stream) = tokio::sync::mpsc::channel(64);
-    tokio::spawn(async move {
-        loop {
-            let tcp = match listener.accept().await {
-                Ok((tcp, _)) => tcp,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting a peer connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            if connections.is_closed() {
-                return;
-            }
-            let _ = tcp.set_nodelay(true);
-            let acceptor = tokio_rustls::TlsAcceptor::from(config.current());
-            let connections = connections.clone();
-            tokio::spawn(async move {
-                let handshake = tokio::time::timeout(
-                    Duration::from_millis(crate::limits::PEER_TLS_HANDSHAKE_MS),
-                    acceptor.accept(tcp),
-                );
-                match handshake.await {
-                    Ok(Ok(inner)) => {
-                        let chain = inner.get_ref().1.peer_certificates().unwrap_or_default().to_vec();
-                        let certificates = PeerCertificates(Arc::new(chain));
-                        let _ = connections.send(Ok(PeerStream { inner, certificates })).await;
-                    }
-                    Ok(Err(e)) => tracing::warn!(error = %e, "a peer connection failed its TLS handshake"),
-                    Err(_) => tracing::warn!("a peer connection did not finish its TLS handshake in time"),
-                }
-            });
-        }
-    });
-    tokio_stream::wrappers::ReceiverStream::new(stream)
 }
 
 type Stamp = Option<(SystemTime, u64)>;
