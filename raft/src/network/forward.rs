@@ -37,8 +37,36 @@ struct Pending {
 /// A queue of writes per leader address, each drained by a task of its own.
 pub struct Forwarder {
     peers: Arc<Peers>,
-    queues: Mutex<BTreeMap<String, mpsc::Sender<Pending>>>,
+    queues: Mutex<BTreeMap<String, Queue>>,
     stats: Arc<ForwardStats>,
+}
+
+/// One leader's queue and what its senders share.
+#[derive(Clone)]
+struct Queue {
+    writes: mpsc::Sender<Pending>,
+    slots: Arc<Slots>,
+}
+
+/// The slots of a leader's batches in flight, and whether it takes batches.
+struct Slots {
+    in_flight: Arc<Semaphore>,
+    /// Until when the leader is known to lack batches (it predates them or the lean framing:
+    /// a rolling upgrade); meanwhile each write is forwarded on its own, on gRPC.
+    unbatched_until: Mutex<Option<Instant>>,
+}
+
+impl Slots {
+    fn unbatched(&self) -> bool {
+        self.unbatched_until.lock().expect("not poisoned").is_some_and(|until| Instant::now() < until)
+    }
+
+    fn refused_a_batch(&self) {
+        tracing::warn!(
+            "the leader does not take batches of forwarded writes (it predates them or the lean framing); forwarding one by one on gRPC for a minute"
+        );
+        *self.unbatched_until.lock().expect("not poisoned") = Some(Instant::now() + UNBATCHED_FOR);
+    }
 }
 
 impl Forwarder {
@@ -60,10 +88,27 @@ impl Forwarder {
         limit: Duration,
     ) -> Option<pb::ForwardResponse> {
         self.stats.writes.fetch_add(1, Ordering::Relaxed);
-        let (answer, answered) = oneshot::channel();
         let queue = self.queue(raft_addr);
-        let answer = tokio::time::timeout(limit, async move {
-            queue.send(Pending { request, answer }).await.ok()?;
+        let answer = tokio::time::timeout(limit, async {
+            // A lone write (nothing queued, a slot free) goes as a batch of one from this
+            // task: no hand-off to the batch sender and a task of its own, which at one
+            // client were most of a forward's time beyond the round trip itself.
+            let nothing_queued = queue.writes.capacity() == queue.writes.max_capacity();
+            if nothing_queued
+                && !queue.slots.unbatched()
+                && let Ok(slot) = queue.slots.in_flight.clone().try_acquire_owned()
+            {
+                self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                let (answer, mut answered) = oneshot::channel();
+                let sent = send_batch(self.peers.wire(raft_addr), vec![Pending { request, answer }]).await;
+                drop(slot);
+                if sent == Sent::Unimplemented {
+                    queue.slots.refused_a_batch();
+                }
+                return answered.try_recv().ok();
+            }
+            let (answer, answered) = oneshot::channel();
+            queue.writes.send(Pending { request, answer }).await.ok()?;
             answered.await.ok()
         })
         .await
@@ -75,14 +120,23 @@ impl Forwarder {
         answer
     }
 
-    fn queue(&self, raft_addr: &str) -> mpsc::Sender<Pending> {
+    fn queue(&self, raft_addr: &str) -> Queue {
         let mut queues = self.queues.lock().expect("not poisoned");
-        if let Some(queue) = queues.get(raft_addr).filter(|q| !q.is_closed()) {
+        if let Some(queue) = queues.get(raft_addr).filter(|q| !q.writes.is_closed()) {
             return queue.clone();
         }
-        let (queue, pending) = mpsc::channel(limits::FORWARD_QUEUE_MAX);
-        let sender =
-            BatchSender { peers: self.peers.clone(), raft_addr: raft_addr.to_owned(), stats: self.stats.clone() };
+        let (writes, pending) = mpsc::channel(limits::FORWARD_QUEUE_MAX);
+        let slots = Arc::new(Slots {
+            in_flight: Arc::new(Semaphore::new(limits::FORWARD_BATCHES_IN_FLIGHT)),
+            unbatched_until: Mutex::new(None),
+        });
+        let queue = Queue { writes, slots: slots.clone() };
+        let sender = BatchSender {
+            peers: self.peers.clone(),
+            raft_addr: raft_addr.to_owned(),
+            stats: self.stats.clone(),
+            slots,
+        };
         self.peers.spawn(sender.run(pending));
         queues.insert(raft_addr.to_owned(), queue.clone());
         queue
@@ -94,17 +148,14 @@ struct BatchSender {
     peers: Arc<Peers>,
     raft_addr: String,
     stats: Arc<ForwardStats>,
+    slots: Arc<Slots>,
 }
 
 impl BatchSender {
     /// Ends when the forwarder (every sender of the queue) is dropped.
     async fn run(self, mut pending: mpsc::Receiver<Pending>) {
-        let in_flight = Arc::new(Semaphore::new(limits::FORWARD_BATCHES_IN_FLIGHT));
-        // Until when the leader is known to lack `ForwardBatch` (it predates it: a rolling
-        // upgrade); meanwhile each write is forwarded on its own.
-        let unbatched_until = Arc::new(Mutex::new(None::<Instant>));
         loop {
-            let permit = in_flight.clone().acquire_owned().await.expect("the semaphore is never closed");
+            let slot = self.slots.in_flight.clone().acquire_owned().await.expect("the semaphore is never closed");
             let Some(first) = pending.recv().await else { return };
             let mut bytes = first.request.encoded_len();
             let mut batch = vec![first];
@@ -115,19 +166,14 @@ impl BatchSender {
             }
             self.stats.batches.fetch_add(1, Ordering::Relaxed);
             let (peer, wire) = (self.peers.client(&self.raft_addr), self.peers.wire(&self.raft_addr));
-            let unbatched_until = unbatched_until.clone();
+            let slots = self.slots.clone();
             tokio::spawn(async move {
-                let unbatched =
-                    unbatched_until.lock().expect("not poisoned").is_some_and(|until| Instant::now() < until);
-                if unbatched {
+                if slots.unbatched() {
                     send_one_by_one(peer, batch).await;
                 } else if send_batch(wire, batch).await == Sent::Unimplemented {
-                    tracing::warn!(
-                        "the leader does not take batches of forwarded writes (it predates them or the lean framing); forwarding one by one on gRPC for a minute"
-                    );
-                    *unbatched_until.lock().expect("not poisoned") = Some(Instant::now() + UNBATCHED_FOR);
+                    slots.refused_a_batch();
                 }
-                drop(permit);
+                drop(slot);
             });
         }
     }
