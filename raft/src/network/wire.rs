@@ -119,8 +119,9 @@ pub struct WirePeer {
 struct Dialling {
     /// Until when the peer is taken not to speak this framing.
     older_until: Option<Instant>,
-    /// Connections in a row that failed before the peer's echo, and when the next may be
-    /// tried: a peer that is down or cut off is not dialled at every heartbeat.
+    /// Connections in a row that could not be made (refused, or not made by the call's
+    /// deadline), and when the next may be tried: a peer that is down or cut off is not
+    /// dialled at every heartbeat.
     failures: u32,
     retry_at: Option<Instant>,
 }
@@ -206,12 +207,16 @@ impl WirePeer {
                 self.raft_addr
             )));
         }
+        // Only the connection itself counts: a peer slow to echo (busy, or a heartbeat's
+        // deadline of a few milliseconds) is not one to stop calling, appends included.
         let mut attempt = DialAttempt { peer: self, armed: true };
         let io = self
             .dial
             .dial(&self.raft_addr)
             .await
             .map_err(|e| Status::unavailable(format!("connecting to {}: {e}", self.raft_addr)))?;
+        attempt.armed = false;
+        drop(attempt);
         let mut connection = Connection { io: BufReader::new(io), idle_since: Instant::now() };
         let mut first = self.preamble.clone();
         first.extend_from_slice(&request);
@@ -224,8 +229,6 @@ impl WirePeer {
         if let Err(e) = opened.await {
             return Err(Status::unavailable(format!("{}: {e}", self.raft_addr)));
         }
-        attempt.armed = false;
-        drop(attempt);
         if echo != MAGIC {
             tracing::warn!(peer = %self.raft_addr, "the peer does not speak the lean framing; using gRPC for a while");
             let until = Instant::now() + Duration::from_millis(OLDER_PEER_RETRY_MS);
@@ -565,6 +568,34 @@ mod tests {
         // Pauses of 10, 20 and 40 ms after each failure: calls at 0, 5, 11, 21, 32, 62 and
         // 72 ms dial at 0, 11 (10 after 0), 32 (20 after 11) and 72 (40 after 32) only.
         assert_eq!(dials_after, vec![1, 1, 2, 2, 3, 3, 4]);
+    }
+
+    /// A peer that takes connections but is slow to answer is busy, not gone: the next call
+    /// dials again at once.
+    #[tokio::test]
+    async fn a_slow_echo_is_not_a_failed_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let accepts = Arc::new(AtomicUsize::new(0));
+        let counted = accepts.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                counted.fetch_add(1, Ordering::SeqCst);
+                held.push(tcp);
+            }
+        });
+        let peer = peer(&addr, "s3cret");
+        for _ in 0..3 {
+            let late = peer.call::<_, pb::ReadIndexResponse>(
+                Call::ReadIndex,
+                &pb::ReadIndexRequest {},
+                Duration::from_millis(50),
+            );
+            assert_eq!(late.await.unwrap_err().code(), Code::DeadlineExceeded);
+        }
+        assert_eq!(accepts.load(Ordering::SeqCst), 3, "each call dialled: no pause after a slow echo");
     }
 
     #[tokio::test]
